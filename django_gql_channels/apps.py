@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class GQLChannelsConfig(AppConfig):
+    name = "django_gql_channels"
+    label = "gql_channels"
+    verbose_name = "GraphQL on Channels"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

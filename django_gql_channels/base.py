@@ -1,0 +1,285 @@
+"""``ChannelsConsumer``: the base of both transports, and ``listen_to_channel``.
+
+Channel-layer plumbing is lazy: a consumer touches the layer only when code
+uses it, so an HTTP request that never listens costs no layer channel and no
+receive task.
+
+Subscriptions that pass ``groups`` to :meth:`ChannelsConsumer.listen_to_channel`
+get messages through one layer channel per (connection, group), joined once and
+reference-counted, so
+
+- two subscriptions on one socket listening to different groups never see each
+  other's messages (a channel-layer message does not say which group sent it,
+  so the channel it arrives on has to), and
+- one subscription ending never drops a group another one still listens to.
+
+Listeners without ``groups`` read the consumer's own ``channel_name``, as in
+the Channels tutorial (``group_add(group, ws.channel_name)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from functools import cached_property
+from typing import Any
+
+from channels.consumer import AsyncConsumer, get_handler_name
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import gql_settings
+
+__all__ = ["ChannelListener", "ChannelsConsumer"]
+
+logger = logging.getLogger("django_gql_channels")
+
+
+class ChannelListener:
+    """Async iterator over channel-layer messages of one ``type``.
+
+    ``timeout`` bounds the wait for each message; when it passes, iteration
+    ends quietly. Messages beyond ``max_queued`` waiting ones are dropped with
+    a warning, so a stalled client cannot grow memory without bound.
+    """
+
+    __slots__ = ("_failure", "_queue", "dropped", "timeout", "type")
+
+    def __init__(self, type: str, *, timeout: float | None, max_queued: int) -> None:
+        self.type = type
+        self.timeout = timeout
+        self.dropped = 0
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
+        self._failure: BaseException | None = None
+
+    def put(self, message: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            logger.warning("Dropped a %r message: %d already wait for a slow subscriber.",
+                           self.type, self._queue.maxsize)
+
+    def fail(self, exc: BaseException) -> None:
+        """The channel feeding this listener broke: raise ``exc`` to the reader."""
+        self._failure = exc
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait({})  # wake a waiting reader
+
+    def __aiter__(self) -> ChannelListener:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if self._queue.empty() and self._failure is not None:
+            raise self._failure
+        try:
+            if self.timeout is None:
+                message = await self._queue.get()
+            else:
+                message = await asyncio.wait_for(self._queue.get(), self.timeout)
+        except asyncio.TimeoutError:
+            raise StopAsyncIteration from None
+        if not message and self._failure is not None:
+            raise self._failure
+        return message
+
+
+class _GroupMembership:
+    """This connection's channel for one group, shared by its listeners."""
+
+    __slots__ = ("channel", "ready", "users")
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.channel: str | None = None
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+class ChannelsConsumer(AsyncConsumer):
+    """Base of the GraphQL consumers: scope, send, and channel-layer listening."""
+
+    channel_layer_alias: str = "default"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scope: dict[str, Any] = {}
+        self._channel_name: str | None = None
+        self._listeners: dict[str, set[ChannelListener]] = {}
+        self._memberships: dict[str, _GroupMembership] = {}
+        self._receivers: dict[str, asyncio.Task[None]] = {}
+
+    # -- the layer -----------------------------------------------------------
+
+    @cached_property
+    def channel_layer(self) -> BaseChannelLayer | None:  # type: ignore[override]
+        alias = self.channel_layer_alias
+        if alias == "default":
+            alias = gql_settings.CHANNEL_LAYER
+        return get_channel_layer(alias)
+
+    def _require_layer(self) -> BaseChannelLayer:
+        layer = self.channel_layer
+        if layer is None:
+            raise ImproperlyConfigured(
+                "Subscriptions need a channel layer: set CHANNEL_LAYERS, e.g. "
+                '{"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}.'
+            )
+        return layer
+
+    async def ensure_channel_name(self) -> str:
+        """This consumer's own layer channel, created on first use."""
+        if self._channel_name is None:
+            self._channel_name = await self._require_layer().new_channel()
+        return self._channel_name
+
+    @property
+    def channel_name(self) -> str:  # type: ignore[override]
+        """This consumer's layer channel; messages sent to it reach its listeners.
+
+        Reading it starts receiving on it, so messages sent there (by
+        ``group_add(group, ws.channel_name)`` memberships) are delivered to
+        listeners without ``groups`` and to ``type``-named handler methods.
+        """
+        if self._channel_name is None:
+            raise AttributeError(
+                "This consumer has no layer channel yet: use `await consumer.ensure_channel_name()`."
+            )
+        self._start_receiving(self._channel_name)
+        return self._channel_name
+
+    # -- listening -----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def listen_to_channel(
+        self,
+        type: str,
+        *,
+        timeout: float | None = None,
+        groups: Iterable[str] = (),
+    ) -> AsyncIterator[ChannelListener]:
+        """Join ``groups`` and yield an async iterator of their ``type`` messages.
+
+        Without ``groups`` the iterator reads the consumer's own channel. On exit
+        the groups this listener alone used are left and its queue is freed.
+        """
+        self._require_layer()
+        groups = list(dict.fromkeys(groups))
+        listener = ChannelListener(type, timeout=timeout, max_queued=gql_settings.SUBSCRIPTION_QUEUE_SIZE)
+        joined: list[str] = []
+        channels: list[str] = []
+        try:
+            if groups:
+                for group in groups:
+                    channels.append(await self._join_group(group))
+                    joined.append(group)
+            else:
+                channels.append(await self.ensure_channel_name())
+                self._start_receiving(channels[0])
+            for channel in channels:
+                self._listeners.setdefault(channel, set()).add(listener)
+            yield listener
+        finally:
+            for channel in channels:
+                listeners = self._listeners.get(channel)
+                if listeners is not None:
+                    listeners.discard(listener)
+                    if not listeners:
+                        del self._listeners[channel]
+            for group in joined:
+                await self._leave_group(group)
+
+    async def _join_group(self, group: str) -> str:
+        membership = self._memberships.get(group)
+        if membership is None:
+            membership = self._memberships[group] = _GroupMembership()
+            layer = self._require_layer()
+            try:
+                channel = await layer.new_channel()
+                await layer.group_add(group, channel)
+            except BaseException as exc:
+                del self._memberships[group]
+                membership.ready.set_exception(exc)
+                membership.ready.exception()  # retrieved: no "never retrieved" warning
+                raise
+            membership.channel = channel
+            membership.ready.set_result(None)
+            self._start_receiving(channel)
+        else:
+            await asyncio.shield(membership.ready)
+        membership.users += 1
+        assert membership.channel is not None
+        return membership.channel
+
+    async def _leave_group(self, group: str) -> None:
+        membership = self._memberships.get(group)
+        if membership is None:
+            return
+        membership.users -= 1
+        if membership.users > 0:
+            return
+        del self._memberships[group]
+        assert membership.channel is not None
+        await self._stop_receiving(membership.channel)
+        await self._require_layer().group_discard(group, membership.channel)
+
+    # -- receiving -----------------------------------------------------------
+
+    def _start_receiving(self, channel: str) -> None:
+        if channel not in self._receivers:
+            self._receivers[channel] = asyncio.get_running_loop().create_task(self._receive_from(channel))
+
+    async def _stop_receiving(self, channel: str) -> None:
+        task = self._receivers.pop(channel, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        layer = self.channel_layer
+        if isinstance(layer, InMemoryChannelLayer):
+            # The in-memory layer keeps a queue per channel until its messages
+            # expire; nobody will read this one again.
+            layer.channels.pop(channel, None)
+
+    async def _receive_from(self, channel: str) -> None:
+        receive = self._require_layer().receive
+        while True:
+            try:
+                message = await receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.exception("Receiving from channel %s failed.", channel)
+                for listener in self._listeners.get(channel, ()):
+                    listener.fail(exc)
+                self._receivers.pop(channel, None)
+                return
+            await self._route_layer_message(channel, message)
+
+    async def _route_layer_message(self, channel: str, message: dict[str, Any]) -> None:
+        message_type = message.get("type")
+        delivered = False
+        for listener in self._listeners.get(channel, ()):
+            if listener.type == message_type:
+                listener.put(message)
+                delivered = True
+        if delivered or channel != self._channel_name or not isinstance(message_type, str):
+            return
+        # A consumer subclass may handle its own channel's messages with
+        # methods named after the type, as Channels' consumers do.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is not None:
+            await handler(message)
+        else:
+            logger.debug("No listener for a %r message on %s; dropped.", message_type, channel)
+
+    async def close_channel_layer(self) -> None:
+        """Stop every receive task and leave every group; safe to call twice."""
+        for group, membership in list(self._memberships.items()):
+            membership.users = 1
+            with contextlib.suppress(Exception):
+                await self._leave_group(group)
+        for channel in list(self._receivers):
+            await self._stop_receiving(channel)
+        self._listeners.clear()

@@ -1,0 +1,163 @@
+"""Django system checks for ``GQL_CHANNELS`` and the channel layer it uses.
+
+========================  =======================================================
+id                        problem
+========================  =======================================================
+``gql_channels.E001``     ``GQL_CHANNELS`` is not a dict
+``gql_channels.E002``     unknown key
+``gql_channels.E003``     ``SCHEMA`` missing
+``gql_channels.E004``     ``SCHEMA`` cannot be imported
+``gql_channels.E005``     ``SCHEMA`` is not a schema
+``gql_channels.E006``     the schema is invalid (graphql-core ``validate_schema``)
+``gql_channels.E007``     a value has the wrong type
+``gql_channels.E008``     a value is out of range (IDE name, protocol, regex)
+``gql_channels.E009``     ``HTTP_CONSUMER`` / ``WS_CONSUMER`` unimportable or wrong class
+``gql_channels.E010``     a ``VALIDATION_RULES`` entry unimportable or not a rule
+``gql_channels.E011``     ``CHANNEL_LAYER`` names no entry of ``CHANNEL_LAYERS``
+``gql_channels.W001``     Redis layer host settings that break long-lived receives
+``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
+``gql_channels.W003``     no channel layer: subscriptions cannot be fed
+========================  =======================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULTS, SETTING_NAME, SettingProblem, SettingsError, load_schema_setting, validate_user_settings
+
+__all__ = ["collect_problems", "check_settings"]
+
+REDIS_BACKENDS = ("channels_redis.core.RedisChannelLayer", "channels_redis.pubsub.RedisPubSubChannelLayer")
+MIN_CAPACITY = 1000
+MIN_MAX_CONNECTIONS = 1000
+
+
+def collect_problems() -> list[SettingProblem]:
+    """Every problem with ``GQL_CHANNELS`` and the channel layer, errors first."""
+    user_settings = getattr(settings, SETTING_NAME, None)
+    if user_settings is None:
+        return [SettingProblem("gql_channels.E003", "SCHEMA", f"{SETTING_NAME} is not set; SCHEMA is required.",
+                               'Add GQL_CHANNELS = {"SCHEMA": "myapp.schema.schema"} to your settings.')]
+    problems = validate_user_settings(user_settings)
+    if not isinstance(user_settings, dict):
+        return problems
+    bad_keys = {p.key for p in problems}
+    if "SCHEMA" not in bad_keys:
+        problems.extend(_schema_problems(user_settings["SCHEMA"]))
+    for key, base in (("HTTP_CONSUMER", "django_gql_channels.http.GraphQLHTTPConsumer"),
+                      ("WS_CONSUMER", "django_gql_channels.ws.GraphQLWSConsumer")):
+        if key in user_settings and key not in bad_keys:
+            problems.extend(_consumer_problems(key, user_settings[key], base))
+    if "VALIDATION_RULES" in user_settings and "VALIDATION_RULES" not in bad_keys:
+        problems.extend(_rule_problems(user_settings["VALIDATION_RULES"]))
+    alias = user_settings.get("CHANNEL_LAYER", DEFAULTS["CHANNEL_LAYER"])
+    if "CHANNEL_LAYER" not in bad_keys:
+        problems.extend(layer_problems(alias))
+    return sorted(problems, key=lambda p: (not p.id.split(".")[1].startswith("E"), p.id))
+
+
+def _schema_problems(path: Any) -> list[SettingProblem]:
+    from graphql import validate_schema
+
+    try:
+        schema = load_schema_setting(path)
+    except SettingsError as exc:
+        return [exc.problem]
+    return [
+        SettingProblem("gql_channels.E006", "SCHEMA", f"the schema is invalid: {error.message}",
+                       "Fix the type definitions named in the message.")
+        for error in validate_schema(schema)
+    ]
+
+
+def _consumer_problems(key: str, path: str, base_path: str) -> list[SettingProblem]:
+    try:
+        consumer = import_string(path)
+        base = import_string(base_path)
+    except ImportError as exc:
+        return [SettingProblem("gql_channels.E009", key, f"could not import {path!r}: {exc}.",
+                               "Check the dotted path.")]
+    if not (isinstance(consumer, type) and issubclass(consumer, base)):
+        return [SettingProblem("gql_channels.E009", key, f"{path!r} is not a subclass of {base_path}.",
+                               f"Subclass {base_path.rsplit('.', 1)[1]}.")]
+    return []
+
+
+def _rule_problems(paths: list[str]) -> list[SettingProblem]:
+    from graphql import ASTValidationRule
+
+    problems = []
+    for path in paths:
+        try:
+            rule = import_string(path)
+        except ImportError as exc:
+            problems.append(SettingProblem("gql_channels.E010", "VALIDATION_RULES",
+                                           f"could not import {path!r}: {exc}.", "Check the dotted path."))
+            continue
+        if not (isinstance(rule, type) and issubclass(rule, ASTValidationRule)):
+            problems.append(SettingProblem("gql_channels.E010", "VALIDATION_RULES",
+                                           f"{path!r} is not a graphql-core validation rule class.",
+                                           "Subclass graphql.ValidationRule."))
+    return problems
+
+
+def layer_problems(alias: str) -> list[SettingProblem]:
+    """Channel-layer settings that would break or silently degrade subscriptions."""
+    layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
+    if not layers:
+        return [SettingProblem("gql_channels.W003", None, "CHANNEL_LAYERS is not set: subscriptions "
+                               "fed by groups cannot work.",
+                               'Add CHANNEL_LAYERS = {"default": {"BACKEND": '
+                               '"channels.layers.InMemoryChannelLayer"}} (one process) or a Redis layer.')]
+    if alias not in layers:
+        return [SettingProblem("gql_channels.E011", "CHANNEL_LAYER",
+                               f"{alias!r} is not a key of CHANNEL_LAYERS ({', '.join(layers)}).",
+                               "Name one of the configured layers.")]
+    layer = layers[alias]
+    backend = layer.get("BACKEND", "")
+    config = layer.get("CONFIG") or {}
+    problems: list[SettingProblem] = []
+    capacity = config.get("capacity", 100)
+    if isinstance(capacity, int) and capacity < MIN_CAPACITY:
+        problems.append(SettingProblem(
+            "gql_channels.W002", None,
+            f"CHANNEL_LAYERS[{alias!r}] capacity is {capacity}: a burst of more messages per subscriber "
+            "is dropped with only a log line.",
+            f'Set "capacity": {MIN_CAPACITY} or more in its CONFIG.'))
+    if backend in REDIS_BACKENDS:
+        for host in config.get("hosts", []):
+            problems.extend(_redis_host_problems(alias, host))
+    return problems
+
+
+def _redis_host_problems(alias: str, host: Any) -> list[SettingProblem]:
+    where = f"CHANNEL_LAYERS[{alias!r}] host {host!r}"
+    hint = ('Use {"address": REDIS_URL, "socket_timeout": None, "max_connections": 4096} '
+            "(redis-py's defaults time out idle receives after 5 s and cap the pool at 100).")
+    if not isinstance(host, dict):
+        return [SettingProblem("gql_channels.W001", None,
+                               f"{where} uses redis-py's defaults, which break long-lived subscriptions.", hint)]
+    problems = []
+    if host.get("socket_timeout", 5) is not None:
+        problems.append(SettingProblem("gql_channels.W001", None,
+                                       f"{where}: socket_timeout is not None, so idle receives time out.", hint))
+    max_connections = host.get("max_connections", 100)
+    if max_connections is not None and max_connections < MIN_MAX_CONNECTIONS:
+        problems.append(SettingProblem("gql_channels.W001", None,
+                                       f"{where}: max_connections {max_connections} caps concurrent subscribers.",
+                                       hint))
+    return problems
+
+
+@checks.register(checks.Tags.compatibility)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    for problem in collect_problems():
+        level = checks.Error if problem.id.split(".")[1].startswith("E") else checks.Warning
+        messages.append(level(str(problem), hint=problem.hint, obj=SETTING_NAME, id=problem.id))
+    return messages

@@ -1,0 +1,279 @@
+"""The ``GQL_CHANNELS`` setting: defaults, validation, import strings, reload.
+
+Everything else in the package reads settings through ``gql_settings`` and is
+handed plain values, so a setting is looked up in one place only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+SETTING_NAME = "GQL_CHANNELS"
+
+KNOWN_PROTOCOLS = ("graphql-transport-ws", "graphql-ws")
+IDE_CHOICES = ("graphiql", "apollo-sandbox", "pathfinder", None)
+
+DEFAULTS: dict[str, Any] = {
+    "SCHEMA": None,
+    "URL_PATTERN": r"^graphql/?$",
+    "GRAPHQL_IDE": "graphiql",
+    "ALLOW_QUERIES_VIA_GET": True,
+    "MULTIPART_UPLOADS_ENABLED": False,
+    "SUBSCRIPTION_PROTOCOLS": list(KNOWN_PROTOCOLS),
+    "CONNECTION_INIT_WAIT_TIMEOUT": 60,
+    "KEEP_ALIVE": False,
+    "KEEP_ALIVE_INTERVAL": 1,
+    "DEBUG": False,
+    "HTTP_CONSUMER": "django_gql_channels.http.GraphQLHTTPConsumer",
+    "WS_CONSUMER": "django_gql_channels.ws.GraphQLWSConsumer",
+    "AUTH_MIDDLEWARE": True,
+    "ALLOWED_ORIGINS_CHECK": True,
+    # Limits and production switches.
+    "MAX_QUERY_DEPTH": 20,
+    "MAX_QUERY_TOKENS": 5000,
+    "INTROSPECTION": True,
+    "VALIDATION_RULES": [],
+    "DOCUMENT_CACHE_SIZE": 1000,
+    "MAX_OPERATIONS_PER_CONNECTION": 100,
+    "SUBSCRIPTION_QUEUE_SIZE": 1000,
+    "CHANNEL_LAYER": "default",
+}
+
+#: Keys whose values are dotted paths, imported on first use.
+IMPORT_STRINGS = frozenset({"SCHEMA", "HTTP_CONSUMER", "WS_CONSUMER", "VALIDATION_RULES"})
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One thing wrong with ``GQL_CHANNELS``; ``id`` is the system-check id."""
+
+    id: str
+    key: str | None
+    msg: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{SETTING_NAME}[{self.key!r}]" if self.key else SETTING_NAME
+        return f"{where}: {self.msg}"
+
+
+class SettingsError(Exception):
+    """Raised when a setting is used while it is invalid."""
+
+    def __init__(self, problem: SettingProblem) -> None:
+        super().__init__(str(problem) + (f" HINT: {problem.hint}" if problem.hint else ""))
+        self.problem = problem
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_non_negative_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_optional_positive_int(value: Any) -> bool:
+    return value is None or _is_positive_int(value)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+#: key -> (predicate, description of the expected type)
+_TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "SCHEMA": (_is_str, "a dotted path string"),
+    "URL_PATTERN": (_is_str, "a regular expression string"),
+    "GRAPHQL_IDE": (lambda v: v is None or isinstance(v, str), "a string or None"),
+    "ALLOW_QUERIES_VIA_GET": (_is_bool, "a bool"),
+    "MULTIPART_UPLOADS_ENABLED": (_is_bool, "a bool"),
+    "SUBSCRIPTION_PROTOCOLS": (
+        lambda v: isinstance(v, (list, tuple)) and all(isinstance(p, str) for p in v),
+        "a list of strings",
+    ),
+    "CONNECTION_INIT_WAIT_TIMEOUT": (_is_non_negative_number, "a number of seconds >= 0"),
+    "KEEP_ALIVE": (_is_bool, "a bool"),
+    "KEEP_ALIVE_INTERVAL": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
+    "DEBUG": (_is_bool, "a bool"),
+    "HTTP_CONSUMER": (_is_str, "a dotted path string"),
+    "WS_CONSUMER": (_is_str, "a dotted path string"),
+    "AUTH_MIDDLEWARE": (_is_bool, "a bool"),
+    "ALLOWED_ORIGINS_CHECK": (_is_bool, "a bool"),
+    "MAX_QUERY_DEPTH": (_is_optional_positive_int, "a positive int or None"),
+    "MAX_QUERY_TOKENS": (_is_optional_positive_int, "a positive int or None"),
+    "INTROSPECTION": (_is_bool, "a bool"),
+    "VALIDATION_RULES": (
+        lambda v: isinstance(v, (list, tuple)) and all(isinstance(p, str) for p in v),
+        "a list of dotted path strings",
+    ),
+    "DOCUMENT_CACHE_SIZE": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "an int >= 0",
+    ),
+    "MAX_OPERATIONS_PER_CONNECTION": (_is_optional_positive_int, "a positive int or None"),
+    "SUBSCRIPTION_QUEUE_SIZE": (_is_positive_int, "a positive int"),
+    "CHANNEL_LAYER": (_is_str, "a CHANNEL_LAYERS alias string"),
+}
+
+
+def _value_problems(key: str, value: Any) -> list[SettingProblem]:
+    """Problems with the value of one key beyond its type."""
+    if key == "URL_PATTERN":
+        try:
+            re.compile(value)
+        except re.error as exc:
+            return [SettingProblem("gql_channels.E008", key, f"is not a valid regular expression: {exc}.",
+                                   'Use a pattern like r"^graphql/?$".')]
+    elif key == "GRAPHQL_IDE" and value not in IDE_CHOICES:
+        return [SettingProblem("gql_channels.E008", key, f"{value!r} is not a known IDE.",
+                               f"Use one of {', '.join(repr(c) for c in IDE_CHOICES)}.")]
+    elif key == "SUBSCRIPTION_PROTOCOLS":
+        unknown = [p for p in value if p not in KNOWN_PROTOCOLS]
+        if unknown:
+            return [SettingProblem("gql_channels.E008", key, f"unknown protocol(s) {unknown!r}.",
+                                   f"Use a subset of {list(KNOWN_PROTOCOLS)!r}.")]
+        if not value:
+            return [SettingProblem("gql_channels.E008", key, "is empty: no WebSocket could connect.",
+                                   f"Use a subset of {list(KNOWN_PROTOCOLS)!r}.")]
+    return []
+
+
+def validate_user_settings(user_settings: Any) -> list[SettingProblem]:
+    """Type and value problems of a ``GQL_CHANNELS`` value, without importing anything."""
+    if not isinstance(user_settings, dict):
+        return [SettingProblem("gql_channels.E001", None,
+                               f"must be a dict, not {type(user_settings).__name__}.",
+                               'Set GQL_CHANNELS = {"SCHEMA": "myapp.schema.schema"}.')]
+    problems: list[SettingProblem] = []
+    for key in user_settings:
+        if key not in DEFAULTS:
+            close = [k for k in DEFAULTS if k.replace("_", "") == str(key).upper().replace("_", "")]
+            hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(sorted(DEFAULTS))}."
+            problems.append(SettingProblem("gql_channels.E002", str(key), "is not a known key.", hint))
+    if user_settings.get("SCHEMA") is None:
+        problems.append(SettingProblem("gql_channels.E003", "SCHEMA", "is required.",
+                                       'Point it at your schema, e.g. "myapp.schema.schema".'))
+    for key, value in user_settings.items():
+        if key not in _TYPE_RULES or (key == "SCHEMA" and value is None):
+            continue
+        check, expected = _TYPE_RULES[key]
+        if not check(value):
+            problems.append(SettingProblem("gql_channels.E007", key,
+                                           f"must be {expected}, not {value!r}.",
+                                           f"Default: {DEFAULTS[key]!r}."))
+        else:
+            problems.extend(_value_problems(key, value))
+    return problems
+
+
+class GQLChannelsSettings:
+    """Attribute access to ``GQL_CHANNELS`` with defaults; import strings imported once.
+
+    Values are cached on first access and dropped by :meth:`reload`, which runs
+    on Django's ``setting_changed`` signal (``override_settings`` in tests).
+    """
+
+    def __init__(self) -> None:
+        self._cached: dict[str, Any] = {}
+        self._user_settings: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        if self._user_settings is None:
+            value = getattr(settings, SETTING_NAME, {})
+            self._user_settings = value if isinstance(value, dict) else {}
+        return self._user_settings
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_") or key not in DEFAULTS:
+            raise AttributeError(f"Invalid {SETTING_NAME} setting: {key!r}")
+        try:
+            return self._cached[key]
+        except KeyError:
+            pass
+        value = self.user_settings.get(key, DEFAULTS[key])
+        if key in _TYPE_RULES and value is not None and not _TYPE_RULES[key][0](value):
+            raise SettingsError(SettingProblem("gql_channels.E007", key,
+                                               f"must be {_TYPE_RULES[key][1]}, not {value!r}."))
+        if key == "SCHEMA":
+            value = load_schema_setting(value)
+        elif key in IMPORT_STRINGS:
+            value = _import_setting(key, value)
+        self._cached[key] = value
+        return value
+
+    def reload(self) -> None:
+        self._cached.clear()
+        self._user_settings = None
+        for callback in _reload_callbacks:
+            callback()
+
+
+def _import_setting(key: str, value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_import_setting(key, item) for item in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        return import_string(value)
+    except ImportError as exc:
+        raise SettingsError(SettingProblem("gql_channels.E004" if key == "SCHEMA" else "gql_channels.E009",
+                                           key, f"could not import {value!r}: {exc}.")) from exc
+
+
+def load_schema_setting(value: Any):
+    """Import and unwrap the ``SCHEMA`` setting into a graphql-core schema."""
+    from .schema import NotASchemaError, get_graphql_schema
+
+    if value is None:
+        raise SettingsError(SettingProblem("gql_channels.E003", "SCHEMA", "is required.",
+                                           'Point it at your schema, e.g. "myapp.schema.schema".'))
+    obj = value
+    if isinstance(value, str):
+        try:
+            obj = import_string(value)
+        except ImportError as exc:
+            raise SettingsError(SettingProblem("gql_channels.E004", "SCHEMA",
+                                               f"could not import {value!r}: {exc}.",
+                                               "Check the dotted path and that the module imports cleanly.")) from exc
+        except Exception as exc:  # a module that fails while importing
+            raise SettingsError(SettingProblem("gql_channels.E004", "SCHEMA",
+                                               f"importing {value!r} raised {type(exc).__name__}: {exc}.",
+                                               "Fix the error in the schema module.")) from exc
+    try:
+        return get_graphql_schema(obj)
+    except NotASchemaError as exc:
+        raise SettingsError(SettingProblem("gql_channels.E005", "SCHEMA", str(exc),
+                                           "Point SCHEMA at a GraphQLSchema or a Strawberry, "
+                                           "Graphene or Ariadne schema object.")) from exc
+
+
+_reload_callbacks: list[Callable[[], None]] = []
+
+
+def on_reload(callback: Callable[[], None]) -> Callable[[], None]:
+    """Register a cache to drop whenever settings are reloaded."""
+    _reload_callbacks.append(callback)
+    return callback
+
+
+gql_settings = GQLChannelsSettings()
+
+
+def _reload_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting in (SETTING_NAME, "CHANNEL_LAYERS", "INSTALLED_APPS", "DEBUG", "ALLOWED_HOSTS"):
+        gql_settings.reload()
+
+
+setting_changed.connect(_reload_settings)

@@ -1,0 +1,327 @@
+"""The protocol-free GraphQL engine every transport shares.
+
+A transport hands the engine a document text and an operation name and gets
+back an :class:`Operation` (parsed, validated and selected, from a bounded LRU
+cache keyed by the text) or a :class:`~.exceptions.GraphQLRequestError`. It
+then executes or subscribes to that operation and formats results with
+:meth:`Engine.format_result`. Nothing here knows about HTTP or WebSockets.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import traceback
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Collection, Mapping
+from typing import Any, Literal
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+    execute,
+    parse,
+    specified_rules,
+    subscribe,
+    validate,
+)
+from graphql.error import GraphQLSyntaxError
+
+from .conf import gql_settings, on_reload
+from .exceptions import GraphQLRequestError
+from .schema import get_graphql_schema
+
+__all__ = ["Engine", "Operation", "OperationKind", "get_engine", "max_depth_rule"]
+
+logger = logging.getLogger("django_gql_channels")
+
+OperationKind = Literal["query", "mutation", "subscription"]
+
+_PARSE_SUPPORTS_MAX_TOKENS = "max_tokens" in inspect.signature(parse).parameters
+
+
+class Operation:
+    """A valid operation picked out of a cached document; immutable and shared."""
+
+    __slots__ = ("definition", "document", "kind", "name")
+
+    def __init__(self, document: DocumentNode, definition: OperationDefinitionNode) -> None:
+        self.document = document
+        self.definition = definition
+        self.kind: OperationKind = definition.operation.value
+        self.name: str | None = definition.name.value if definition.name else None
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.kind} {self.name or '(anonymous)'}>"
+
+
+class _CachedDocument:
+    """Outcome of parsing and validating one document text (errors included)."""
+
+    __slots__ = ("document", "error", "operations")
+
+    def __init__(self, document: DocumentNode | None, error: GraphQLRequestError | None) -> None:
+        self.document = document
+        self.error = error
+        self.operations: dict[str | None, Operation] = {}
+        if document is not None and error is None:
+            for definition in document.definitions:
+                if isinstance(definition, OperationDefinitionNode):
+                    operation = Operation(document, definition)
+                    self.operations[operation.name] = operation
+
+    def select(self, operation_name: str | None) -> Operation:
+        operations = self.operations
+        if operation_name:
+            try:
+                return operations[operation_name]
+            except KeyError:
+                raise GraphQLRequestError(
+                    [GraphQLError(f"Unknown operation named '{operation_name}'.")], "operation"
+                ) from None
+        if len(operations) == 1:
+            return next(iter(operations.values()))
+        if not operations:
+            message = "Must provide an operation."
+        else:
+            message = "Must provide operation name if query contains multiple operations."
+        raise GraphQLRequestError([GraphQLError(message)], "operation")
+
+
+def max_depth_rule(max_depth: int) -> type[ValidationRule]:
+    """A validation rule refusing operations nested deeper than ``max_depth`` fields."""
+
+    class MaxDepthRule(ValidationRule):
+        def __init__(self, context: Any) -> None:
+            super().__init__(context)
+            self._fragment_depths: dict[str, int] = {}
+
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            depth = self._depth(node.selection_set, frozenset())
+            if depth > max_depth:
+                name = f"'{node.name.value}'" if node.name else "Operation"
+                self.report_error(
+                    GraphQLError(f"{name} is {depth} levels deep, more than the {max_depth} allowed.", node)
+                )
+
+        def _depth(self, selection_set: SelectionSetNode | None, visiting: frozenset[str]) -> int:
+            if selection_set is None:
+                return 0
+            deepest = 0
+            for selection in selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    depth = 1 + self._depth(selection.selection_set, visiting)
+                elif isinstance(selection, InlineFragmentNode):
+                    depth = self._depth(selection.selection_set, visiting)
+                elif isinstance(selection, FragmentSpreadNode):
+                    depth = self._spread_depth(selection.name.value, visiting)
+                else:  # pragma: no cover - no other selection kinds exist
+                    depth = 0
+                deepest = max(deepest, depth)
+                if deepest > max_depth:  # deep enough to refuse; stop walking
+                    break
+            return deepest
+
+        def _spread_depth(self, name: str, visiting: frozenset[str]) -> int:
+            if name in self._fragment_depths:
+                return self._fragment_depths[name]
+            if name in visiting:  # a cycle: NoFragmentCyclesRule reports it
+                return 0
+            fragment: FragmentDefinitionNode | None = self.context.get_fragment(name)
+            depth = self._depth(fragment.selection_set, visiting | {name}) if fragment else 0
+            self._fragment_depths[name] = depth
+            return depth
+
+    return MaxDepthRule
+
+
+class Engine:
+    """Parse, validate (cached), select, execute and subscribe; format errors."""
+
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        debug: bool = False,
+        validation_rules: Collection[type[ValidationRule]] = (),
+        max_depth: int | None = None,
+        max_tokens: int | None = None,
+        introspection: bool = True,
+        cache_size: int = 1000,
+    ) -> None:
+        self.schema: GraphQLSchema = get_graphql_schema(schema)
+        self.debug = debug
+        self.max_tokens = max_tokens
+        rules = list(specified_rules)
+        if max_depth is not None:
+            rules.append(max_depth_rule(max_depth))
+        if not introspection:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        rules.extend(validation_rules)
+        self.validation_rules = tuple(rules)
+        self.cache_size = cache_size
+        self._documents: OrderedDict[str, _CachedDocument] = OrderedDict()
+
+    # -- preparing -----------------------------------------------------------
+
+    def prepare(self, query: str, operation_name: str | None = None) -> Operation:
+        """The operation ``operation_name`` of ``query``, parsed and validated once.
+
+        Raises :class:`GraphQLRequestError` for syntax and validation errors
+        (cached like successes) and for a missing or unknown operation.
+        """
+        documents = self._documents
+        cached = documents.get(query)
+        if cached is None:
+            cached = self._parse_and_validate(query)
+            if self.cache_size:
+                documents[query] = cached
+                if len(documents) > self.cache_size:
+                    documents.popitem(last=False)
+        elif self.cache_size:
+            documents.move_to_end(query)
+        if cached.error is not None:
+            raise cached.error
+        return cached.select(operation_name)
+
+    def _parse_and_validate(self, query: str) -> _CachedDocument:
+        try:
+            if self.max_tokens is not None and _PARSE_SUPPORTS_MAX_TOKENS:
+                document = parse(query, max_tokens=self.max_tokens)
+            else:
+                document = parse(query)
+        except GraphQLSyntaxError as error:
+            return _CachedDocument(None, GraphQLRequestError([error], "syntax"))
+        errors = validate(self.schema, document, self.validation_rules)
+        if errors:
+            return _CachedDocument(document, GraphQLRequestError(errors, "validation"))
+        return _CachedDocument(document, None)
+
+    def clear_cache(self) -> None:
+        self._documents.clear()
+
+    # -- running -------------------------------------------------------------
+
+    async def execute(
+        self,
+        operation: Operation,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        context: Any = None,
+        root_value: Any = None,
+    ) -> ExecutionResult:
+        """Run a query or mutation; resolvers may be sync or async."""
+        result = execute(
+            self.schema,
+            operation.document,
+            root_value,
+            context,
+            variables,  # type: ignore[arg-type]
+            operation.name,
+        )
+        if inspect.isawaitable(result):
+            result = await result
+        if result.errors:
+            self._log_errors(result.errors)
+        return result
+
+    async def subscribe(
+        self,
+        operation: Operation,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        context: Any = None,
+        root_value: Any = None,
+    ) -> AsyncIterator[ExecutionResult] | ExecutionResult:
+        """Start a subscription: a stream of results, or one result with errors."""
+        stream = subscribe(
+            self.schema,
+            operation.document,
+            root_value,
+            context,
+            variables,  # type: ignore[arg-type]
+            operation.name,
+        )
+        if inspect.isawaitable(stream):
+            stream = await stream
+        if isinstance(stream, ExecutionResult) and stream.errors:
+            self._log_errors(stream.errors)
+        return stream
+
+    # -- formatting ----------------------------------------------------------
+
+    def format_error(self, error: GraphQLError) -> dict[str, Any]:
+        formatted = error.formatted
+        original = error.original_error
+        if self.debug and original is not None and not isinstance(original, GraphQLError):
+            extensions = dict(formatted.get("extensions") or {})
+            extensions["exception"] = {
+                "type": type(original).__qualname__,
+                "stacktrace": traceback.format_exception(type(original), original, original.__traceback__),
+            }
+            formatted["extensions"] = extensions
+        return formatted  # type: ignore[return-value]
+
+    def format_errors(self, errors: Collection[GraphQLError]) -> list[dict[str, Any]]:
+        return [self.format_error(error) for error in errors]
+
+    def format_result(self, result: ExecutionResult) -> dict[str, Any]:
+        """The response map of the GraphQL spec: ``data``, then ``errors`` and ``extensions`` if any."""
+        response: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            response["errors"] = self.format_errors(result.errors)
+        if result.extensions:
+            response["extensions"] = result.extensions
+        return response
+
+    @staticmethod
+    def _log_errors(errors: Collection[GraphQLError]) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is not None and not isinstance(original, GraphQLError):
+                logger.error("Error in resolver at %s: %s", error.path, original,
+                             exc_info=(type(original), original, original.__traceback__))
+
+
+_engines: dict[tuple[int, bool], tuple[Any, Engine]] = {}
+
+
+def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
+    """The shared engine for ``schema`` (default: the ``SCHEMA`` setting).
+
+    Options come from ``GQL_CHANNELS``; engines, and so their document caches,
+    are shared by every consumer serving the same schema and dropped when
+    settings are reloaded.
+    """
+    if schema is None:
+        schema = gql_settings.SCHEMA
+    if debug is None:
+        debug = gql_settings.DEBUG
+    key = (id(schema), debug)
+    entry = _engines.get(key)
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    engine = Engine(
+        schema,
+        debug=debug,
+        validation_rules=gql_settings.VALIDATION_RULES,
+        max_depth=gql_settings.MAX_QUERY_DEPTH,
+        max_tokens=gql_settings.MAX_QUERY_TOKENS,
+        introspection=gql_settings.INTROSPECTION,
+        cache_size=gql_settings.DOCUMENT_CACHE_SIZE,
+    )
+    _engines[key] = (schema, engine)
+    return engine
+
+
+on_reload(_engines.clear)

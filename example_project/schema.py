@@ -1,0 +1,211 @@
+"""The example schema, written with plain graphql-core types.
+
+``hello`` and ``items`` serve the HTTP benchmarks; ``joinChatRooms`` and
+``sendChatMessage`` are the chat tutorial; ``onGroupMessage`` feeds the
+subscription fan-out benchmark.
+"""
+
+import asyncio
+import os
+
+from channels.layers import get_channel_layer
+from graphql import (
+    GraphQLArgument,
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLString,
+)
+
+from django_gql_channels import Upload
+
+
+def nonnull(type_):
+    return GraphQLNonNull(type_)
+
+
+def list_of(type_):
+    return GraphQLNonNull(GraphQLList(GraphQLNonNull(type_)))
+
+
+Item = GraphQLObjectType("Item", {
+    "id": GraphQLField(nonnull(GraphQLID)),
+    "name": GraphQLField(nonnull(GraphQLString)),
+    "tags": GraphQLField(list_of(GraphQLString)),
+})
+
+ITEMS = [{"id": str(i), "name": f"item {i}", "tags": ["red", "green", f"t{i % 7}"]} for i in range(1000)]
+
+
+def resolve_user(_root, info):
+    request = info.context["request"]
+    scope = getattr(request, "scope", None) or getattr(getattr(request, "consumer", None), "scope", {})
+    user = scope.get("user")
+    return None if user is None or not user.is_authenticated else user.get_username()
+
+
+def resolve_header(_root, info, name):
+    request = info.context["request"]
+    scope = getattr(request, "scope", None) or request.consumer.scope
+    wanted = name.lower().encode()
+    for key, value in scope.get("headers", []):
+        if key == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+async def resolve_slow(_root, _info, seconds):
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+def resolve_fail(_root, _info):
+    raise ValueError("This field always fails.")
+
+
+Query = GraphQLObjectType("Query", {
+    "hello": GraphQLField(
+        nonnull(GraphQLString),
+        args={"name": GraphQLArgument(GraphQLString, default_value="world")},
+        resolve=lambda _root, _info, name: f"Hello, {name}!",
+    ),
+    "items": GraphQLField(
+        list_of(Item),
+        args={"n": GraphQLArgument(nonnull(GraphQLInt), default_value=10)},
+        resolve=lambda _root, _info, n: ITEMS[:max(0, min(n, len(ITEMS)))],
+    ),
+    "me": GraphQLField(GraphQLString, resolve=resolve_user,
+                       description="The signed-in user's name, or null."),
+    "header": GraphQLField(GraphQLString, args={"name": GraphQLArgument(nonnull(GraphQLString))},
+                           resolve=resolve_header),
+    "connectionParam": GraphQLField(
+        GraphQLString, args={"key": GraphQLArgument(nonnull(GraphQLString))},
+        resolve=lambda _root, info, key: (info.context.get("connection_params") or {}).get(key),
+    ),
+    "slow": GraphQLField(GraphQLFloat, args={"seconds": GraphQLArgument(nonnull(GraphQLFloat))},
+                         resolve=resolve_slow),
+    "fail": GraphQLField(GraphQLString, resolve=resolve_fail),
+})
+
+ChatRoom = GraphQLInputObjectType("ChatRoom", {"roomName": GraphQLInputField(nonnull(GraphQLString))})
+
+ChatRoomMessage = GraphQLObjectType("ChatRoomMessage", {
+    "roomName": GraphQLField(nonnull(GraphQLString)),
+    "currentUser": GraphQLField(nonnull(GraphQLString)),
+    "message": GraphQLField(nonnull(GraphQLString)),
+})
+
+UploadedFileInfo = GraphQLObjectType("UploadedFileInfo", {
+    "name": GraphQLField(nonnull(GraphQLString)),
+    "size": GraphQLField(nonnull(GraphQLInt)),
+    "contentType": GraphQLField(GraphQLString),
+    "text": GraphQLField(GraphQLString),
+})
+
+
+def file_info(upload):
+    upload.seek(0)
+    content = upload.read()
+    try:
+        text = content.decode()
+    except UnicodeDecodeError:
+        text = None
+    return {"name": upload.name, "size": upload.size, "contentType": upload.content_type, "text": text}
+
+
+def group_name(room):
+    return f"chat_{room['roomName']}"
+
+
+async def send_chat_message(_root, _info, room, message):
+    await get_channel_layer().group_send(
+        group_name(room), {"type": "chat.message", "room_id": group_name(room), "message": message}
+    )
+    return True
+
+
+Mutation = GraphQLObjectType("Mutation", {
+    "echo": GraphQLField(nonnull(GraphQLString), args={"text": GraphQLArgument(nonnull(GraphQLString))},
+                         resolve=lambda _root, _info, text: text),
+    "sendChatMessage": GraphQLField(
+        nonnull(GraphQLBoolean),
+        args={"room": GraphQLArgument(nonnull(ChatRoom)), "message": GraphQLArgument(nonnull(GraphQLString))},
+        resolve=send_chat_message,
+    ),
+    "uploadFile": GraphQLField(nonnull(UploadedFileInfo), args={"file": GraphQLArgument(nonnull(Upload))},
+                               resolve=lambda _root, _info, file: file_info(file)),
+    "uploadFiles": GraphQLField(list_of(UploadedFileInfo), args={"files": GraphQLArgument(list_of(Upload))},
+                                resolve=lambda _root, _info, files: [file_info(f) for f in files]),
+})
+
+
+async def join_chat_rooms(_root, info, rooms, user):
+    """The seed docs' chat subscription: greet each room, then relay its messages."""
+    ws = info.context["ws"]
+    room_ids = [group_name(room) for room in rooms]
+    async with ws.listen_to_channel("chat.message", groups=room_ids) as messages:
+        yield None  # joined: confirms the subscription before anything is sent
+        for room_id in room_ids:
+            await ws.channel_layer.group_send(room_id, {
+                "type": "chat.message", "room_id": room_id,
+                "message": f"process {os.getpid()}: Hello, my name is {user}!",
+            })
+        async for message in messages:
+            yield {"roomName": message.get("room_id", ""), "currentUser": user, "message": message["message"]}
+
+
+async def count(_root, _info, to, delay):
+    for i in range(1, to + 1):
+        if delay:
+            await asyncio.sleep(delay)
+        yield i
+
+
+async def on_group_message(_root, info, group):
+    async with info.context["ws"].listen_to_channel("group.message", groups=[group]) as messages:
+        yield None
+        async for message in messages:
+            yield message
+
+
+async def fail_after(_root, _info, n):
+    for i in range(n):
+        yield i
+    raise RuntimeError("The subscription generator failed.")
+
+
+GroupMessage = GraphQLObjectType("GroupMessage", {
+    "text": GraphQLField(GraphQLString),
+    "n": GraphQLField(GraphQLInt),
+})
+
+Subscription = GraphQLObjectType("Subscription", {
+    "joinChatRooms": GraphQLField(
+        ChatRoomMessage,
+        args={"rooms": GraphQLArgument(list_of(ChatRoom)), "user": GraphQLArgument(nonnull(GraphQLString))},
+        subscribe=join_chat_rooms, resolve=lambda message, _info, **_: message,
+    ),
+    "count": GraphQLField(
+        nonnull(GraphQLInt),
+        args={"to": GraphQLArgument(nonnull(GraphQLInt)), "delay": GraphQLArgument(GraphQLFloat, default_value=0)},
+        subscribe=count, resolve=lambda n, _info, **_: n,
+    ),
+    "onGroupMessage": GraphQLField(
+        GroupMessage, args={"group": GraphQLArgument(nonnull(GraphQLString))},
+        subscribe=on_group_message, resolve=lambda message, _info, **_: message,
+    ),
+    "failAfter": GraphQLField(
+        GraphQLInt, args={"n": GraphQLArgument(nonnull(GraphQLInt))},
+        subscribe=fail_after, resolve=lambda n, _info, **_: n,
+    ),
+})
+
+schema = GraphQLSchema(query=Query, mutation=Mutation, subscription=Subscription, types=[Upload])

@@ -1,0 +1,154 @@
+"""Fixtures that start real parts: redis-server, ASGI servers, npm clients.
+
+A fixture whose binary is missing skips its tests with the reason; CI installs
+every binary (see .ci/run), so nothing is skipped there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+JS_DIR = Path(__file__).resolve().parent / "js"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing on CI: .ci/run must install it")
+        pytest.skip(f"{name} is not installed (CI installs it; locally: see README 'Running the tests')")
+    return path
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port, for the whole session."""
+    binary = require_binary("redis-server")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)
+
+
+class LiveServer:
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path) -> None:
+        self.url = url
+        self.ws_url = url.replace("http://", "ws://")
+        self.process = process
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def run_asgi_server(
+    tmp_path: Path,
+    *,
+    server: str = "uvicorn",
+    app: str = "example_project.asgi:application",
+    settings: str = "tests.settings",
+    env: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    """Start ``app`` under a real ASGI server (uvicorn or daphne) on a free loopback port."""
+    port = free_port()
+    if server == "uvicorn":
+        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+                   "--log-level", "warning", "--ws-max-size", "16777216"]
+    elif server == "daphne":
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+    else:
+        raise ValueError(server)
+    log_path = tmp_path / f"{server}-{port}.log"
+    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, "PYTHONPATH": str(ROOT),
+                "PYTHONUNBUFFERED": "1", **(env or {})}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{server} exited with {process.returncode}:\n{log_path.read_text()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{server} did not listen within 30s:\n{log_path.read_text()}")
+            time.sleep(0.05)
+        yield LiveServer(f"http://127.0.0.1:{port}", process, log_path)
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+def live_server_factory(tmp_path):
+    """Call with server=/settings=/env= to get a running LiveServer; stopped after the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda **kwargs: stack.enter_context(run_asgi_server(tmp_path, **kwargs))
+
+
+@pytest.fixture
+def asgi_server(live_server_factory) -> LiveServer:
+    """The example project under uvicorn with the test settings."""
+    return live_server_factory()
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """tests/js/node_modules, installed from tests/js/package-lock.json when missing."""
+    require_binary("node")
+    npm = require_binary("npm")
+    if not (JS_DIR / "node_modules" / ".package-lock.json").exists():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return JS_DIR / "node_modules"
+
+
+def run_node(script: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run tests/js/<script> with node; returns the completed process (text output)."""
+    return subprocess.run(["node", str(JS_DIR / script), *args], cwd=JS_DIR, capture_output=True,
+                          text=True, timeout=timeout)
