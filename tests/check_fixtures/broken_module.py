@@ -1,0 +1,1 @@
+raise RuntimeError("this schema module is broken on purpose")

@@ -1,0 +1,97 @@
+"""Every system-check id, through Django's own check framework."""
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+BASE = {"SCHEMA": "example_project.schema.schema"}
+MEM_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}
+
+
+def ids(**overrides):
+    with override_settings(**overrides):
+        return [m.id for m in checks.run_checks() if m.id and m.id.startswith("gql_channels.")]
+
+
+def test_clean_settings_have_no_messages():
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    ("gql", "expected"),
+    [
+        (["not", "a", "dict"], "gql_channels.E001"),
+        ({**BASE, "SCHEME": "x"}, "gql_channels.E002"),
+        ({}, "gql_channels.E003"),
+        ({"SCHEMA": "no.such.module.schema"}, "gql_channels.E004"),
+        ({"SCHEMA": "tests.check_fixtures.broken_module.schema"}, "gql_channels.E004"),
+        ({"SCHEMA": "tests.check_fixtures.bad_things.not_a_schema"}, "gql_channels.E005"),
+        ({"SCHEMA": "tests.check_fixtures.bad_things.invalid_schema"}, "gql_channels.E006"),
+        ({**BASE, "KEEP_ALIVE": "yes"}, "gql_channels.E007"),
+        ({**BASE, "CONNECTION_INIT_WAIT_TIMEOUT": -1}, "gql_channels.E007"),
+        ({"SCHEMA": 42}, "gql_channels.E007"),
+        ({**BASE, "GRAPHQL_IDE": "playground"}, "gql_channels.E008"),
+        ({**BASE, "URL_PATTERN": "^graphql(/"}, "gql_channels.E008"),
+        ({**BASE, "SUBSCRIPTION_PROTOCOLS": ["mqtt"]}, "gql_channels.E008"),
+        ({**BASE, "SUBSCRIPTION_PROTOCOLS": []}, "gql_channels.E008"),
+        ({**BASE, "HTTP_CONSUMER": "no.such.Consumer"}, "gql_channels.E009"),
+        ({**BASE, "WS_CONSUMER": "tests.check_fixtures.bad_things.NotAConsumer"}, "gql_channels.E009"),
+        ({**BASE, "VALIDATION_RULES": ["no.such.Rule"]}, "gql_channels.E010"),
+        ({**BASE, "VALIDATION_RULES": ["tests.check_fixtures.bad_things.not_a_rule"]}, "gql_channels.E010"),
+        ({**BASE, "CHANNEL_LAYER": "other"}, "gql_channels.E011"),
+    ],
+)
+def test_each_error_has_its_own_id(gql, expected):
+    assert expected in ids(GQL_CHANNELS=gql)
+
+
+def test_messages_name_the_key_and_carry_a_hint():
+    with override_settings(GQL_CHANNELS={**BASE, "KEEP_ALIVE": "yes", "GRAPHQL_IDE": "playground"}):
+        messages = [m for m in checks.run_checks() if m.id and m.id.startswith("gql_channels.")]
+    texts = {m.id: m for m in messages}
+    assert "KEEP_ALIVE" in texts["gql_channels.E007"].msg
+    assert "a bool" in texts["gql_channels.E007"].msg
+    assert "'graphiql'" in texts["gql_channels.E008"].hint
+    assert all(m.level == checks.ERROR for m in messages)
+
+
+def test_unknown_key_suggests_the_close_one():
+    with override_settings(GQL_CHANNELS={**BASE, "keep_alive": True}):
+        (message,) = [m for m in checks.run_checks() if m.id == "gql_channels.E002"]
+    assert "KEEP_ALIVE" in message.hint
+
+
+def test_missing_setting_is_e003():
+    from django.conf import settings
+
+    with override_settings():
+        del settings.GQL_CHANNELS
+        assert ids() == ["gql_channels.E003"]
+
+
+@pytest.mark.parametrize(
+    ("layers", "expected"),
+    [
+        ({}, "gql_channels.W003"),
+        ({"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}, "gql_channels.W002"),
+        ({"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                      "CONFIG": {"hosts": ["redis://127.0.0.1:6379"], "capacity": 5000}}}, "gql_channels.W001"),
+        ({"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                      "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379", "socket_timeout": None}],
+                                 "capacity": 5000}}}, "gql_channels.W001"),
+    ],
+)
+def test_layer_warnings(layers, expected):
+    found = ids(CHANNEL_LAYERS=layers)
+    assert found == [expected]
+
+
+def test_safe_redis_hosts_give_no_warning():
+    layers = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                          "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379", "socket_timeout": None,
+                                                "max_connections": 4096}], "capacity": 5000}}}
+    assert ids(CHANNEL_LAYERS=layers) == []
+
+
+def test_a_valid_custom_rule_passes():
+    assert ids(GQL_CHANNELS={**BASE, "VALIDATION_RULES": ["tests.check_fixtures.bad_things.NoFieldNamedSecret"]}) == []

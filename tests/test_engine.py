@@ -1,0 +1,169 @@
+"""The protocol-free engine: document cache, operation selection, limits, errors."""
+
+import logging
+from unittest import mock
+
+import pytest
+from graphql import GraphQLError, get_introspection_query
+
+from django_gql_channels import engine as engine_module
+from django_gql_channels.engine import Engine, get_engine
+from django_gql_channels.exceptions import GraphQLRequestError
+from example_project.schema import schema
+
+
+
+@pytest.fixture
+def engine():
+    return Engine(schema, max_depth=5, max_tokens=200)
+
+
+async def run(engine, query, variables=None, operation_name=None, **kwargs):
+    return await engine.execute(engine.prepare(query, operation_name), variables=variables, **kwargs)
+
+
+async def test_sync_and_async_resolvers(engine):
+    result = await run(engine, "{ hello slow(seconds: 0) }")
+    assert result.data == {"hello": "Hello, world!", "slow": 0.0}
+
+
+async def test_variables_reach_resolvers(engine):
+    result = await run(engine, "query Q($n: String) { hello(name: $n) }", {"n": "vars"})
+    assert result.data == {"hello": "Hello, vars!"}
+
+
+async def test_a_document_is_parsed_and_validated_once(engine):
+    with mock.patch.object(engine_module, "validate", wraps=engine_module.validate) as validate:
+        for _ in range(5):
+            await run(engine, "{ hello }")
+    assert validate.call_count == 1
+
+
+async def test_validation_errors_are_cached_too(engine):
+    with mock.patch.object(engine_module, "validate", wraps=engine_module.validate) as validate:
+        for _ in range(3):
+            with pytest.raises(GraphQLRequestError) as info:
+                engine.prepare("{ nope }")
+            assert info.value.kind == "validation"
+    assert validate.call_count == 1
+    assert "Cannot query field 'nope'" in info.value.errors[0].message
+
+
+def test_syntax_errors_have_their_kind(engine):
+    with pytest.raises(GraphQLRequestError) as info:
+        engine.prepare("{ hello ")
+    assert info.value.kind == "syntax"
+    assert info.value.errors[0].locations
+
+
+def test_the_cache_is_bounded_lru():
+    small = Engine(schema, cache_size=2)
+    small.prepare("{ hello }")
+    small.prepare("{ me }")
+    small.prepare("{ hello }")  # most recently used now
+    small.prepare("{ fail }")  # evicts "{ me }"
+    assert list(small._documents) == ["{ hello }", "{ fail }"]
+
+
+def test_cache_size_zero_disables_caching():
+    uncached = Engine(schema, cache_size=0)
+    uncached.prepare("{ hello }")
+    assert not uncached._documents
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "message"),
+    [
+        ("query A { hello } query B { me }", None, "Must provide operation name"),
+        ("query A { hello }", "B", "Unknown operation named 'B'."),
+        ("fragment F on Query { hello }", None, "Fragment 'F' is never used."),
+    ],
+)
+def test_operation_selection_errors(engine, query, name, message):
+    with pytest.raises(GraphQLRequestError) as info:
+        engine.prepare(query, name)
+    assert info.value.kind in ("operation", "validation")
+    assert message in str(info.value)
+
+
+def test_operation_name_picks_the_operation(engine):
+    operation = engine.prepare("query A { hello } mutation B { echo(text: \"x\") }", "B")
+    assert (operation.kind, operation.name) == ("mutation", "B")
+
+
+def test_depth_limit_counts_fragments_and_stops_cycles(engine):
+    deep = "{ items { id } }"
+    engine.prepare(deep)
+    q = "{ __schema { types { fields { type { ofType { ofType { name } } } } } } }"
+    with pytest.raises(GraphQLRequestError, match="7 levels deep, more than the 5 allowed"):
+        engine.prepare(q)
+    via_fragment = "query Deep { ...F } fragment F on Query { __schema { types { fields { type { ofType { ofType { name } } } } } } }"
+    with pytest.raises(GraphQLRequestError, match="'Deep' is 7 levels deep"):
+        engine.prepare(via_fragment)
+    cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }"
+    with pytest.raises(GraphQLRequestError, match="Cannot spread fragment"):
+        engine.prepare(cycle)
+
+
+def test_the_standard_introspection_query_fits_the_default_depth():
+    get_engine().prepare(get_introspection_query())
+
+
+def test_token_limit(engine):
+    if not engine_module._PARSE_SUPPORTS_MAX_TOKENS:
+        pytest.skip("this graphql-core has no max_tokens")
+    with pytest.raises(GraphQLRequestError, match="more than 200 tokens") as info:
+        engine.prepare("{ " + "hello " * 300 + "}")
+    assert info.value.kind == "syntax"
+
+
+def test_introspection_can_be_disabled():
+    closed = Engine(schema, introspection=False)
+    with pytest.raises(GraphQLRequestError, match="introspection"):
+        closed.prepare("{ __schema { queryType { name } } }")
+
+
+def test_extra_validation_rules():
+    from tests.check_fixtures.bad_things import NoFieldNamedSecret
+
+    strict = Engine(schema, validation_rules=[NoFieldNamedSecret])
+    strict.prepare("{ hello }")
+
+
+async def test_execution_errors_are_formatted_and_logged(engine, caplog):
+    with caplog.at_level(logging.ERROR, logger="django_gql_channels"):
+        result = await run(engine, "{ hello fail }")
+    formatted = engine.format_result(result)
+    assert formatted["data"] == {"hello": "Hello, world!", "fail": None}
+    (error,) = formatted["errors"]
+    assert error == {"message": "This field always fails.", "locations": [{"line": 1, "column": 9}],
+                     "path": ["fail"]}
+    assert "This field always fails." in caplog.text
+
+
+async def test_tracebacks_only_in_debug():
+    debug = Engine(schema, debug=True)
+    formatted = debug.format_result(await run(debug, "{ fail }"))
+    exception = formatted["errors"][0]["extensions"]["exception"]
+    assert exception["type"] == "ValueError"
+    assert any("resolve_fail" in line for line in exception["stacktrace"])
+
+
+def test_format_error_keeps_extensions():
+    error = GraphQLError("nope", extensions={"code": "FORBIDDEN"})
+    assert Engine(schema).format_error(error) == {"message": "nope", "extensions": {"code": "FORBIDDEN"}}
+
+
+async def test_subscribe_returns_a_stream():
+    stream = await get_engine().subscribe(get_engine().prepare("subscription { count(to: 2) }"))
+    assert [r.data async for r in stream] == [{"count": 1}, {"count": 2}]
+
+
+def test_engines_are_shared_and_dropped_on_reload(settings):
+    first = get_engine()
+    assert get_engine() is first
+    settings.GQL_CHANNELS = {**settings.GQL_CHANNELS, "MAX_QUERY_DEPTH": 3}
+    second = get_engine()
+    assert second is not first
+    with pytest.raises(GraphQLRequestError, match="more than the 3 allowed"):
+        second.prepare("{ __schema { types { fields { name } } } }")
