@@ -23,8 +23,12 @@ JS_DIR = Path(__file__).resolve().parent / "js"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Deselect (not skip) tests that belong to another tox env's dependencies."""
+    """Mark tests/e2e as ``e2e``; deselect (not skip) tests that need another tox env."""
     import importlib.util
+
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
 
     if importlib.util.find_spec("graphene") is None:
         elsewhere = [item for item in items if item.get_closest_marker("graphene_env")]
