@@ -1,0 +1,423 @@
+"""``GraphQLHTTPConsumer``: GraphQL over HTTP (graphql/graphql-over-http) on Channels.
+
+One request, one pass: read the body from ``receive``, check the parameters,
+let the engine prepare (cached parse + validate) and execute, send the reply.
+Unlike Channels' ``AsyncConsumer`` it opens no channel-layer channel, starts
+no receive task and hops to no thread; a resolver that uses
+``request.consumer.channel_layer`` gets the layer lazily.
+
+Status codes follow the spec for each media type the client accepts:
+
+====================================  ===================================  ===================
+case                                  ``application/graphql-response+json``  ``application/json``
+====================================  ===================================  ===================
+executed (even with field errors)     200                                  200
+syntax/validation/operation/variable  400 (no ``data``)                    200 (no ``data``)
+errors; subscriptions over HTTP
+bad JSON or parameters                400                                  400
+mutation over GET                     405 (``Allow: POST``)                405
+====================================  ===================================  ===================
+
+plus 405 for other methods, 413 for bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
+415 for other content types and 406 when ``Accept`` admits neither media type.
+Every refusal has a JSON ``{"errors": [{"message": ...}]}`` body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable
+from inspect import isawaitable
+from tempfile import SpooledTemporaryFile
+from typing import Any, Callable, TypeVar, Union
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from graphql import ExecutionResult, GraphQLError
+
+from ..base import ChannelsConsumer
+from ..conf import gql_settings
+from ..engine import Engine, get_engine
+from ..exceptions import GraphQLRequestError
+from ..unset import UNSET
+from .errors import HTTPError
+from .ide import render_ide_page
+from .multipart import (
+    MISSING_PREFLIGHT_MESSAGE,
+    PREFLIGHT_HEADERS,
+    apply_map,
+    close_files,
+    multipart_field,
+    parse_multipart,
+)
+from .negotiation import GRAPHQL_RESPONSE_JSON, JSON, negotiate
+from .params import GraphQLParams, params_from_data
+from .types import ChannelsRequest, ChannelsResponse, TemporalResponse, encode_headers
+
+__all__ = ["GraphQLHTTPConsumer"]
+
+logger = logging.getLogger("django_gql_channels")
+
+T = TypeVar("T")
+MaybeAwaitable = Union[T, Awaitable[T]]
+
+_JSON_HEADER = (b"content-type", JSON)
+_GRAPHQL_RESPONSE_HEADER = (b"content-type", GRAPHQL_RESPONSE_JSON)
+# ensure_ascii: the body is pure ASCII, so strings holding lone surrogates
+# (valid in JSON input) cannot fail to encode on the way out.
+_encoder = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+
+
+class _Disconnected(Exception):
+    """The client went away while we read its body."""
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    # graphql-core reports variable coercion failures as a result without
+    # data whose errors have no path; field errors always have one.
+    return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+
+
+class GraphQLHTTPConsumer(ChannelsConsumer):
+    """Serves GraphQL queries and mutations over HTTP, and the IDE page.
+
+    Hooks to override (each may be ``async def`` or a plain ``def``; the
+    defaults are async where they might do I/O):
+
+    - ``get_context(request, response)``: the resolvers' ``info.context``
+      (default ``{"request": request, "response": response}``).
+    - ``get_root_value(request)``: the root value (default ``None``).
+    - ``process_result(request, result)``: the response dict for an
+      ``ExecutionResult`` (default: the engine's formatting).
+    - ``decode_json(data)`` / ``encode_json(data)``: JSON in and out.
+    - ``render_graphql_ide(request)``: the IDE page, a :class:`ChannelsResponse`.
+
+    Any of them may raise :class:`~django_gql_channels.http.HTTPError` to
+    refuse the request with a status and message.
+    """
+
+    def __init__(
+        self,
+        *,
+        schema: Any = None,
+        graphql_ide: str | None = UNSET,
+        allow_queries_via_get: bool | None = None,
+        multipart_uploads_enabled: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.schema = schema
+        self.engine: Engine = get_engine(schema)
+        self.graphql_ide: str | None = gql_settings.GRAPHQL_IDE if graphql_ide is UNSET else graphql_ide
+        self.allow_queries_via_get: bool = (
+            gql_settings.ALLOW_QUERIES_VIA_GET if allow_queries_via_get is None else allow_queries_via_get
+        )
+        self.multipart_uploads_enabled: bool = (
+            gql_settings.MULTIPART_UPLOADS_ENABLED if multipart_uploads_enabled is None
+            else multipart_uploads_enabled
+        )
+        self._response_started = False
+
+    # -- hooks ---------------------------------------------------------------
+
+    async def get_context(self, request: ChannelsRequest, response: TemporalResponse) -> Any:
+        return {"request": request, "response": response}
+
+    async def get_root_value(self, request: ChannelsRequest) -> Any:
+        return None
+
+    async def process_result(self, request: ChannelsRequest, result: ExecutionResult) -> dict[str, Any]:
+        return self.engine.format_result(result)
+
+    def decode_json(self, data: str | bytes) -> Any:
+        return json.loads(data)
+
+    def encode_json(self, data: Any) -> str | bytes:
+        return _encoder.encode(data)
+
+    async def render_graphql_ide(self, request: ChannelsRequest) -> ChannelsResponse:
+        assert self.graphql_ide is not None
+        return ChannelsResponse(render_ide_page(self.graphql_ide))
+
+    # -- ASGI ----------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        self.scope = scope
+        self.base_send = send
+        try:
+            await self.handle(scope, receive, send)
+        except _Disconnected:
+            pass
+        except HTTPError as error:
+            if not self._response_started:
+                await self.send_error(send, error.status, error.message, error.headers)
+        except Exception:
+            logger.exception("GraphQL HTTP request to %s failed.", scope.get("path"))
+            if not self._response_started:
+                await self.send_error(send, 500, "Internal server error.")
+        finally:
+            if self._receivers or self._memberships or self._listeners:
+                await self.close_channel_layer()
+
+    async def handle(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        """Answer one request (raising :class:`HTTPError` to refuse it)."""
+        method = scope["method"]
+        content_type = accept = content_length = None
+        preflight = False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"accept":
+                accept = value
+            elif name == b"content-length":
+                content_length = value
+            elif name in PREFLIGHT_HEADERS and value.strip():
+                preflight = True
+        negotiated = negotiate(accept)
+        files = None
+        try:
+            if method == "POST":
+                if negotiated.content_type is None:
+                    raise self._not_acceptable()
+                media_type = (content_type or b"").split(b";", 1)[0].strip().lower()
+                if media_type == b"application/json":
+                    if b";" in content_type:  # type: ignore[operator]
+                        self._check_charset(content_type)  # type: ignore[arg-type]
+                    body = await self.read_body(receive, content_length)
+                    params = params_from_data(await self._decode(body, "The request body"))
+                elif media_type == b"multipart/form-data" and self.multipart_uploads_enabled:
+                    if not preflight:
+                        raise HTTPError(400, MISSING_PREFLIGHT_MESSAGE)
+                    body = b""
+                    params, files = await self._read_multipart(receive, content_type.decode("latin-1"))  # type: ignore[union-attr]
+                else:
+                    raise self._unsupported_media_type(content_type)
+            elif method == "GET":
+                query_params = self._query_params(scope.get("query_string", b""))
+                if "query" not in query_params:
+                    if negotiated.html and self.graphql_ide is not None:
+                        request = ChannelsRequest(self, b"", None, method, None)
+                        page = await self._hook(self.render_graphql_ide(request))
+                        await self.send_response(send, page.status, page.content,
+                                                 [(b"content-type", page.content_type.encode("latin-1")),
+                                                  *encode_headers(page.headers)])
+                        return
+                    if negotiated.html:
+                        raise HTTPError(404, "The GraphQL IDE is turned off (GRAPHQL_IDE is None); "
+                                             "send a 'query' parameter to run a query.")
+                    raise HTTPError(400, "The request has no 'query': send it as a URL parameter "
+                                         "(?query=...) or POST a JSON body.")
+                if not self.allow_queries_via_get:
+                    raise HTTPError(405, "Queries over GET are turned off (ALLOW_QUERIES_VIA_GET is False): "
+                                         "POST them as JSON.", {"Allow": "POST"})
+                if negotiated.content_type is None:
+                    raise self._not_acceptable()
+                body = b""
+                params = params_from_data(await self._get_data(query_params))
+            else:
+                raise HTTPError(405, f"{method} is not supported: send queries with POST"
+                                     f"{' or GET' if self.allow_queries_via_get else ''}.",
+                                {"Allow": self._allowed_methods()})
+            request = ChannelsRequest(self, body, None, method,
+                                      content_type.decode("latin-1") if content_type else None, files)
+            await self.execute(send, request, params, negotiated.content_type)  # type: ignore[arg-type]
+        finally:
+            close_files(files)
+
+    async def execute(self, send: Callable[..., Any], request: ChannelsRequest, params: GraphQLParams,
+                      media_type: bytes) -> None:
+        """Prepare and run the operation, then send its result."""
+        engine = self.engine
+        response = TemporalResponse()
+        request_error = False
+        try:
+            operation = engine.prepare(params.query, params.operation_name)
+        except GraphQLRequestError as error:
+            result = ExecutionResult(None, error.errors)
+            request_error = True
+        else:
+            kind = operation.kind
+            if kind == "subscription":
+                result = ExecutionResult(None, [GraphQLError(
+                    f"Subscriptions are served over WebSocket at {self.websocket_url()}: "
+                    "connect there with a graphql-ws (graphql-transport-ws) client."
+                )])
+                request_error = True
+            elif kind == "mutation" and request.method == "GET":
+                raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
+            else:
+                context = await self._hook(self.get_context(request, response))
+                root_value = await self._hook(self.get_root_value(request))
+                result = await engine.execute(operation, variables=params.variables, context=context,
+                                              root_value=root_value)
+                request_error = _is_request_error(result)
+        data = await self._hook(self.process_result(request, result))
+        if request_error and data.get("data", False) is None:
+            # A request error never started executing: the spec's response has no data entry.
+            del data["data"]
+        status = 400 if request_error and media_type is GRAPHQL_RESPONSE_JSON else 200
+        headers = [_GRAPHQL_RESPONSE_HEADER if media_type is GRAPHQL_RESPONSE_JSON else _JSON_HEADER]
+        if response._status_code is not None:
+            status = response._status_code
+        if response.headers:
+            headers.extend(encode_headers(response.headers))
+        body = await self._hook(self.encode_json(data))
+        await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
+
+    # -- reading -------------------------------------------------------------
+
+    async def read_body(self, receive: Callable[..., Any], content_length: bytes | None) -> bytes:
+        """The whole body, refused with 413 past ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and content_length is not None:
+            try:
+                too_big = int(content_length) > limit
+            except ValueError:
+                raise HTTPError(400, "The Content-Length header is not a number.") from None
+            if too_big:
+                raise self._too_large(limit)
+        message = await receive()
+        if message["type"] != "http.request":
+            raise _Disconnected
+        body = message.get("body", b"")
+        if not message.get("more_body"):
+            if limit is not None and len(body) > limit:
+                raise self._too_large(limit)
+            return body
+        chunks = [body]
+        size = len(body)
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise self._too_large(limit)
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    async def _read_multipart(self, receive: Callable[..., Any], content_type: str) -> tuple[GraphQLParams, Any]:
+        # Spooled like Django's ASGI handler: in memory up to
+        # FILE_UPLOAD_MAX_MEMORY_SIZE, then on disk. Django's parser then
+        # applies its own limits to fields and files.
+        memory_limit = settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+        size = 0
+        with SpooledTemporaryFile(max_size=memory_limit, mode="w+b") as stream:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise _Disconnected
+                chunk = message.get("body", b"")
+                if chunk:
+                    stream.write(chunk)
+                    size += len(chunk)
+                if not message.get("more_body"):
+                    break
+            stream.seek(0)
+            if size > memory_limit:  # on disk: keep file I/O off the event loop
+                fields, files = await asyncio.to_thread(parse_multipart, stream, content_type, size)
+            else:
+                fields, files = parse_multipart(stream, content_type, size)
+        try:
+            operations = await self._decode(multipart_field(fields, "operations"), "The multipart 'operations' field")
+            file_map = await self._decode(multipart_field(fields, "map"), "The multipart 'map' field")
+            apply_map(operations, file_map, files)
+            return params_from_data(operations), files
+        except BaseException:
+            close_files(files)
+            raise
+
+    @staticmethod
+    def _query_params(query_string: bytes) -> dict[str, str]:
+        params: dict[str, str] = {}
+        if query_string:
+            for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True,
+                                        encoding="utf-8", errors="replace"):
+                params.setdefault(key, value)
+        return params
+
+    async def _get_data(self, query_params: dict[str, str]) -> dict[str, Any]:
+        data: dict[str, Any] = {"query": query_params["query"],
+                                "operationName": query_params.get("operationName") or None}
+        for name in ("variables", "extensions"):
+            raw = query_params.get(name)
+            data[name] = await self._decode(raw, f"The '{name}' parameter") if raw else None
+        return data
+
+    async def _decode(self, data: str | bytes, what: str) -> Any:
+        if not data:
+            raise HTTPError(400, f"{what} is empty: send a JSON object with a 'query' string.")
+        try:
+            return await self._hook(self.decode_json(data))
+        except (ValueError, TypeError, RecursionError) as exc:
+            # ValueError covers JSONDecodeError and undecodable bytes.
+            raise HTTPError(400, f"{what} is not valid JSON: {exc}") from None
+
+    # -- replies -------------------------------------------------------------
+
+    @staticmethod
+    async def _hook(value: MaybeAwaitable[T]) -> T:
+        if isawaitable(value):
+            return await value
+        return value  # type: ignore[return-value]
+
+    async def send_response(self, send: Callable[..., Any], status: int, body: bytes,
+                            headers: list[tuple[bytes, bytes]]) -> None:
+        self._response_started = True
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def send_error(self, send: Callable[..., Any], status: int, message: str,
+                         headers: dict[str, str] | None = None) -> None:
+        body = _encoder.encode({"errors": [{"message": message}]}).encode()
+        await self.send_response(send, status, body, [_JSON_HEADER, *encode_headers(headers)])
+
+    def websocket_url(self) -> str:
+        """This endpoint's WebSocket URL, as the client reached it."""
+        scope = self.scope
+        host = None
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+        if host is None:
+            server = scope.get("server") or ("localhost", None)
+            host = server[0] if not server[1] else f"{server[0]}:{server[1]}"
+        scheme = "wss" if scope.get("scheme") in ("https", "wss") else "ws"
+        return f"{scheme}://{host}{scope.get('root_path', '')}{scope.get('path', '')}"
+
+    def _allowed_methods(self) -> str:
+        return "GET, POST" if self.allow_queries_via_get or self.graphql_ide is not None else "POST"
+
+    @staticmethod
+    def _check_charset(content_type: bytes) -> None:
+        for param in content_type.split(b";")[1:]:
+            name, _, value = param.partition(b"=")
+            if name.strip().lower() == b"charset" and value.strip(b" \t\"'").lower() not in (b"utf-8", b"utf8"):
+                raise HTTPError(415, f"Unsupported charset {value.strip().decode('latin-1')!r}: "
+                                     "send JSON in UTF-8.")
+
+    def _unsupported_media_type(self, content_type: bytes | None) -> HTTPError:
+        supported = "application/json"
+        if self.multipart_uploads_enabled:
+            supported += " or multipart/form-data (GraphQL multipart request)"
+        if content_type is None:
+            return HTTPError(415, f"The request has no Content-Type: send {supported}.")
+        media_type = content_type.split(b";", 1)[0].strip().decode("latin-1")
+        if media_type.lower() == "multipart/form-data":
+            return HTTPError(415, "Multipart uploads are turned off (MULTIPART_UPLOADS_ENABLED is False): "
+                                  "send application/json.")
+        return HTTPError(415, f"Unsupported Content-Type {media_type!r}: send {supported}.")
+
+    @staticmethod
+    def _not_acceptable() -> HTTPError:
+        return HTTPError(406, "The Accept header admits no type this endpoint sends: accept "
+                              "application/graphql-response+json or application/json.")
+
+    @staticmethod
+    def _too_large(limit: int) -> HTTPError:
+        return HTTPError(413, f"The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE ({limit} bytes).")

@@ -1,0 +1,46 @@
+"""The GraphQL-over-HTTP request parameters, checked once for every transport form.
+
+POST bodies, GET query strings and multipart ``operations`` all end up here,
+so each bad parameter gets the same 400 and message however it arrived.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .errors import HTTPError, json_type_name
+
+__all__ = ["GraphQLParams", "params_from_data"]
+
+
+class GraphQLParams(NamedTuple):
+    query: str
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None
+
+
+def params_from_data(data: Any) -> GraphQLParams:
+    """Check a decoded request object; raise :class:`HTTPError` (400) when it is not one."""
+    if type(data) is not dict:  # noqa: E721 - the common case, checked fast
+        if isinstance(data, list):
+            raise HTTPError(400, "Batched requests (a JSON array) are not supported: "
+                                 "send one GraphQL request object per HTTP request.")
+        if not isinstance(data, dict):
+            raise HTTPError(400, f"The request body must be a JSON object, not {json_type_name(data)}.")
+    query = data.get("query")
+    if type(query) is not str:  # noqa: E721
+        if query is None:
+            raise HTTPError(400, "The request has no 'query': send the GraphQL document as a string.")
+        if not isinstance(query, str):
+            raise HTTPError(400, f"'query' must be a string, not {json_type_name(query)}.")
+    operation_name = data.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise HTTPError(400, f"'operationName' must be a string or null, not {json_type_name(operation_name)}.")
+    variables = data.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise HTTPError(400, f"'variables' must be an object or null, not {json_type_name(variables)}.")
+    extensions = data.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise HTTPError(400, f"'extensions' must be an object or null, not {json_type_name(extensions)}.")
+    return GraphQLParams(query, operation_name, variables, extensions)
