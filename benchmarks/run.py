@@ -1,0 +1,78 @@
+"""``python -m benchmarks``: the HTTP and WebSocket benchmarks in one run.
+
+Prints each table as it is measured, then every goal with PASS or MISS. The
+exit status is 0 whatever the figures (timing is never a failure); it is 1
+only when the benchmark itself could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+
+
+def _versions() -> str:
+    names = ["django", "channels", "graphql-core", "strawberry-graphql", "uvicorn", "websockets", "channels-redis"]
+    parts = []
+    for name in names:
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join(parts)
+
+
+def _event_loop_policy() -> str:
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short rounds, fewer messages, no Redis (about 1 minute)")
+    parser.add_argument("--only", choices=["http", "ws"], help="run one part only")
+    parser.add_argument("--redis", dest="redis", action="store_true", default=None,
+                        help="also run the WebSocket fan-out on the Redis pub/sub layer (default: when "
+                             "redis-server is on PATH, except with --quick)")
+    parser.add_argument("--no-redis", dest="redis", action="store_false")
+    parser.add_argument("--sizes", default="100,1000", help="subscriber counts for the fan-out (default 100,1000)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+    import django
+
+    django.setup()
+    loop = _event_loop_policy()
+    print(f"django-gql-channels benchmarks: Python {platform.python_version()}, {loop}, "
+          f"{os.cpu_count()} CPUs, {platform.machine()}\n{_versions()}\n", flush=True)
+
+    from . import http_bench, ws_fanout
+
+    started = time.monotonic()
+    goals: list[tuple[str, bool]] = []
+    if args.only in (None, "http"):
+        _, http_goals = asyncio.run(http_bench.run(quick=args.quick))
+        goals += http_goals
+    if args.only in (None, "ws"):
+        sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
+        _, ws_goals = asyncio.run(ws_fanout.run(quick=args.quick, redis=args.redis, sizes=sizes))
+        goals += ws_goals
+    print("Goals")
+    for text, _ in goals:
+        print(f"  {text}")
+    passed = sum(1 for _, ok in goals if ok)
+    print(f"{passed}/{len(goals)} goals met; {time.monotonic() - started:.0f} s in all.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

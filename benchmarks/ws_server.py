@@ -1,0 +1,123 @@
+"""The ASGI app the WebSocket fan-out benchmark serves with uvicorn.
+
+Paths:
+
+- ``/graphql``: ours, through the settings-driven ``get_application()`` router
+  (``benchmarks.settings``: API-only, the benchmark's Strawberry schema);
+- ``/strawberry``: ``strawberry.channels.GraphQLWSConsumer`` on the same schema;
+- ``/bare``: a plain Channels ``AsyncWebsocketConsumer`` that joins the group
+  and forwards each group message as one fixed frame (the framework floor);
+- ``/bench/send?group=G&count=M&n0=K``: benchmark control, sends ``M`` group
+  messages ``{"type": "group.message", "text": ..., "n": K+i}`` from inside
+  this process (so the in-memory layer reaches the subscribers) and answers
+  the ``time.time()`` taken just before each send;
+- ``/bench/stats``: runs the garbage collector, answers RSS and task count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_application = get_asgi_application()
+
+from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.layers import get_channel_layer  # noqa: E402
+from strawberry.channels import GraphQLWSConsumer as StrawberryWSConsumer  # noqa: E402
+
+from django_gql_channels import get_application  # noqa: E402
+
+from .schemas import schema  # noqa: E402
+
+GROUP = "bench"
+#: What the bare consumer sends per group message: the shape of our
+#: ``next`` frame, but fixed, so no per-message encoding work at all.
+FIXED_FRAME = '{"id":"1","type":"next","payload":{"data":{"onGroupMessage":{"text":"hello","n":0}}}}'
+
+
+class BareWSConsumer(AsyncWebsocketConsumer):
+    """What a Channels user writes to push group messages to a socket.
+
+    It speaks just enough ``graphql-transport-ws`` (ack the init, join the
+    group on subscribe) for the benchmark client to treat it like the others.
+    """
+
+    groups_joined = False
+
+    async def connect(self) -> None:
+        await self.accept("graphql-transport-ws")
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        message = json.loads(text_data or "{}")
+        if message.get("type") == "connection_init":
+            await self.send(text_data='{"type":"connection_ack"}')
+        elif message.get("type") == "subscribe" and not self.groups_joined:
+            self.groups_joined = True
+            await self.channel_layer.group_add(GROUP, self.channel_name)
+
+    async def group_message(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=FIXED_FRAME)
+
+    async def disconnect(self, code: int) -> None:
+        if self.groups_joined:
+            await self.channel_layer.group_discard(GROUP, self.channel_name)
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def _json_response(send: Any, data: Any, status: int = 200) -> None:
+    body = json.dumps(data).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def control(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    params = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
+    if scope["path"] == "/bench/send":
+        layer = get_channel_layer()
+        group = params.get("group", GROUP)
+        count = min(int(params.get("count", "1")), 10_000)
+        n0 = int(params.get("n0", "0"))
+        times = []
+        for i in range(count):
+            times.append(time.time())
+            await layer.group_send(group, {"type": "group.message", "text": "hello", "n": n0 + i})
+        await _json_response(send, {"times": times})
+    elif scope["path"] == "/bench/stats":
+        gc.collect()
+        await _json_response(send, {"rss_kib": _rss_kib(), "tasks": len(asyncio.all_tasks()), "pid": os.getpid()})
+    else:
+        await _json_response(send, {"error": "unknown control path"}, 404)
+
+
+ours = get_application(django_application)
+bare = BareWSConsumer.as_asgi()
+strawberry_consumer = StrawberryWSConsumer.as_asgi(schema=schema)
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    path = scope.get("path", "")
+    if scope["type"] == "http" and path.startswith("/bench/"):
+        return await control(scope, receive, send)
+    if scope["type"] == "websocket":
+        if path == "/bare":
+            return await bare(scope, receive, send)
+        if path == "/strawberry":
+            return await strawberry_consumer(scope, receive, send)
+    return await ours(scope, receive, send)
