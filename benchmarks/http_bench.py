@@ -3,8 +3,8 @@
 Every contender is an ASGI callable driven the way a server drives it: one
 ``http.request`` message with the whole body, then ``receive`` blocks until the
 response is complete and answers ``http.disconnect`` (uvicorn's behaviour).
-Requests run one after another on one event loop, so requests/s is the inverse
-of the per-request cost of the app itself.
+Requests run one after another on one (standard asyncio) event loop, so
+requests/s is the inverse of the per-request cost of the app itself.
 
 Contenders, all measured in the same run in interleaved rounds:
 
@@ -130,7 +130,10 @@ def _asgi_contender(name: str, app: Callable[..., Awaitable[None]], path: str, q
         return failures
 
     async def check() -> str | None:
-        status, content = await request(app, scope, body)
+        try:
+            status, content = await request(app, scope, body)
+        except Exception as exc:
+            return f"{name}: {type(exc).__name__}: {exc}"
         try:
             decoded = json.loads(content)
         except ValueError:
@@ -237,7 +240,7 @@ async def measure(query_name: str, *, rounds: int, round_seconds: float) -> tupl
     for contender in contenders:
         problem = await contender.check()  # type: ignore[attr-defined]
         if problem:
-            notes.append(f"skipped, wrong answer: {problem}")
+            notes.append(f"skipped, failed its check request: {problem}")
         else:
             usable.append(contender)
     # Warm up (caches, lazy imports) and size each contender's rounds to

@@ -27,7 +27,8 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
-def _event_loop_policy() -> str:
+def _client_loop_policy() -> str:
+    """uvloop for the WebSocket clients when installed: it keeps the client cheap."""
     try:
         import uvloop
     except ImportError:
@@ -51,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    loop = _event_loop_policy()
-    print(f"django-gql-channels benchmarks: Python {platform.python_version()}, {loop}, "
+    print(f"django-gql-channels benchmarks: Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, {platform.machine()}\n{_versions()}\n", flush=True)
 
     from . import http_bench, ws_fanout
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         goals += http_goals
     if args.only in (None, "ws"):
         sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
+        print(f"WebSocket clients on {_client_loop_policy()} in this process; servers: uvicorn subprocesses.\n")
         _, ws_goals = asyncio.run(ws_fanout.run(quick=args.quick, redis=args.redis, sizes=sizes))
         goals += ws_goals
     print("Goals")
