@@ -1,0 +1,182 @@
+"""``manage.py gql_send_group``: one message to a group, or a recording replayed with its timing."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import time
+from collections.abc import Iterable
+from typing import IO, Any
+
+from asgiref.sync import async_to_sync
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+
+from ..cli import USAGE_ERROR, non_negative_float, plain, plural, positive_float, positive_int
+from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, LayerInfo, bounded, configured_layer
+from ..recording import BadRecord, Record, check_group, parse_message_json, read_records, timeline
+
+class Progress:
+    """A one-line progress bar, redrawn at most ten times a second; silent when off."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: OutputWrapper, total: int, enabled: bool) -> None:
+        self.stream = stream
+        self.total = total
+        self.enabled = enabled and total > 1
+        self._drawn_at = 0.0
+
+    def update(self, done: int, elapsed: float, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._drawn_at < 0.1:
+            return
+        self._drawn_at = now
+        filled = self.WIDTH * done // self.total
+        rate = done / elapsed if elapsed > 0 else 0.0
+        self._write(f"\r[{'#' * filled}{'-' * (self.WIDTH - filled)}] {done}/{self.total} "
+                    f"{100 * done // self.total}% {rate:.0f} msg/s ")
+
+    def finish(self, done: int, elapsed: float) -> None:
+        if self.enabled:
+            self.update(done, elapsed, force=True)
+            self._write("\n")
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text, style_func=plain, ending="")
+        self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = (
+        "Send one channel-layer message to a group through the configured layer, or replay a JSON Lines "
+        'recording (one {"group": ..., "message": {...}, "at": seconds} per line, as gql_listen_group '
+        "writes) in order and with its timing. With the in-memory layer this reaches the current process "
+        "only, never a server running in another one."
+    )
+    # The commands check what they use themselves; unrelated system-check failures must not block them.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("group", nargs="?", metavar="GROUP", help="Group name (Channels' rules).")
+        parser.add_argument("message", nargs="?", metavar="MESSAGE_JSON",
+                            help='The message: a JSON object with a string "type", e.g. '
+                                 '\'{"type": "chat.message", "text": "hi"}\'.')
+        parser.add_argument("--file", "-f", metavar="PATH",
+                            help="Replay this JSON Lines recording instead ('-' reads standard input).")
+        parser.add_argument("--speed", type=non_negative_float, metavar="FACTOR",
+                            help="Replay speed: 2 is twice as fast as recorded, 0 sends as fast as "
+                                 "possible (default 1). Only with --file.")
+        parser.add_argument("--repeat", type=positive_int, default=1, metavar="N",
+                            help="Send the message, or replay the file, N times over (default 1).")
+        parser.add_argument("--strict", action="store_true",
+                            help="A bad line in --file stops the command before anything is sent "
+                                 "(default: report it with its line number and skip it).")
+        parser.add_argument("--layer-timeout", type=positive_float, default=DEFAULT_LAYER_TIMEOUT,
+                            metavar="SECONDS",
+                            help=f"Give up on a layer call after this long (default {DEFAULT_LAYER_TIMEOUT:g}).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        verbosity: int = options["verbosity"]
+        repeat, speed = options["repeat"], options["speed"]
+        # call_command(...) keyword options bypass argparse, so check them again here.
+        if not isinstance(repeat, int) or repeat < 1:
+            raise CommandError(f"--repeat must be an integer >= 1, not {repeat!r}.", returncode=USAGE_ERROR)
+        if speed is not None and (not isinstance(speed, (int, float)) or not math.isfinite(speed) or speed < 0):
+            raise CommandError(f"--speed must be a number >= 0, not {speed!r}.", returncode=USAGE_ERROR)
+
+        records = self._records(options)
+        info = configured_layer()
+        if info.in_memory and verbosity > 0:
+            self.stderr.write(f"warning: {info.in_memory_warning('gql_send_group')}")
+        if not records:
+            if verbosity > 0:
+                self.stderr.write("warning: nothing to send: the recording holds no messages.")
+            return
+        try:
+            layer = info.get()
+        except LayerError as exc:
+            raise CommandError(str(exc)) from exc
+
+        total = len(records) * repeat
+        progress = Progress(self.stderr, total, enabled=verbosity > 0 and self.stderr.isatty())
+        sent, groups, elapsed, error = async_to_sync(self._send)(
+            layer, records, repeat, 1.0 if speed is None else speed, options["layer_timeout"], progress)
+        progress.finish(sent, elapsed)
+        if error is not None:
+            raise CommandError(f"{error} (through {info}; {sent} of {plural(total, 'message')} sent).")
+        if verbosity > 0:
+            rate = f"{sent / elapsed:.1f}" if elapsed > 0 else "-"
+            self.stdout.write(f"Sent {plural(sent, 'message')} to {plural(len(groups), 'group')} in "
+                              f"{elapsed:.2f} s ({rate} messages/s) through {info}.")
+
+    # -- input -----------------------------------------------------------------
+
+    def _records(self, options: dict[str, Any]) -> list[Record]:
+        group, message, path = options["group"], options["message"], options["file"]
+        if path is not None:
+            if group is not None or message is not None:
+                raise CommandError("Give either GROUP MESSAGE_JSON or --file PATH, not both.",
+                                   returncode=USAGE_ERROR)
+            return self._read_file(path, strict=options["strict"], verbosity=options["verbosity"])
+        if group is None or message is None:
+            raise CommandError("Give GROUP and MESSAGE_JSON (or --file PATH); see --help.",
+                               returncode=USAGE_ERROR)
+        if options["speed"] is not None:
+            raise CommandError("--speed only applies to --file.", returncode=USAGE_ERROR)
+        try:
+            return [Record(check_group(group), parse_message_json(message))]
+        except BadRecord as exc:
+            raise CommandError(f"Nothing sent: {exc}", returncode=USAGE_ERROR) from None
+
+    def _read_file(self, path: str, *, strict: bool, verbosity: int) -> list[Record]:
+        name = "standard input" if path == "-" else path
+        try:
+            if path == "-":
+                records, bad = read_records(_lines(sys.stdin))
+            else:
+                with open(path, encoding="utf-8") as stream:
+                    records, bad = read_records(_lines(stream))
+        except OSError as exc:
+            raise CommandError(f"Cannot read {name}: {exc.strerror or exc}.", returncode=USAGE_ERROR) from None
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"Cannot read {name}: not UTF-8 text ({exc.reason} at byte {exc.start}).",
+                               returncode=USAGE_ERROR) from None
+        for problem in bad:
+            if strict or verbosity > 0:
+                self.stderr.write(f"{name}: {problem}" + ("" if strict else " (skipped)"))
+        if bad and strict:
+            raise CommandError(f"Nothing sent: {plural(len(bad), 'bad line')} in {name} (--strict).",
+                               returncode=USAGE_ERROR)
+        return records
+
+    # -- sending ---------------------------------------------------------------
+
+    async def _send(
+        self, layer: Any, records: list[Record], repeat: int, speed: float, timeout: float, progress: Progress,
+    ) -> tuple[int, set[str], float, str | None]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        sent = 0
+        groups: set[str] = set()
+        for at, record in timeline(records, repeat):
+            if speed > 0:
+                delay = started + at / speed - loop.time()
+                if delay > 0:  # scheduled against the start, so slow sends never add up to drift
+                    await asyncio.sleep(delay)
+            try:
+                await bounded(layer.group_send(record.group, record.message), timeout,
+                              f"sending to group {record.group!r}")
+            except LayerError as exc:
+                return sent, groups, loop.time() - started, str(exc)
+            sent += 1
+            groups.add(record.group)
+            progress.update(sent, loop.time() - started)
+        return sent, groups, loop.time() - started, None
+
+
+def _lines(stream: IO[str]) -> Iterable[str]:
+    # Read the whole input first: --strict must see every line before anything is sent.
+    return stream.read().splitlines()
