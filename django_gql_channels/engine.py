@@ -13,7 +13,7 @@ import inspect
 import logging
 import traceback
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Mapping
 from typing import Any, Literal
 
 from graphql import (
@@ -32,10 +32,20 @@ from graphql import (
     execute,
     parse,
     specified_rules,
-    subscribe,
     validate,
 )
 from graphql.error import GraphQLSyntaxError
+
+try:  # graphql-core 3.3: build the executor once, map the source through it
+    from graphql.execution import Executor as _Executor
+    from graphql.execution import create_source_event_stream as _create_source_event_stream
+    from graphql.execution import map_source_to_response_event as _map_source_to_response_event
+    from graphql.execution.executor_throwing_on_incremental import (
+        ExecutorThrowingOnIncremental as _ExecutorThrowingOnIncremental,
+    )
+except ImportError:  # graphql-core 3.2
+    _Executor = None
+    from graphql.execution import create_source_event_stream as _create_source_event_stream  # type: ignore[no-redef]
 
 from .conf import gql_settings, on_reload
 from .exceptions import GraphQLRequestError
@@ -145,6 +155,59 @@ def max_depth_rule(max_depth: int) -> type[ValidationRule]:
     return MaxDepthRule
 
 
+class _ConfirmingSource:
+    """The subscribe resolver's stream, minus a leading ``None`` (the confirmation).
+
+    After the first item ``__anext__`` hands out the source's own awaitable,
+    so a running subscription pays nothing for this wrapper.
+    """
+
+    __slots__ = ("_iterator", "_on_confirm", "_started")
+
+    def __init__(self, source: AsyncIterable[Any], on_confirm: Callable[[], None] | None) -> None:
+        self._iterator = source.__aiter__()
+        self._on_confirm = on_confirm
+        self._started = False
+
+    def __aiter__(self) -> _ConfirmingSource:
+        return self
+
+    def __anext__(self) -> Awaitable[Any]:
+        if self._started:
+            return self._iterator.__anext__()
+        return self._first()
+
+    async def _first(self) -> Any:
+        try:
+            item = await self._iterator.__anext__()
+        finally:
+            # Whatever happened (an item, the end, an error), the subscription
+            # is no longer starting.
+            self._started = True
+            if self._on_confirm is not None:
+                on_confirm, self._on_confirm = self._on_confirm, None
+                on_confirm()
+        if item is None:
+            item = await self._iterator.__anext__()
+        return item
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _map_events(
+    source: _ConfirmingSource, execute_event: Callable[[Any], Awaitable[ExecutionResult]]
+) -> AsyncIterator[ExecutionResult]:
+    """graphql-core 3.2's MapSourceToResponseEvent, without a task per event."""
+    try:
+        async for payload in source:
+            yield await execute_event(payload)
+    finally:
+        await source.aclose()
+
+
 class Engine:
     """Parse, validate (cached), select, execute and subscribe; format errors."""
 
@@ -242,21 +305,63 @@ class Engine:
         variables: Mapping[str, Any] | None = None,
         context: Any = None,
         root_value: Any = None,
+        on_confirm: Callable[[], None] | None = None,
     ) -> AsyncIterator[ExecutionResult] | ExecutionResult:
-        """Start a subscription: a stream of results, or one result with errors."""
-        stream = subscribe(
-            self.schema,
-            operation.document,
-            root_value,
-            context,
-            variables,  # type: ignore[arg-type]
-            operation.name,
+        """Start a subscription: a stream of results, or one result with errors.
+
+        The field's subscribe resolver (usually an async generator) gives the
+        source stream; each item it yields is executed against the selection
+        set and becomes one result. A leading ``None`` is special: it
+        *confirms* the subscription (the resolver has set itself up, e.g.
+        joined its channel-layer groups) and is dropped, never executed nor
+        sent, so a generator written as in the Channels tutorial::
+
+            async with ws.listen_to_channel("chat.message", groups=[...]) as messages:
+                yield None          # listening now
+                async for message in messages:
+                    yield message
+
+        gives its client only the real messages. Only the *first* item may
+        confirm; a later ``None`` is executed like any other item.
+        ``on_confirm`` is called once, when the source produces its first item
+        (a confirming ``None`` or a real one), before that item is executed.
+
+        The stream's ``aclose()`` closes the source generator (its ``finally``
+        blocks run); an exception raised by the source propagates out of
+        ``__anext__``.
+        """
+        document = operation.document
+        name = operation.name
+        if _Executor is not None:  # graphql-core 3.3
+            executor = _ExecutorThrowingOnIncremental.build(
+                self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
+            )
+            if isinstance(executor, list):
+                return self._errors_result(executor)
+            source = _create_source_event_stream(executor)
+            if inspect.isawaitable(source):
+                source = await source
+            if isinstance(source, ExecutionResult):
+                return self._errors_result(source.errors or [])
+            return _map_source_to_response_event(executor, _ConfirmingSource(source, on_confirm))
+        source = await _create_source_event_stream(  # graphql-core 3.2
+            self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
         )
-        if inspect.isawaitable(stream):
-            stream = await stream
-        if isinstance(stream, ExecutionResult) and stream.errors:
-            self._log_errors(stream.errors)
-        return stream
+        if isinstance(source, ExecutionResult):
+            return self._errors_result(source.errors or [])
+        schema = self.schema
+
+        async def execute_event(payload: Any) -> ExecutionResult:
+            result = execute(schema, document, payload, context, variables, name)  # type: ignore[arg-type]
+            return await result if inspect.isawaitable(result) else result  # type: ignore[return-value]
+
+        return _map_events(_ConfirmingSource(source, on_confirm), execute_event)
+
+    def _errors_result(self, errors: Collection[GraphQLError]) -> ExecutionResult:
+        result = ExecutionResult(None, list(errors))
+        if errors:
+            self._log_errors(errors)
+        return result
 
     # -- formatting ----------------------------------------------------------
 

@@ -196,7 +196,7 @@ Subscription = GraphQLObjectType("Subscription", {
     "count": GraphQLField(
         nonnull(GraphQLInt),
         args={"to": GraphQLArgument(nonnull(GraphQLInt)), "delay": GraphQLArgument(GraphQLFloat, default_value=0)},
-        subscribe=count, resolve=lambda n, _info, **_: n,
+        subscribe=count, resolve=lambda value, _info, **_: value,
     ),
     "onGroupMessage": GraphQLField(
         GroupMessage, args={"group": GraphQLArgument(nonnull(GraphQLString))},
@@ -204,7 +204,7 @@ Subscription = GraphQLObjectType("Subscription", {
     ),
     "failAfter": GraphQLField(
         GraphQLInt, args={"n": GraphQLArgument(nonnull(GraphQLInt))},
-        subscribe=fail_after, resolve=lambda n, _info, **_: n,
+        subscribe=fail_after, resolve=lambda value, _info, **_: value,
     ),
 })
 

@@ -1,0 +1,333 @@
+"""Test GraphQL over WebSockets without a server: ``GraphQLWebsocketCommunicator``.
+
+::
+
+    from django_gql_channels.testing import GraphQLWebsocketCommunicator
+
+    async def test_chat():
+        async with GraphQLWebsocketCommunicator(application, "/graphql") as client:
+            subscription = client.subscribe(
+                "subscription { onGroupMessage(group: \\"news\\") { text } }"
+            )
+            await subscription.start()      # the server is listening now
+            await channel_layer.group_send("news", {"type": "group.message", "text": "hi"})
+            async for result in subscription:
+                assert result == {"data": {"onGroupMessage": {"text": "hi"}}}
+                break
+            await subscription.complete()
+
+``application`` is any ASGI app serving the consumer: the project's router
+(``django_gql_channels.asgi.application``) or
+``GraphQLWSConsumer.as_asgi(schema=...)``. It runs in the test's event loop
+through Channels' ``WebsocketCommunicator``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+
+from .exceptions import ConnectionRejectionError
+
+__all__ = ["GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+
+_DEFAULT_HEADERS = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
+
+
+class WebSocketClosed(Exception):
+    """The server closed the socket (or refused it); ``code`` and ``reason`` say why."""
+
+    def __init__(self, code: int | None, reason: str = "") -> None:
+        super().__init__(f"WebSocket closed with code {code}" + (f": {reason}" if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
+class GraphQLWebsocketCommunicator(WebsocketCommunicator):
+    """A GraphQL client for an ASGI app, speaking either subprotocol.
+
+    ``protocol`` is ``"graphql-transport-ws"`` (default) or ``"graphql-ws"``
+    (legacy); ``None`` offers no subprotocol. ``connection_params`` become the
+    ``connection_init`` payload. ``timeout`` (settable at any time) bounds
+    every wait for the server; a wait that runs out raises ``TimeoutError``
+    and leaves the app running. ``headers`` default to a ``testserver`` Host
+    and Origin, which Channels' origin check accepts under Django's test
+    runner.
+
+    As an async context manager it connects and initialises on entry and
+    disconnects on exit.
+    """
+
+    def __init__(
+        self,
+        application: Any,
+        path: str,
+        connection_params: dict[str, Any] | None = None,
+        protocol: str | None = "graphql-transport-ws",
+        *,
+        headers: Sequence[tuple[bytes, bytes]] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        if subprotocols is None:
+            subprotocols = [protocol] if protocol else []
+        super().__init__(application, path, headers=list(_DEFAULT_HEADERS if headers is None else headers),
+                         subprotocols=list(subprotocols))
+        self.protocol = protocol
+        self.connection_params = connection_params
+        self.timeout = timeout
+        self.connected = False
+        self.subprotocol: str | None = None
+        self.close_code: int | None = None
+        self.close_reason = ""
+        #: The ``connection_ack`` payload, if the server sent one.
+        self.ack_payload: Any = None
+        #: Messages without an operation id (``ka``, ``ping``, ``pong``...), in order.
+        self.control_messages: deque[dict[str, Any]] = deque()
+        self._ids = itertools.count(1)
+        self._inboxes: dict[Any, deque[dict[str, Any]]] = {}
+        self._finished: set[Any] = set()
+        self._read_lock = asyncio.Lock()
+
+    # -- connecting ----------------------------------------------------------
+
+    async def connect(self, timeout: float | None = None) -> tuple[bool, Any]:  # type: ignore[override]
+        """Open the socket: ``(True, subprotocol)`` or ``(False, close_code)``."""
+        accepted, detail = await super().connect(self.timeout if timeout is None else timeout)
+        self.connected = accepted
+        if accepted:
+            self.subprotocol = detail
+        else:
+            self.close_code = detail
+        return accepted, detail
+
+    async def gql_init(self) -> Any:
+        """Connect if needed, send ``connection_init``, and return the ack payload.
+
+        Raises ``ConnectionRejectionError`` when the server refuses the
+        connection (4403 or ``connection_error``), ``WebSocketClosed`` when it
+        closes for another reason.
+        """
+        if not self.connected:
+            accepted, detail = await self.connect()
+            if not accepted:
+                raise WebSocketClosed(detail)
+        init: dict[str, Any] = {"type": "connection_init"}
+        if self.connection_params is not None:
+            init["payload"] = self.connection_params
+        await self.send_json_to(init)
+        while True:
+            try:
+                message = await self._read_control()
+            except WebSocketClosed as exc:
+                if exc.code == 4403:
+                    raise ConnectionRejectionError(exc.reason) from exc
+                raise
+            kind = message.get("type")
+            if kind == "connection_ack":
+                self.ack_payload = message.get("payload")
+                return self.ack_payload
+            if kind == "connection_error":
+                raise ConnectionRejectionError(message.get("payload"))
+            self.control_messages.append(message)
+
+    async def disconnect(self, code: int = 1000, timeout: float | None = None) -> None:  # type: ignore[override]
+        """Close the socket from the client's side and wait for the app to finish."""
+        self.connected = False
+        await super().disconnect(code, self.timeout if timeout is None else timeout)
+
+    async def __aenter__(self) -> GraphQLWebsocketCommunicator:
+        await self.gql_init()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.disconnect()
+
+    # -- operations ----------------------------------------------------------
+
+    def subscribe(self, query: str, variables: dict[str, Any] | None = None,
+                  operation_name: str | None = None) -> GraphQLSubscription:
+        """An operation on this socket, as an async iterator of results.
+
+        Each result is the ``payload`` of a ``next``/``data`` message (a dict
+        with ``data`` and maybe ``errors``); an ``error`` message gives one
+        ``{"data": None, "errors": [...]}`` and ends the iteration, as does
+        ``complete``. Works for queries and mutations too.
+        """
+        return GraphQLSubscription(self, query, variables, operation_name)
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None,
+                      operation_name: str | None = None) -> dict[str, Any]:
+        """Run a query or mutation over the socket and return its one result."""
+        results = [result async for result in self.subscribe(query, variables, operation_name)]
+        assert len(results) == 1, f"expected one result, got {results!r}"
+        return results[0]
+
+    async def round_trip(self) -> None:
+        """Return once the server has handled every message sent before this call.
+
+        On ``graphql-transport-ws`` this is a ``ping``/``pong``; on the legacy
+        protocol, which has no client ping, a ``{ __typename }`` query.
+        """
+        if self.subprotocol == "graphql-ws" or (self.subprotocol is None and self.protocol == "graphql-ws"):
+            await self.execute("{ __typename }")
+            return
+        await self.send_json_to({"type": "ping", "payload": {"round_trip": True}})
+        while True:
+            message = await self._read_control()
+            if message.get("type") == "pong":
+                return
+            self.control_messages.append(message)
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    # -- reading -------------------------------------------------------------
+
+    async def receive_json(self, timeout: float | None = None) -> Any:
+        """The next frame from the server, decoded; ``WebSocketClosed`` if it closed instead."""
+        timeout = self.timeout if timeout is None else timeout
+        queue = self.output_queue
+        if queue.empty():
+            getter = asyncio.ensure_future(queue.get())
+            try:
+                done, _ = await asyncio.wait({getter, self.future}, timeout=timeout,
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                if not getter.done():
+                    getter.cancel()
+            if getter in done:
+                message = getter.result()
+            elif self.future.done():
+                self.future.result()  # the app raised: show its exception
+                raise WebSocketClosed(self.close_code, "the application ended")
+            else:
+                raise TimeoutError(f"the server sent nothing within {timeout}s")
+        else:
+            message = queue.get_nowait()
+        kind = message["type"]
+        if kind == "websocket.close":
+            self.connected = False
+            self.close_code = message.get("code", 1000)
+            self.close_reason = message.get("reason") or ""
+            raise WebSocketClosed(self.close_code, self.close_reason)
+        assert kind == "websocket.send", f"unexpected ASGI message {message!r}"
+        text = message.get("text")
+        return json.loads(text if text is not None else message["bytes"])
+
+    async def _read_one(self) -> None:
+        """Read one frame and file it under its operation id (or as a control message)."""
+        message = await self.receive_json()
+        if not isinstance(message, dict):
+            raise AssertionError(f"the server sent a non-object frame: {message!r}")
+        op_id = message.get("id")
+        if op_id is not None and message.get("type") not in ("connection_error",):
+            if op_id not in self._finished:
+                self._inboxes.setdefault(op_id, deque()).append(message)
+            return
+        if message.get("type") == "ping" and self.subprotocol != "graphql-ws":
+            await self.send_json_to({"type": "pong"})
+        self.control_messages.append(message)
+
+    async def _read_control(self) -> dict[str, Any]:
+        while not self.control_messages:
+            async with self._read_lock:
+                if not self.control_messages:
+                    await self._read_one()
+        return self.control_messages.popleft()
+
+    async def _read_for(self, op_id: Any) -> dict[str, Any]:
+        inbox = self._inboxes.setdefault(op_id, deque())
+        while not inbox:
+            async with self._read_lock:
+                if not inbox:
+                    await self._read_one()
+        return inbox.popleft()
+
+    def _finish(self, op_id: Any) -> None:
+        self._finished.add(op_id)
+        self._inboxes.pop(op_id, None)
+
+
+class GraphQLSubscription:
+    """One operation on a :class:`GraphQLWebsocketCommunicator`; see ``subscribe()``."""
+
+    def __init__(self, communicator: GraphQLWebsocketCommunicator, query: str,
+                 variables: dict[str, Any] | None, operation_name: str | None) -> None:
+        self.communicator = communicator
+        self.id = communicator.next_id()
+        self.payload: dict[str, Any] = {"query": query}
+        if variables is not None:
+            self.payload["variables"] = variables
+        if operation_name is not None:
+            self.payload["operationName"] = operation_name
+        self.sent = False
+        self.done = False
+
+    @property
+    def _legacy(self) -> bool:
+        return self.communicator.subprotocol == "graphql-ws"
+
+    async def send(self) -> None:
+        """Send the ``subscribe``/``start`` message (once)."""
+        if not self.sent:
+            self.sent = True
+            kind = "start" if self._legacy else "subscribe"
+            await self.communicator.send_json_to({"id": self.id, "type": kind, "payload": self.payload})
+
+    async def start(self) -> GraphQLSubscription:
+        """Send the operation and return once the server has started it.
+
+        For a subscription that means its generator confirmed it (a leading
+        ``None``), entered ``listen_to_channel``, produced a result or ended.
+        """
+        await self.send()
+        await self.communicator.round_trip()
+        return self
+
+    def __aiter__(self) -> GraphQLSubscription:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        if self.done:
+            raise StopAsyncIteration
+        await self.send()
+        message = await self.communicator._read_for(self.id)
+        kind = message.get("type")
+        if kind in ("next", "data"):
+            return message["payload"]
+        self.done = True
+        self.communicator._finish(self.id)
+        if kind == "error":
+            payload = message.get("payload")
+            if isinstance(payload, dict):
+                errors = payload.get("errors") or [payload]
+            else:
+                errors = payload
+            return {"data": None, "errors": errors}
+        if kind == "complete":
+            raise StopAsyncIteration
+        raise AssertionError(f"unexpected message for operation {self.id}: {message!r}")
+
+    async def complete(self) -> None:
+        """Stop the operation from the client's side (``complete`` / ``stop``)."""
+        if self.sent and not self.done:
+            self.done = True
+            self.communicator._finish(self.id)
+            kind = "stop" if self._legacy else "complete"
+            await self.communicator.send_json_to({"id": self.id, "type": kind})
+
+    aclose = complete
+
+    async def __aenter__(self) -> GraphQLSubscription:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self.communicator.connected:
+            await self.complete()
