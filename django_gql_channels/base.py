@@ -172,13 +172,17 @@ class ChannelsConsumer(AsyncConsumer):
         try:
             if groups:
                 for group in groups:
-                    channels.append(await self._join_group(group))
+                    channel = await self._join_group(group)
                     joined.append(group)
+                    channels.append(channel)
+                    # Listen before the next await: a message for this group
+                    # may arrive while the next one is being joined.
+                    self._listeners.setdefault(channel, set()).add(listener)
             else:
-                channels.append(await self.ensure_channel_name())
-                self._start_receiving(channels[0])
-            for channel in channels:
+                channel = await self.ensure_channel_name()
+                channels.append(channel)
                 self._listeners.setdefault(channel, set()).add(listener)
+                self._start_receiving(channel)
             yield listener
         finally:
             for channel in channels:
@@ -221,8 +225,11 @@ class ChannelsConsumer(AsyncConsumer):
             return
         del self._memberships[group]
         assert membership.channel is not None
-        await self._stop_receiving(membership.channel)
-        await self._require_layer().group_discard(group, membership.channel)
+        try:
+            # Leave first, so no message can arrive for a channel nobody reads.
+            await self._require_layer().group_discard(group, membership.channel)
+        finally:
+            await self._stop_receiving(membership.channel)
 
     # -- receiving -----------------------------------------------------------
 

@@ -1,0 +1,281 @@
+"""``ChannelsConsumer.listen_to_channel``, tested directly on the in-memory layer.
+
+The defect other integrations are known for: several subscriptions on one
+socket, listening to different groups, see each other's messages, and one
+ending drops a group another one still uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from channels.layers import get_channel_layer
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_gql_channels.base import ChannelsConsumer
+from django_gql_channels.conf import gql_settings
+
+
+@pytest.fixture
+async def layer():
+    layer = get_channel_layer()
+    await layer.flush()
+    yield layer
+    await layer.flush()
+
+
+@pytest.fixture
+async def consumer(layer):
+    consumer = ChannelsConsumer()
+    yield consumer
+    await consumer.close_channel_layer()
+
+
+def group_name() -> str:
+    return f"g{uuid.uuid4().hex[:12]}"
+
+
+async def next_message(listener, timeout: float = 2.0):
+    return await asyncio.wait_for(listener.__anext__(), timeout)
+
+
+async def settle() -> None:
+    """Let the layer's receive tasks move what was sent into the listeners' queues."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def no_leftovers(layer, consumer) -> None:
+    assert layer.groups == {}
+    assert layer.channels == {}
+    assert consumer._receivers == {}
+    assert consumer._listeners == {}
+    assert consumer._memberships == {}
+
+
+async def test_listeners_on_different_groups_do_not_see_each_others_messages(layer, consumer):
+    red, blue = group_name(), group_name()
+    async with consumer.listen_to_channel("chat.message", groups=[red]) as reds, \
+            consumer.listen_to_channel("chat.message", groups=[blue]) as blues:
+        await layer.group_send(red, {"type": "chat.message", "text": "to red"})
+        await layer.group_send(blue, {"type": "chat.message", "text": "to blue"})
+        assert (await next_message(reds))["text"] == "to red"
+        assert (await next_message(blues))["text"] == "to blue"
+        await settle()
+        assert reds._queue.empty() and blues._queue.empty()
+
+
+async def test_listeners_on_one_group_each_get_every_message(layer, consumer):
+    room = group_name()
+    async with consumer.listen_to_channel("chat.message", groups=[room]) as first, \
+            consumer.listen_to_channel("chat.message", groups=[room]) as second:
+        assert len(layer.groups[room]) == 1  # one membership for the connection
+        await layer.group_send(room, {"type": "chat.message", "text": "hi"})
+        assert (await next_message(first))["text"] == "hi"
+        assert (await next_message(second))["text"] == "hi"
+
+
+async def test_one_listener_ending_keeps_a_group_another_still_uses(layer, consumer):
+    room, other = group_name(), group_name()
+    async with consumer.listen_to_channel("chat.message", groups=[room, other]) as staying:
+        async with consumer.listen_to_channel("chat.message", groups=[room]) as leaving:
+            await layer.group_send(room, {"type": "chat.message", "text": "both"})
+            assert (await next_message(leaving))["text"] == "both"
+            assert (await next_message(staying))["text"] == "both"
+        assert room in layer.groups and other in layer.groups
+        await layer.group_send(room, {"type": "chat.message", "text": "after"})
+        assert (await next_message(staying))["text"] == "after"
+        await layer.group_send(other, {"type": "chat.message", "text": "other"})
+        assert (await next_message(staying))["text"] == "other"
+    no_leftovers(layer, consumer)
+
+
+async def test_only_messages_of_the_listened_type_arrive(layer, consumer):
+    room = group_name()
+    async with consumer.listen_to_channel("chat.message", groups=[room]) as chats, \
+            consumer.listen_to_channel("user.joined", groups=[room]) as joins:
+        await layer.group_send(room, {"type": "user.joined", "user": "ann"})
+        await layer.group_send(room, {"type": "chat.message", "text": "hello"})
+        assert await next_message(chats) == {"type": "chat.message", "text": "hello"}
+        assert await next_message(joins) == {"type": "user.joined", "user": "ann"}
+        await settle()
+        assert chats._queue.empty() and joins._queue.empty()
+
+
+async def test_timeout_ends_the_iteration_quietly(layer, consumer):
+    room = group_name()
+    async with consumer.listen_to_channel("chat.message", groups=[room], timeout=0.05) as messages:
+        await layer.group_send(room, {"type": "chat.message", "text": "one"})
+        received = [message["text"] async for message in messages]
+    assert received == ["one"]
+    no_leftovers(layer, consumer)
+
+
+async def test_exit_leaves_groups_and_frees_the_queue(layer, consumer):
+    rooms = [group_name(), group_name()]
+    async with consumer.listen_to_channel("chat.message", groups=rooms) as messages:
+        for room in rooms:
+            await layer.group_send(room, {"type": "chat.message", "text": room})
+        await settle()
+        assert messages._queue.qsize() == 2  # queued, never read
+        queue = messages._queue
+    no_leftovers(layer, consumer)
+    for room in rooms:  # nobody listens: nothing is queued anywhere
+        await layer.group_send(room, {"type": "chat.message", "text": "late"})
+    assert layer.channels == {}
+    assert queue.qsize() == 2  # the listener's own queue is only referenced here
+
+
+async def test_an_exception_in_the_body_still_leaves_the_groups(layer, consumer):
+    room = group_name()
+    with pytest.raises(RuntimeError):
+        async with consumer.listen_to_channel("chat.message", groups=[room]):
+            raise RuntimeError("boom")
+    no_leftovers(layer, consumer)
+
+
+async def test_cancelling_the_listening_task_leaves_the_groups(layer, consumer):
+    room = group_name()
+    listening = asyncio.Event()
+
+    async def listen():
+        async with consumer.listen_to_channel("chat.message", groups=[room]) as messages:
+            listening.set()
+            async for _ in messages:
+                pass
+
+    task = asyncio.create_task(listen())
+    await listening.wait()
+    assert room in layer.groups
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    no_leftovers(layer, consumer)
+
+
+async def test_without_groups_it_reads_the_consumers_own_channel(layer, consumer):
+    room = group_name()
+    channel = await consumer.ensure_channel_name()
+    assert consumer.channel_name == channel
+    await layer.group_add(room, consumer.channel_name)  # as in the Channels tutorial
+    async with consumer.listen_to_channel("chat.message") as messages:
+        await layer.group_send(room, {"type": "chat.message", "text": "tutorial"})
+        assert (await next_message(messages))["text"] == "tutorial"
+    await layer.group_discard(room, consumer.channel_name)
+    await consumer.close_channel_layer()
+    no_leftovers(layer, consumer)
+
+
+async def test_own_channel_messages_go_to_handler_methods_when_nobody_listens(layer):
+    handled = asyncio.Event()
+
+    class Consumer(ChannelsConsumer):
+        async def chat_message(self, message):
+            self.handled_message = message
+            handled.set()
+
+    consumer = Consumer()
+    try:
+        await consumer.ensure_channel_name()
+        await layer.send(consumer.channel_name, {"type": "chat.message", "text": "direct"})
+        await asyncio.wait_for(handled.wait(), 2)
+        assert consumer.handled_message["text"] == "direct"
+    finally:
+        await consumer.close_channel_layer()
+
+
+async def test_concurrent_joins_of_one_group_share_one_membership(layer, consumer):
+    room = group_name()
+    entered = 0
+    release = asyncio.Event()
+
+    async def listen():
+        nonlocal entered
+        async with consumer.listen_to_channel("chat.message", groups=[room]):
+            entered += 1
+            await release.wait()
+
+    tasks = [asyncio.create_task(listen()) for _ in range(5)]
+    while entered < 5:
+        await asyncio.sleep(0)
+    assert len(layer.groups[room]) == 1
+    assert consumer._memberships[room].users == 5
+    release.set()
+    await asyncio.gather(*tasks)
+    no_leftovers(layer, consumer)
+
+
+async def test_close_channel_layer_stops_everything(layer, consumer):
+    rooms = [group_name(), group_name()]
+    entered = asyncio.Event()
+
+    async def listen():
+        async with consumer.listen_to_channel("chat.message", groups=rooms) as messages:
+            entered.set()
+            async for _ in messages:
+                pass
+
+    task = asyncio.create_task(listen())
+    await entered.wait()
+    await consumer.ensure_channel_name()
+    consumer.channel_name  # starts receiving on the own channel too
+    assert len(consumer._receivers) == 3
+    task.cancel()
+    await consumer.close_channel_layer()
+    await asyncio.gather(task, return_exceptions=True)
+    no_leftovers(layer, consumer)
+    await consumer.close_channel_layer()  # twice is fine
+
+
+async def test_a_full_queue_drops_messages_and_counts_them(layer, consumer):
+    room = group_name()
+    with override_settings(GQL_CHANNELS={**gql_settings.user_settings, "SUBSCRIPTION_QUEUE_SIZE": 2}):
+        async with consumer.listen_to_channel("chat.message", groups=[room]) as messages:
+            for i in range(5):
+                await layer.group_send(room, {"type": "chat.message", "n": i})
+            await settle()
+            assert messages.dropped == 3
+            assert [(await next_message(messages))["n"] for _ in range(2)] == [0, 1]
+
+
+async def test_a_failing_layer_receive_is_raised_to_the_reader(layer, consumer, monkeypatch):
+    room = group_name()
+    failed = RuntimeError("layer down")
+
+    async def broken_receive(channel):
+        raise failed
+
+    async with consumer.listen_to_channel("chat.message", groups=[room]) as messages:
+        # Replace receive before the receive task first runs.
+        monkeypatch.setattr(layer, "receive", broken_receive)
+        with pytest.raises(RuntimeError, match="layer down"):
+            await next_message(messages)
+    no_leftovers(layer, consumer)
+
+
+async def test_duplicate_groups_are_joined_once(layer, consumer):
+    room = group_name()
+    async with consumer.listen_to_channel("chat.message", groups=[room, room]) as messages:
+        assert consumer._memberships[room].users == 1
+        await layer.group_send(room, {"type": "chat.message", "text": "once"})
+        assert (await next_message(messages))["text"] == "once"
+        await settle()
+        assert messages._queue.empty()
+    no_leftovers(layer, consumer)
+
+
+async def test_without_a_layer_listening_is_a_clear_error(settings):
+    settings.CHANNEL_LAYERS = {}
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    try:
+        consumer = ChannelsConsumer()
+        with pytest.raises(ImproperlyConfigured, match="channel layer"):
+            async with consumer.listen_to_channel("chat.message", groups=["x"]):
+                pass
+    finally:
+        channel_layers.backends.clear()
