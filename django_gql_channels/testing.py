@@ -30,12 +30,17 @@ import json
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
+from unittest import mock
 
 from channels.testing import WebsocketCommunicator
 
 from .exceptions import ConnectionRejectionError
 
 __all__ = ["GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+
+def _no_op() -> None:
+    pass
+
 
 _DEFAULT_HEADERS = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
 
@@ -99,13 +104,16 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
 
     async def connect(self, timeout: float | None = None) -> tuple[bool, Any]:  # type: ignore[override]
         """Open the socket: ``(True, subprotocol)`` or ``(False, close_code)``."""
-        accepted, detail = await super().connect(self.timeout if timeout is None else timeout)
-        self.connected = accepted
-        if accepted:
-            self.subprotocol = detail
-        else:
-            self.close_code = detail
-        return accepted, detail
+        await self.send_input({"type": "websocket.connect"})
+        message = await self._next_output(timeout)
+        if message["type"] == "websocket.close":
+            self.close_code = message.get("code", 1000)
+            return False, self.close_code
+        assert message["type"] == "websocket.accept", f"unexpected ASGI message {message!r}"
+        self.response_headers = message.get("headers", [])
+        self.connected = True
+        self.subprotocol = message.get("subprotocol")
+        return True, self.subprotocol
 
     async def gql_init(self) -> Any:
         """Connect if needed, send ``connection_init``, and return the ack payload.
@@ -190,27 +198,32 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
 
     # -- reading -------------------------------------------------------------
 
-    async def receive_json(self, timeout: float | None = None) -> Any:
-        """The next frame from the server, decoded; ``WebSocketClosed`` if it closed instead."""
+    async def _next_output(self, timeout: float | None = None) -> dict[str, Any]:
+        """The app's next ASGI message; the app's own exception if it crashed instead."""
         timeout = self.timeout if timeout is None else timeout
         queue = self.output_queue
-        if queue.empty():
-            getter = asyncio.ensure_future(queue.get())
-            try:
+        if not queue.empty():
+            return queue.get_nowait()
+        getter = asyncio.ensure_future(queue.get())
+        try:
+            # As Channels' communicator does: the app runs while we wait, and
+            # must not close the test's database connections.
+            with mock.patch("channels.db.close_old_connections", _no_op):
                 done, _ = await asyncio.wait({getter, self.future}, timeout=timeout,
                                              return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                if not getter.done():
-                    getter.cancel()
-            if getter in done:
-                message = getter.result()
-            elif self.future.done():
-                self.future.result()  # the app raised: show its exception
-                raise WebSocketClosed(self.close_code, "the application ended")
-            else:
-                raise TimeoutError(f"the server sent nothing within {timeout}s")
-        else:
-            message = queue.get_nowait()
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter in done:
+            return getter.result()
+        if self.future.done():
+            self.future.result()  # the app raised: show its exception
+            raise WebSocketClosed(self.close_code, "the application ended")
+        raise TimeoutError(f"the server sent nothing within {timeout}s")
+
+    async def receive_json(self, timeout: float | None = None) -> Any:
+        """The next frame from the server, decoded; ``WebSocketClosed`` if it closed instead."""
+        message = await self._next_output(timeout)
         kind = message["type"]
         if kind == "websocket.close":
             self.connected = False

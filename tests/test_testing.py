@@ -1,0 +1,151 @@
+"""``django_gql_channels.testing.GraphQLWebsocketCommunicator`` as users will use it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.layers import get_channel_layer
+
+from django_gql_channels import ConnectionRejectionError, GraphQLWSConsumer
+from django_gql_channels.routing import get_application
+from django_gql_channels.testing import GraphQLWebsocketCommunicator, WebSocketClosed
+from tests import ws_schema
+
+BOTH = pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+
+
+@pytest.fixture(autouse=True)
+async def clean_layer():
+    layer = get_channel_layer()
+    await layer.flush()
+    ws_schema.EVENTS.clear()
+    yield layer
+    await layer.flush()
+
+
+def app(**kwargs):
+    return GraphQLWSConsumer.as_asgi(schema=ws_schema.schema, **kwargs)
+
+
+@BOTH
+async def test_context_manager_connects_initialises_and_disconnects(protocol):
+    client = GraphQLWebsocketCommunicator(app(), "/graphql", protocol=protocol)
+    async with client as entered:
+        assert entered is client
+        assert client.connected and client.subprotocol == protocol
+        assert await client.execute("{ hello }") == {"data": {"hello": "world"}}
+    assert not client.connected
+    assert client.future.done()  # the app finished
+
+
+@BOTH
+async def test_subscribe_is_an_async_iterator_of_results(protocol):
+    async with GraphQLWebsocketCommunicator(app(), "/graphql", protocol=protocol) as client:
+        results = [r async for r in client.subscribe("subscription Count($to: Int!) { count(to: $to) }",
+                                                    {"to": 2})]
+        assert results == [{"data": {"count": 1}}, {"data": {"count": 2}}]
+        errors = [r async for r in client.subscribe("{ nope }")]
+        assert len(errors) == 1 and errors[0]["data"] is None
+        assert "Cannot query field 'nope'" in errors[0]["errors"][0]["message"]
+
+
+@BOTH
+async def test_connection_params_and_the_settings_application(protocol):
+    client = GraphQLWebsocketCommunicator(get_application(), "/graphql", {"token": "t0k"}, protocol)
+    async with client:
+        assert await client.execute('{ connectionParam(key: "token") }') == {"data": {"connectionParam": "t0k"}}
+
+
+@BOTH
+async def test_concurrent_subscriptions_are_routed_by_id(protocol, clean_layer):
+    async with GraphQLWebsocketCommunicator(app(), "/graphql", protocol=protocol) as client:
+        red = await client.subscribe('subscription { guarded(group: "red") }').start()
+        blue = await client.subscribe('subscription { guarded(group: "blue") }').start()
+        await clean_layer.group_send("blue", {"type": "note", "text": "b1"})
+        await clean_layer.group_send("red", {"type": "note", "text": "r1"})
+        await clean_layer.group_send("blue", {"type": "note", "text": "b2"})
+        assert await red.__anext__() == {"data": {"guarded": "r1"}}
+        assert await blue.__anext__() == {"data": {"guarded": "b1"}}
+        assert await blue.__anext__() == {"data": {"guarded": "b2"}}
+        await red.complete()
+        await blue.complete()
+        await client.round_trip()
+        assert clean_layer.groups == {}
+
+
+@BOTH
+async def test_subscription_as_context_manager_starts_and_completes(protocol, clean_layer):
+    async with GraphQLWebsocketCommunicator(app(), "/graphql", protocol=protocol) as client:
+        async with client.subscribe('subscription { guarded(group: "g") }') as subscription:
+            assert "g" in clean_layer.groups
+            await clean_layer.group_send("g", {"type": "note", "text": "x"})
+            async for result in subscription:
+                assert result == {"data": {"guarded": "x"}}
+                break
+        await client.round_trip()
+        assert clean_layer.groups == {}
+        assert ws_schema.EVENTS[-1] == ("end", "guarded", "g")
+
+
+async def test_the_timeout_is_settable_and_leaves_the_app_running():
+    client = GraphQLWebsocketCommunicator(app(), "/graphql", timeout=0.05)
+    async with client:
+        subscription = await client.subscribe('subscription { guarded(group: "quiet") }').start()
+        with pytest.raises(TimeoutError):
+            await subscription.__anext__()
+        assert not client.future.done()
+        client.timeout = 2
+        await get_channel_layer().group_send("quiet", {"type": "note", "text": "late"})
+        assert await subscription.__anext__() == {"data": {"guarded": "late"}}
+
+
+@BOTH
+async def test_rejection_raises_connection_rejection_error(protocol):
+    class Consumer(GraphQLWSConsumer):
+        async def on_ws_connect(self, context):
+            raise ConnectionRejectionError("no")
+
+    client = GraphQLWebsocketCommunicator(Consumer.as_asgi(schema=ws_schema.schema), "/graphql",
+                                          protocol=protocol)
+    with pytest.raises(ConnectionRejectionError):
+        async with client:
+            pass  # pragma: no cover
+    await client.disconnect()
+
+
+async def test_a_server_close_raises_websocket_closed_with_code_and_reason():
+    client = GraphQLWebsocketCommunicator(app(), "/graphql")
+    await client.connect()
+    subscription = client.subscribe("{ hello }")
+    with pytest.raises(WebSocketClosed) as info:
+        await subscription.__anext__()  # before connection_init: 4401
+    assert (info.value.code, info.value.reason) == (4401, "Unauthorized")
+    assert client.close_code == 4401 and not client.connected
+    await client.disconnect()
+
+
+async def test_refused_subprotocol_raises_on_init():
+    client = GraphQLWebsocketCommunicator(app(), "/graphql", protocol="something-else")
+    with pytest.raises(WebSocketClosed) as info:
+        await client.gql_init()
+    assert info.value.code == 4406
+    await client.disconnect()
+
+
+async def test_server_pings_are_answered_and_kept_aside():
+    client = GraphQLWebsocketCommunicator(app(keep_alive=True, keep_alive_interval=0.02), "/graphql")
+    async with client:
+        await asyncio.sleep(0.1)
+        assert await client.execute("{ hello }") == {"data": {"hello": "world"}}
+        assert {"type": "ping"} in client.control_messages
+
+
+async def test_an_app_exception_is_raised_in_the_test():
+    async def broken(scope, receive, send):
+        await receive()
+        raise RuntimeError("app bug")
+
+    client = GraphQLWebsocketCommunicator(broken, "/graphql")
+    with pytest.raises(RuntimeError, match="app bug"):
+        await client.gql_init()
