@@ -167,6 +167,8 @@ def validate_documents(engine: Engine, patterns: Sequence[str]) -> DocumentsRepo
         fallback = report.files[0]
         report.errors.extend(_located(error, fallback) for error in validate(engine.schema, merged,
                                                                              engine.validation_rules))
+    # Like a compiler's output: by file, then position.
+    report.errors.sort(key=lambda e: (e.file, e.line or 0, e.column or 0))
     return report
 
 

@@ -87,7 +87,7 @@ class Command(BaseCommand):
             raise CommandError("--schema-out - and --format json both want standard output; "
                                "write the SDL to a file.", returncode=USAGE_ERROR)
         try:
-            report = _Check(options).run()
+            report = _Check(options, sdl_stream=getattr(self.stdout, "_out", sys.stdout)).run()
         except (CommandError, KeyboardInterrupt):
             raise
         except InputError as exc:
@@ -152,8 +152,9 @@ class Command(BaseCommand):
 class _Check:
     """Runs the checks the options ask for and keeps what they found."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], *, sdl_stream: Any) -> None:
         self.options = options
+        self.sdl_stream = sdl_stream
         self.problems: list[SettingProblem] = []
         self.schema_path = gql_settings.user_settings.get("SCHEMA")
         self.summary = None
@@ -193,8 +194,8 @@ class _Check:
     def _write_sdl(self, schema: Any, path: str) -> None:
         sdl = schema_sdl(schema)
         if path == "-":
-            sys.stdout.write(sdl)
-            sys.stdout.flush()
+            self.sdl_stream.write(sdl)
+            self.sdl_stream.flush()
         else:
             try:
                 with open(path, "w", encoding="utf-8") as stream:

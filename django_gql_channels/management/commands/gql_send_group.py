@@ -58,6 +58,7 @@ class Command(BaseCommand):
     )
     # The commands check what they use themselves; unrelated system-check failures must not block them.
     requires_system_checks: list[str] = []
+    stealth_options = ("stdin",)  # call_command(..., stdin=StringIO(...)) for --file -, as createsuperuser does
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("group", nargs="?", metavar="GROUP", help="Group name (Channels' rules).")
@@ -120,7 +121,8 @@ class Command(BaseCommand):
             if group is not None or message is not None:
                 raise CommandError("Give either GROUP MESSAGE_JSON or --file PATH, not both.",
                                    returncode=USAGE_ERROR)
-            return self._read_file(path, strict=options["strict"], verbosity=options["verbosity"])
+            return self._read_file(path, options.get("stdin") or sys.stdin, strict=options["strict"],
+                                   verbosity=options["verbosity"])
         if group is None or message is None:
             raise CommandError("Give GROUP and MESSAGE_JSON (or --file PATH); see --help.",
                                returncode=USAGE_ERROR)
@@ -131,11 +133,11 @@ class Command(BaseCommand):
         except BadRecord as exc:
             raise CommandError(f"Nothing sent: {exc}", returncode=USAGE_ERROR) from None
 
-    def _read_file(self, path: str, *, strict: bool, verbosity: int) -> list[Record]:
+    def _read_file(self, path: str, stdin: IO[str], *, strict: bool, verbosity: int) -> list[Record]:
         name = "standard input" if path == "-" else path
         try:
             if path == "-":
-                records, bad = read_records(_lines(sys.stdin))
+                records, bad = read_records(_lines(stdin))
             else:
                 with open(path, encoding="utf-8") as stream:
                     records, bad = read_records(_lines(stream))

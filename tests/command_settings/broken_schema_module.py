@@ -1,0 +1,5 @@
+"""The SCHEMA module raises while importing: E004."""
+
+from tests.command_settings.base import *  # noqa: F401,F403
+
+GQL_CHANNELS = {"SCHEMA": "tests.command_settings.broken_schema.schema"}

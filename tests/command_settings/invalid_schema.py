@@ -1,0 +1,5 @@
+"""The schema fails validate_schema: E006."""
+
+from tests.command_settings.base import *  # noqa: F401,F403
+
+GQL_CHANNELS = {"SCHEMA": "tests.command_settings.schemas.invalid"}
