@@ -509,7 +509,8 @@ class TestGqlCheck:
         assert result.code == 0
         line = result.out.splitlines()[-1]
         assert line.startswith("Layer round trip through layer 'default' (channels.layers.InMemoryChannelLayer): ")
-        assert line.endswith(" ms (in-memory: this process only).")
+        assert " ms (first " in line
+        assert line.endswith(" ms, joining a group); in-memory: this process only.")
 
     def test_check_layer_stopped_redis_is_one_clear_line(self, manage, stopped_redis_url):
         started = time.monotonic()
@@ -530,7 +531,7 @@ class TestGqlCheck:
                         settings_module="tests.command_settings.redis", env={"REDIS_URL": silent_server}, timeout=30)
         assert result.code == 1
         assert json.loads(result.out)["layer_check"] == {
-            "ok": False, "ms": None, "error": "creating a channel: no answer within 1 s"}
+            "ok": False, "ms": None, "first_ms": None, "error": "creating a channel: no answer within 1 s"}
 
     def test_check_layer_unconfigured(self, manage):
         result = manage("gql_check", "--check-layer", settings_module="tests.command_settings.no_layers")

@@ -145,8 +145,9 @@ class Command(BaseCommand):
         if report.layer_error is not None:
             finding(f"error {report.layer}: {report.layer_error}")
         elif report.layer_ms is not None:
-            note = " (in-memory: this process only)" if report.layer.in_memory else ""
-            summary(f"Layer round trip through {report.layer}: {report.layer_ms:.1f} ms{note}.")
+            note = "; in-memory: this process only" if report.layer.in_memory else ""
+            summary(f"Layer round trip through {report.layer}: {report.layer_ms:.1f} ms "
+                    f"(first {report.layer_first_ms:.1f} ms, joining a group){note}.")
 
 
 class _Check:
@@ -165,6 +166,7 @@ class _Check:
         self.documents: DocumentsReport | None = None
         self.changes: list[Change] | None = None
         self.layer_ms: float | None = None
+        self.layer_first_ms: float | None = None
         self.layer_error: str | None = None
         self.skipped: list[str] = []
         self.schema_failure = False
@@ -216,7 +218,8 @@ class _Check:
     def _check_layer(self, timeout: float) -> None:
         try:
             layer = self.layer.get()
-            self.layer_ms = 1000 * async_to_sync(group_round_trip)(layer, timeout)
+            trip = async_to_sync(group_round_trip)(layer, timeout)
+            self.layer_ms, self.layer_first_ms = 1000 * trip.steady, 1000 * trip.first
         except LayerError as exc:
             self.layer_error = str(exc)
 
@@ -265,6 +268,7 @@ class _Check:
             "layer_check": None if not self.options["check_layer"] else {
                 "ok": self.layer_error is None,
                 "ms": None if self.layer_ms is None else round(self.layer_ms, 3),
+                "first_ms": None if self.layer_first_ms is None else round(self.layer_first_ms, 3),
                 "error": self.layer_error,
             },
         }
