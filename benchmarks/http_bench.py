@@ -110,6 +110,8 @@ class Contender:
     note: str = ""
     errors: int = 0
     rates: list[float] = field(default_factory=list)
+    #: process CPU seconds per request, per round (robust to other load on the machine)
+    cpu_costs: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -228,9 +230,11 @@ def build_contenders(query_name: str) -> tuple[list[Contender], list[str]]:
 
 async def _timed(contender: Contender, n: int) -> float:
     gc.collect()
+    cpu_start = time.process_time()
     start = time.perf_counter()
     contender.errors += await contender.run(n)
     elapsed = time.perf_counter() - start
+    contender.cpu_costs.append((time.process_time() - cpu_start) / n)
     return n / elapsed
 
 
@@ -251,6 +255,7 @@ async def measure(query_name: str, *, rounds: int, round_seconds: float) -> tupl
         rate = await _timed(contender, 50)
         sizes[contender.name] = max(20, min(50_000, int(rate * round_seconds)))
         contender.errors = 0
+        contender.cpu_costs.clear()
     for _ in range(rounds):
         for contender in usable:  # interleaved: every contender once per round
             contender.rates.append(await _timed(contender, sizes[contender.name]))
@@ -263,13 +268,14 @@ def report(query_name: str, contenders: list[Contender], notes: list[str], round
     by_name = {c.name: c for c in contenders}
     bare = by_name.get("Channels AsyncHttpConsumer (floor)")
     strawberry = by_name.get("Strawberry GraphQLHTTPConsumer")
-    table = Table(["contender", "median req/s", "min", "max", "vs bare", "vs Strawberry", "errors"],
+    table = Table(["contender", "median req/s", "min", "max", "vs bare", "vs Strawberry", "CPU us/req", "errors"],
                   title=f"HTTP {QUERIES[query_name]}  ({rounds} interleaved rounds, median)")
     for c in contenders:
         table.add([
             c.name, f"{c.median:,.0f}", f"{min(c.rates):,.0f}", f"{max(c.rates):,.0f}",
             f"{c.median / bare.median:.2f}x" if bare else "-",
             f"{c.median / strawberry.median:.2f}x" if strawberry else "-",
+            f"{statistics.median(c.cpu_costs) * 1e6:,.0f}",
             str(c.errors),
         ])
     lines = [table.render()]

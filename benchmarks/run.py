@@ -27,6 +27,10 @@ def _versions() -> str:
     return ", ".join(parts)
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _client_loop_policy() -> str:
     """uvloop for the WebSocket clients when installed: it keeps the client cheap."""
     try:
@@ -46,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
                              "redis-server is on PATH, except with --quick)")
     parser.add_argument("--no-redis", dest="redis", action="store_false")
     parser.add_argument("--sizes", default="100,1000", help="subscriber counts for the fan-out (default 100,1000)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="cProfile each WebSocket server during its burst; .prof files go to DIR "
+                             "(figures are slower while profiling)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     print(f"django-gql-channels benchmarks: Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {platform.machine()}\n{_versions()}\n", flush=True)
+          f"{os.cpu_count()} CPUs, {platform.machine()}, load average {_load()}\n{_versions()}\n", flush=True)
 
     from . import http_bench, ws_fanout
 
@@ -65,13 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "ws"):
         sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
         print(f"WebSocket clients on {_client_loop_policy()} in this process; servers: uvicorn subprocesses.\n")
-        _, ws_goals = asyncio.run(ws_fanout.run(quick=args.quick, redis=args.redis, sizes=sizes))
+        _, ws_goals = asyncio.run(ws_fanout.run(quick=args.quick, redis=args.redis, sizes=sizes,
+                                                     profile_dir=args.profile))
         goals += ws_goals
     print("Goals")
     for text, _ in goals:
         print(f"  {text}")
     passed = sum(1 for _, ok in goals if ok)
-    print(f"{passed}/{len(goals)} goals met; {time.monotonic() - started:.0f} s in all.", flush=True)
+    print(f"{passed}/{len(goals)} goals met; {time.monotonic() - started:.0f} s in all; "
+          f"load average now {_load()}.", flush=True)
+    if os.getloadavg()[0] > (os.cpu_count() or 1) * 0.75:
+        print("The machine was busy with other work: rates are lower and noisier than on an idle one; "
+              "the CPU-per-request/delivery columns are less affected.")
     return 0
 
 

@@ -41,6 +41,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .report import Table, goal_line
 
@@ -285,6 +286,9 @@ class FanoutResult:
     p99_ms: float = 0.0
     rss_idle_kib: int = 0
     rss_subscribed_kib: int = 0
+    #: server process CPU time and garbage-collection time during the burst
+    server_cpu_s: float = 0.0
+    server_gc_s: float = 0.0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -306,7 +310,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def measure_one(contender: str, path: str, *, layer: str, env: dict[str, str], n: int, m: int,
-                      burst_timeout: float) -> FanoutResult:
+                      burst_timeout: float, profile: str | None = None) -> FanoutResult:
     result = FanoutResult(contender, layer, n, m)
     server = Server(env)
     subs: list[Subscriber] = []
@@ -341,9 +345,18 @@ async def measure_one(contender: str, path: str, *, layer: str, env: dict[str, s
         base = [len(s.times) for s in subs]
         counter.expect(counter.total + n * m)
 
+        before = await http_get_json(server.port, "/bench/stats?collect=0", 30)
+        if profile:
+            await http_get_json(server.port, "/bench/profile?action=start", 30)
         sent = (await http_get_json(server.port, f"/bench/send?count={m}&n0=0", burst_timeout))["times"]
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(counter.reached.wait(), burst_timeout)
+        after = await http_get_json(server.port, "/bench/stats?collect=0", 30)
+        if profile:
+            await http_get_json(server.port, f"/bench/profile?action=stop&path={quote(profile)}", 60)
+        # Includes answering the two stats requests: negligible next to a burst.
+        result.server_cpu_s = after["cpu_seconds"] - before["cpu_seconds"]
+        result.server_gc_s = sum(after["gc_seconds"]) - sum(before["gc_seconds"])
 
         result.delivered = sum(min(len(s.times) - b, m) for s, b in zip(subs, base))
         if result.delivered < n * m:
@@ -395,7 +408,7 @@ def report(results: list[FanoutResult], layer: str) -> tuple[str, list[tuple[str
         bare = by_name.get(BARE)
         m = rows[0].m
         table = Table(["contender", "deliveries/s", "vs bare", "vs Strawberry", "p50 ms", "p99 ms",
-                       "RSS/socket KiB", "status"],
+                       "RSS/socket KiB", "CPU us/delivery", "GC %", "status"],
                       title=f"WS fan-out, {layer} layer: {n} subscribers x {m} group messages "
                             f"(graphql-transport-ws, uvicorn)")
         for r in rows:
@@ -404,6 +417,8 @@ def report(results: list[FanoutResult], layer: str) -> tuple[str, list[tuple[str
                 f"{r.rate / bare.rate:.2f}x" if bare and bare.rate else "-",
                 f"{r.rate / strawberry.rate:.2f}x" if strawberry and strawberry.rate else "-",
                 f"{r.p50_ms:.0f}", f"{r.p99_ms:.0f}", f"{r.rss_per_socket_kib:.1f}",
+                f"{r.server_cpu_s / r.delivered * 1e6:.0f}" if r.delivered else "-",
+                f"{r.server_gc_s / r.server_cpu_s * 100:.0f}" if r.server_cpu_s else "-",
                 "ok" if r.ok else "FAILED",
             ])
         lines.append(table.render())
@@ -424,12 +439,31 @@ def report(results: list[FanoutResult], layer: str) -> tuple[str, list[tuple[str
                     f"({ours.rss_per_socket_kib:.1f} vs {strawberry.rss_per_socket_kib:.1f} KiB)",
                     ours.rss_per_socket_kib / strawberry.rss_per_socket_kib, 1.0, higher_is_better=False)
                 goals.append((text, passed))
+        if n == 1000 and ours is not None and ours.server_cpu_s and strawberry and strawberry.server_cpu_s:
+            # Informational, not a goal: the same comparison on server CPU per
+            # delivery, which other load on the machine does not skew.
+            lines.append(f"info: server CPU per delivery at {n}: Strawberry / ours = "
+                         f"{_cpu_per_delivery(strawberry) / _cpu_per_delivery(ours):.2f}x"
+                         + (f", bare / ours = {_cpu_per_delivery(bare) / _cpu_per_delivery(ours):.2f}x"
+                            if bare and bare.server_cpu_s else ""))
     lines.extend(text for text, _ in goals)
     return "\n".join(lines), goals
 
 
-async def run(*, quick: bool = False, redis: bool | None = None,
-              sizes: tuple[int, ...] | None = None) -> tuple[str, list[tuple[str, bool]]]:
+def _cpu_per_delivery(r: FanoutResult) -> float:
+    return r.server_cpu_s / max(r.delivered, 1)
+
+
+def _profile_path(directory: str | None, layer: str, n: int, path: str) -> str | None:
+    if not directory:
+        return None
+    os.makedirs(directory, exist_ok=True)
+    name = f"ws-{layer.split()[0].lower()}-{n}-{path.strip('/')}.prof"
+    return os.path.abspath(os.path.join(directory, name))
+
+
+async def run(*, quick: bool = False, redis: bool | None = None, sizes: tuple[int, ...] | None = None,
+              profile_dir: str | None = None) -> tuple[str, list[tuple[str, bool]]]:
     sizes = sizes or ((100, 1000) if not quick else (100, 1000))
     m = 20 if quick else 50
     raise_fd_limit(max(sizes) * 2 + 256)
@@ -454,8 +488,9 @@ async def run(*, quick: bool = False, redis: bool | None = None,
             results = []
             for n in sizes:
                 for label, path in contenders:
-                    results.append(await measure_one(label, path, layer=layer, env=env, n=n, m=m,
-                                                     burst_timeout=120.0))
+                    results.append(await measure_one(
+                        label, path, layer=layer, env=env, n=n, m=m, burst_timeout=120.0,
+                        profile=_profile_path(profile_dir, layer, n, path)))
             text, layer_goals = report(results, layer)
             text = "\n".join([text, *notes])
             print(text + "\n", flush=True)

@@ -11,12 +11,15 @@ Paths:
   messages ``{"type": "group.message", "text": ..., "n": K+i}`` from inside
   this process (so the in-memory layer reaches the subscribers) and answers
   the ``time.time()`` taken just before each send;
-- ``/bench/stats``: runs the garbage collector, answers RSS and task count.
+- ``/bench/stats``: runs the garbage collector, answers RSS and task count;
+- ``/bench/profile?action=start`` / ``?action=stop&path=FILE``: cProfile this
+  process between the two calls (``python -m benchmarks --profile DIR``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import gc
 import json
 import os
@@ -87,6 +90,27 @@ async def _json_response(send: Any, data: Any, status: int = 200) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+_profiler: cProfile.Profile | None = None
+
+#: Time spent in garbage collection, per generation: a large share of
+#: fan-out time goes there when many sockets keep many objects alive.
+_gc_seconds = [0.0, 0.0, 0.0]
+_gc_counts = [0, 0, 0]
+_gc_started = 0.0
+
+
+def _gc_callback(phase: str, info: dict[str, int]) -> None:
+    global _gc_started
+    if phase == "start":
+        _gc_started = time.perf_counter()
+    else:
+        _gc_seconds[info["generation"]] += time.perf_counter() - _gc_started
+        _gc_counts[info["generation"]] += 1
+
+
+gc.callbacks.append(_gc_callback)
+
+
 async def control(scope: dict[str, Any], receive: Any, send: Any) -> None:
     params = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
     if scope["path"] == "/bench/send":
@@ -99,9 +123,23 @@ async def control(scope: dict[str, Any], receive: Any, send: Any) -> None:
             times.append(time.time())
             await layer.group_send(group, {"type": "group.message", "text": "hello", "n": n0 + i})
         await _json_response(send, {"times": times})
+    elif scope["path"] == "/bench/profile":
+        global _profiler
+        if params.get("action") == "start":
+            _profiler = cProfile.Profile()
+            _profiler.enable()
+        elif _profiler is not None:
+            _profiler.disable()
+            _profiler.dump_stats(params["path"])
+            _profiler = None
+        await _json_response(send, {"ok": True})
     elif scope["path"] == "/bench/stats":
-        gc.collect()
-        await _json_response(send, {"rss_kib": _rss_kib(), "tasks": len(asyncio.all_tasks()), "pid": os.getpid()})
+        if params.get("collect", "1") == "1":
+            gc.collect()
+        await _json_response(send, {"rss_kib": _rss_kib(), "tasks": len(asyncio.all_tasks()), "pid": os.getpid(),
+                                     "gc_seconds": _gc_seconds, "gc_counts": _gc_counts,
+                                     "gc_collected": sum(g["collected"] for g in gc.get_stats()),
+                                     "cpu_seconds": time.process_time()})
     else:
         await _json_response(send, {"error": "unknown control path"}, 404)
 
