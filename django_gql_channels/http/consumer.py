@@ -157,8 +157,8 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
             if not self._response_started:
                 await self.send_error(send, 500, "Internal server error.")
         finally:
-            if self._receivers or self._memberships or self._listeners:
-                await self.close_channel_layer()
+            # Nothing to do unless a resolver used the layer; cheap when it did not.
+            await self.close_channel_layer()
 
     async def handle(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         """Answer one request (raising :class:`HTTPError` to refuse it)."""
