@@ -5,13 +5,20 @@ uses it, so an HTTP request that never listens costs no layer channel and no
 receive task.
 
 Subscriptions that pass ``groups`` to :meth:`ChannelsConsumer.listen_to_channel`
-get messages through one layer channel per (connection, group), joined once and
-reference-counted, so
+share one layer channel per (process, group): the first listener in the
+process joins the group, later ones (on any socket) register with it, and
+the last one to leave leaves the group. Each group message thus crosses the
+layer once per *process*, however many sockets listen there, and is handed
+to each listener's queue in-process. So
 
-- two subscriptions on one socket listening to different groups never see each
-  other's messages (a channel-layer message does not say which group sent it,
-  so the channel it arrives on has to), and
-- one subscription ending never drops a group another one still listens to.
+- two subscriptions listening to different groups never see each other's
+  messages (a channel-layer message does not say which group sent it, so the
+  channel it arrives on has to), and
+- one subscription ending never drops a group another one still listens to
+  (memberships are reference-counted).
+
+Listeners of one process receive the *same* message dict: treat it as
+read-only.
 
 Listeners without ``groups`` read the consumer's own ``channel_name``, as in
 the Channels tutorial (``group_add(group, ws.channel_name)``).
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterable
 from functools import cached_property
 from typing import Any
@@ -86,15 +94,81 @@ class ChannelListener:
         return message
 
 
-class _GroupMembership:
-    """This connection's channel for one group, shared by its listeners."""
+class _SharedGroup:
+    """This process's membership of one group on one layer, shared by every listener."""
 
-    __slots__ = ("channel", "ready", "users")
+    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "task", "users")
 
-    def __init__(self) -> None:
+    def __init__(self, layer: BaseChannelLayer, group: str, key: tuple[int, str]) -> None:
+        self.layer = layer
+        self.group = group
+        self.key = key
         self.users = 0
         self.channel: str | None = None
+        #: message type -> listeners of that type
+        self.listeners: dict[str, set[ChannelListener]] = {}
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.task: asyncio.Task[None] | None = None
+
+    async def join(self) -> None:
+        self.channel = await self.layer.new_channel()
+        await self.layer.group_add(self.group, self.channel)
+        self.task = asyncio.get_running_loop().create_task(self._receive_forever())
+
+    async def _receive_forever(self) -> None:
+        receive = self.layer.receive
+        channel = self.channel
+        listeners_by_type = self.listeners
+        while True:
+            try:
+                message = await receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.exception("Receiving from group %s failed.", self.group)
+                # Later listeners join afresh; the current ones learn of it.
+                registry = _registry()
+                if registry.get(self.key) is self:
+                    del registry[self.key]
+                for listeners in listeners_by_type.values():
+                    for listener in listeners:
+                        listener.fail(exc)
+                return
+            listeners = listeners_by_type.get(message.get("type"))  # type: ignore[arg-type]
+            if listeners:
+                for listener in listeners:
+                    listener.put(message)
+
+    async def leave(self) -> None:
+        channel = self.channel
+        assert channel is not None
+        try:
+            # Leave first, so no message can arrive for a channel nobody reads.
+            await self.layer.group_discard(self.group, channel)
+        finally:
+            task = self.task
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if isinstance(self.layer, InMemoryChannelLayer):
+                # The in-memory layer keeps a queue per channel until its
+                # messages expire; nobody will read this one again.
+                self.layer.channels.pop(channel, None)
+
+
+#: event loop -> {(id(layer), group): the process's membership}
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, str], _SharedGroup]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _registry() -> dict[tuple[int, str], _SharedGroup]:
+    loop = asyncio.get_running_loop()
+    registry = _registries.get(loop)
+    if registry is None:
+        registry = _registries[loop] = {}
+    return registry
 
 
 class ChannelsConsumer(AsyncConsumer):
@@ -106,8 +180,10 @@ class ChannelsConsumer(AsyncConsumer):
         super().__init__()
         self.scope: dict[str, Any] = {}
         self._channel_name: str | None = None
+        #: listeners of this consumer's own channel
         self._listeners: dict[str, set[ChannelListener]] = {}
-        self._memberships: dict[str, _GroupMembership] = {}
+        #: this consumer's group listeners -> the process memberships they use
+        self._group_listeners: dict[ChannelListener, list[_SharedGroup]] = {}
         self._receivers: dict[str, asyncio.Task[None]] = {}
 
     # -- the layer -----------------------------------------------------------
@@ -164,72 +240,86 @@ class ChannelsConsumer(AsyncConsumer):
         Without ``groups`` the iterator reads the consumer's own channel. On exit
         the groups this listener alone used are left and its queue is freed.
         """
-        self._require_layer()
+        layer = self._require_layer()
         groups = list(dict.fromkeys(groups))
         listener = ChannelListener(type, timeout=timeout, max_queued=gql_settings.SUBSCRIPTION_QUEUE_SIZE)
-        joined: list[str] = []
-        channels: list[str] = []
+        own_channel: str | None = None
         try:
             if groups:
+                memberships = self._group_listeners[listener] = []
                 for group in groups:
-                    channel = await self._join_group(group)
-                    joined.append(group)
-                    channels.append(channel)
+                    shared = await self._join_group(layer, group)
+                    memberships.append(shared)
                     # Listen before the next await: a message for this group
                     # may arrive while the next one is being joined.
-                    self._listeners.setdefault(channel, set()).add(listener)
+                    shared.listeners.setdefault(type, set()).add(listener)
             else:
-                channel = await self.ensure_channel_name()
-                channels.append(channel)
-                self._listeners.setdefault(channel, set()).add(listener)
-                self._start_receiving(channel)
+                own_channel = await self.ensure_channel_name()
+                self._listeners.setdefault(own_channel, set()).add(listener)
+                self._start_receiving(own_channel)
             yield listener
         finally:
-            for channel in channels:
-                listeners = self._listeners.get(channel)
+            if own_channel is not None:
+                listeners = self._listeners.get(own_channel)
                 if listeners is not None:
                     listeners.discard(listener)
                     if not listeners:
-                        del self._listeners[channel]
-            for group in joined:
-                await self._leave_group(group)
+                        del self._listeners[own_channel]
+            await self._release_listener(listener)
 
-    async def _join_group(self, group: str) -> str:
-        membership = self._memberships.get(group)
-        if membership is None:
-            membership = self._memberships[group] = _GroupMembership()
-            layer = self._require_layer()
+    @staticmethod
+    async def _join_group(layer: BaseChannelLayer, group: str) -> _SharedGroup:
+        """The process's membership of ``group``, joining it if nobody in the process has."""
+        registry = _registry()
+        key = (id(layer), group)
+        while True:
+            shared = registry.get(key)
+            if shared is None or shared.layer is not layer:
+                shared = registry[key] = _SharedGroup(layer, group, key)
+                try:
+                    await shared.join()
+                except BaseException as exc:
+                    if registry.get(key) is shared:
+                        del registry[key]
+                    if isinstance(exc, Exception):
+                        shared.ready.set_exception(exc)
+                        shared.ready.exception()  # retrieved: no "never retrieved" warning
+                    else:
+                        shared.ready.cancel()
+                    raise
+                shared.ready.set_result(None)
+                break
             try:
-                channel = await layer.new_channel()
-                await layer.group_add(group, channel)
-            except BaseException as exc:
-                del self._memberships[group]
-                membership.ready.set_exception(exc)
-                membership.ready.exception()  # retrieved: no "never retrieved" warning
+                await asyncio.shield(shared.ready)
+            except asyncio.CancelledError:
+                if shared.ready.cancelled():
+                    continue  # whoever was joining was cancelled, not us: join ourselves
                 raise
-            membership.channel = channel
-            membership.ready.set_result(None)
-            self._start_receiving(channel)
-        else:
-            await asyncio.shield(membership.ready)
-        membership.users += 1
-        assert membership.channel is not None
-        return membership.channel
+            break
+        shared.users += 1
+        return shared
 
-    async def _leave_group(self, group: str) -> None:
-        membership = self._memberships.get(group)
-        if membership is None:
+    async def _release_listener(self, listener: ChannelListener) -> None:
+        """Unregister a group listener; leave the groups nobody in the process uses any more."""
+        memberships = self._group_listeners.pop(listener, None)
+        if not memberships:
             return
-        membership.users -= 1
-        if membership.users > 0:
-            return
-        del self._memberships[group]
-        assert membership.channel is not None
-        try:
-            # Leave first, so no message can arrive for a channel nobody reads.
-            await self._require_layer().group_discard(group, membership.channel)
-        finally:
-            await self._stop_receiving(membership.channel)
+        registry = _registry()
+        for shared in memberships:
+            listeners = shared.listeners.get(listener.type)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del shared.listeners[listener.type]
+            shared.users -= 1
+            if shared.users > 0:
+                continue
+            if registry.get(shared.key) is shared:
+                del registry[shared.key]
+            try:
+                await shared.leave()
+            except Exception:
+                logger.warning("Leaving group %s failed.", shared.group, exc_info=True)
 
     # -- receiving -----------------------------------------------------------
 
@@ -283,10 +373,9 @@ class ChannelsConsumer(AsyncConsumer):
 
     async def close_channel_layer(self) -> None:
         """Stop every receive task and leave every group; safe to call twice."""
-        for group, membership in list(self._memberships.items()):
-            membership.users = 1
+        for listener in list(self._group_listeners):
             with contextlib.suppress(Exception):
-                await self._leave_group(group)
+                await self._release_listener(listener)
         for channel in list(self._receivers):
             await self._stop_receiving(channel)
         self._listeners.clear()

@@ -15,6 +15,7 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from django_gql_channels import base
 from django_gql_channels.base import ChannelsConsumer
 from django_gql_channels.conf import gql_settings
 
@@ -53,7 +54,12 @@ def no_leftovers(layer, consumer) -> None:
     assert layer.channels == {}
     assert consumer._receivers == {}
     assert consumer._listeners == {}
-    assert consumer._memberships == {}
+    assert consumer._group_listeners == {}
+    assert base._registry() == {}
+
+
+def membership(layer, group):
+    return base._registry()[(id(layer), group)]
 
 
 async def test_listeners_on_different_groups_do_not_see_each_others_messages(layer, consumer):
@@ -202,7 +208,7 @@ async def test_concurrent_joins_of_one_group_share_one_membership(layer, consume
     while entered < 5:
         await asyncio.sleep(0)
     assert len(layer.groups[room]) == 1
-    assert consumer._memberships[room].users == 5
+    assert membership(layer, room).users == 5
     release.set()
     await asyncio.gather(*tasks)
     no_leftovers(layer, consumer)
@@ -222,7 +228,7 @@ async def test_close_channel_layer_stops_everything(layer, consumer):
     await entered.wait()
     await consumer.ensure_channel_name()
     consumer.channel_name  # starts receiving on the own channel too
-    assert len(consumer._receivers) == 3
+    assert len(consumer._receivers) == 1  # the own channel; groups are received per process
     task.cancel()
     await consumer.close_channel_layer()
     await asyncio.gather(task, return_exceptions=True)
@@ -259,7 +265,7 @@ async def test_a_failing_layer_receive_is_raised_to_the_reader(layer, consumer, 
 async def test_duplicate_groups_are_joined_once(layer, consumer):
     room = group_name()
     async with consumer.listen_to_channel("chat.message", groups=[room, room]) as messages:
-        assert consumer._memberships[room].users == 1
+        assert membership(layer, room).users == 1
         await layer.group_send(room, {"type": "chat.message", "text": "once"})
         assert (await next_message(messages))["text"] == "once"
         await settle()
@@ -279,3 +285,107 @@ async def test_without_a_layer_listening_is_a_clear_error(settings):
                 pass
     finally:
         channel_layers.backends.clear()
+
+
+async def test_sockets_of_one_process_share_one_membership_per_group(layer):
+    room, other = group_name(), group_name()
+    first, second, third = ChannelsConsumer(), ChannelsConsumer(), ChannelsConsumer()
+    try:
+        async with first.listen_to_channel("chat.message", groups=[room]) as a, \
+                second.listen_to_channel("chat.message", groups=[room]) as b, \
+                third.listen_to_channel("chat.message", groups=[other]) as c:
+            assert len(layer.groups[room]) == 1
+            await layer.group_send(room, {"type": "chat.message", "text": "shared"})
+            assert (await next_message(a))["text"] == "shared"
+            assert (await next_message(b))["text"] == "shared"
+            await settle()
+            assert c._queue.empty()
+        for consumer in (first, second, third):
+            no_leftovers(layer, consumer)
+    finally:
+        for consumer in (first, second, third):
+            await consumer.close_channel_layer()
+
+
+async def test_one_socket_closing_keeps_the_group_for_another(layer):
+    room = group_name()
+    leaving, staying = ChannelsConsumer(), ChannelsConsumer()
+    entered = asyncio.Event()
+
+    async def listen_until_closed():
+        async with leaving.listen_to_channel("chat.message", groups=[room]) as messages:
+            entered.set()
+            async for _ in messages:
+                pass
+
+    task = asyncio.create_task(listen_until_closed())
+    await entered.wait()
+    async with staying.listen_to_channel("chat.message", groups=[room]) as messages:
+        task.cancel()
+        await leaving.close_channel_layer()
+        await asyncio.gather(task, return_exceptions=True)
+        assert membership(layer, room).users == 1
+        await layer.group_send(room, {"type": "chat.message", "text": "still here"})
+        assert (await next_message(messages))["text"] == "still here"
+    no_leftovers(layer, staying)
+
+
+async def test_after_a_receive_failure_new_listeners_join_afresh(layer, consumer, monkeypatch):
+    room = group_name()
+    real_receive = layer.receive
+
+    async def broken_receive(channel):
+        raise RuntimeError("layer hiccup")
+
+    async with consumer.listen_to_channel("chat.message", groups=[room]) as broken:
+        monkeypatch.setattr(layer, "receive", broken_receive)
+        with pytest.raises(RuntimeError):
+            await next_message(broken)
+        monkeypatch.setattr(layer, "receive", real_receive)
+        async with consumer.listen_to_channel("chat.message", groups=[room]) as fresh:
+            await layer.group_send(room, {"type": "chat.message", "text": "recovered"})
+            assert (await next_message(fresh))["text"] == "recovered"
+    no_leftovers(layer, consumer)
+
+
+async def test_a_cancelled_first_join_lets_the_waiting_one_join(layer, consumer, monkeypatch):
+    room = group_name()
+    real_group_add = layer.group_add
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_group_add(group, channel):
+        started.set()
+        await release.wait()
+        await real_group_add(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", slow_group_add)
+    other = ChannelsConsumer()
+
+    async def first_listener():
+        async with consumer.listen_to_channel("chat.message", groups=[room]):
+            pass  # pragma: no cover - cancelled while joining
+
+    first = asyncio.create_task(first_listener())
+    await started.wait()
+    got = []
+
+    async def second_listener():
+        async with other.listen_to_channel("chat.message", groups=[room]) as messages:
+            got.append(await next_message(messages))
+
+    second = asyncio.create_task(second_listener())
+    await settle()
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    release.set()
+    while membership_or_none(layer, room) is None or not membership_or_none(layer, room).listeners:
+        await asyncio.sleep(0.001)
+    await layer.group_send(room, {"type": "chat.message", "text": "second joined"})
+    await asyncio.wait_for(second, 2)
+    assert got[0]["text"] == "second joined"
+    no_leftovers(layer, other)
+
+
+def membership_or_none(layer, group):
+    return base._registry().get((id(layer), group))
