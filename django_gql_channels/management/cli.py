@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["FAILED", "USAGE_ERROR", "plain", "plural", "positive_float", "positive_int", "non_negative_float"]
+__all__ = ["FAILED", "INTERRUPTED", "USAGE_ERROR", "plain", "plural", "positive_float", "positive_int", "non_negative_float"]
 
 FAILED = 1  # the command ran and found something wrong
 USAGE_ERROR = 2  # the arguments cannot be used (argparse exits with 2 too)
+INTERRUPTED = 130  # stopped by SIGINT/SIGTERM before finishing, as shells report Ctrl-C
 
 
 def plain(text: str) -> str:

@@ -44,7 +44,10 @@ T = TypeVar("T")
 
 
 class LayerError(Exception):
-    """The layer is missing, broken, or did not answer in time; the message says which."""
+    """The layer is missing, broken, or did not answer in time; the message says which.
+
+    Messages do not name the layer: callers put :class:`LayerInfo` in front.
+    """
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,9 @@ class LayerInfo:
         try:
             layer = get_channel_layer(self.alias)
         except Exception as exc:  # Channels raises several kinds for a bad BACKEND or CONFIG
-            raise LayerError(f"{self} cannot be created: {describe_error(exc)}") from exc
+            raise LayerError(f"cannot be created: {describe_error(exc)}") from exc
         if layer is None:  # pragma: no cover - backend present but Channels returned nothing
-            raise LayerError(f"{self} is not available.")
+            raise LayerError("is not available.")
         return layer
 
 
@@ -101,7 +104,7 @@ def configured_layer() -> LayerInfo:
 
 
 def describe_error(exc: BaseException) -> str:
-    text = str(exc).strip()
+    text = str(exc).strip().rstrip(".")  # callers end the sentence
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

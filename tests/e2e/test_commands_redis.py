@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,8 +22,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from django_gql_channels.management.recording import parse_record
 from tests.conftest import ROOT
+from tests.test_commands import read_until
 
 SETTINGS = "tests.redis_settings"
+LAYER = "layer 'default' (channels_redis.pubsub.RedisPubSubChannelLayer)"
 SUBSCRIPTION = 'subscription { onGroupMessage(group: "%s") { text n } }'
 
 
@@ -100,7 +103,7 @@ async def test_a_recorded_session_replays_in_order_with_its_timing(server, redis
         assert ready.decode().startswith("Listening to g1, g2 through layer 'default' "
                                          "(channels_redis.pubsub.RedisPubSubChannelLayer)"), ready
         code, out, err = await manage(redis_url, "gql_send_group", "--file", str(script))
-        assert (code, err) == (0, ""), err
+        assert (code, err) == (0, f"Replaying 4 messages over 1.2 s through {LAYER}; stop with Ctrl-C.\n"), err
         assert out.startswith("Sent 4 messages to 2 groups in ")
         _, rest = await asyncio.wait_for(listener.communicate(), 30)
     finally:
@@ -121,7 +124,7 @@ async def test_a_recorded_session_replays_in_order_with_its_timing(server, redis
         replay = asyncio.ensure_future(manage(redis_url, "gql_send_group", "--file", str(recording)))
         arrivals = [await receive(ws, 30) for _ in range(3)]
         code, out, err = await replay
-        assert (code, err) == (0, ""), err
+        assert code == 0, err
     finally:
         await ws.close()
     assert [p["data"]["onGroupMessage"] for p, _ in arrivals] == [
@@ -143,7 +146,7 @@ async def test_replay_as_fast_as_possible_delivers_everything_in_order(server, r
         code, out, err = await replay
     finally:
         await ws.close()
-    assert (code, err) == (0, ""), err
+    assert (code, err) == (0, f"Replaying {count} messages as fast as possible through {LAYER}; stop with Ctrl-C.\n")
     assert received == list(range(count))
     assert out.startswith(f"Sent {count} messages to 1 group in ")
     print(out.strip())
@@ -174,3 +177,27 @@ async def test_ctrl_c_ends_a_recording_with_everything_written(redis_url, tmp_pa
     assert "Traceback" not in rest.decode()
     assert rest.decode().strip().endswith("(stopped by signal).")
     assert [parse_record(line).message["n"] for line in recording.read_text().splitlines()] == [0, 1, 2]
+
+
+def test_a_closed_output_pipe_ends_a_recording_quietly(redis_url):
+    """``gql_listen_group g1 | head -n 1``: once the reader is gone the recording ends, without a traceback."""
+    listener = subprocess.Popen([sys.executable, "manage.py", "gql_listen_group", "g1"], cwd=ROOT,
+                                env=command_env(redis_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    try:
+        before = read_until(listener.stderr, "Listening to g1")
+        send = [sys.executable, "manage.py", "gql_send_group", "g1"]
+        subprocess.run([*send, '{"type": "t", "n": 1}'], cwd=ROOT, env=command_env(redis_url), check=True,
+                       capture_output=True, timeout=60)
+        first = read_until(listener.stdout, "\n")
+        listener.stdout.close()
+        subprocess.run([*send, '{"type": "t", "n": 2}'], cwd=ROOT, env=command_env(redis_url), check=True,
+                       capture_output=True, timeout=60)
+        rest = listener.stderr.read().decode()
+        listener.wait(30)
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+    assert parse_record(first).message == {"type": "t", "n": 1}
+    assert listener.returncode == 0, before + rest
+    assert rest.strip().splitlines() == [
+        f"Recorded 1 message from group 'g1' in {rest.split(' in ')[1].split(' s ')[0]} s (output closed)."]

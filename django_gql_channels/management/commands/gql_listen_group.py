@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -60,7 +61,7 @@ class Command(BaseCommand):
         try:
             layer = info.get()
         except LayerError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(f"{info}: {exc}") from exc
 
         stopper = Stopper()
         stopper.install()
@@ -76,11 +77,11 @@ class Command(BaseCommand):
 
         where = f"group {groups[0]!r}" if len(groups) == 1 else f"groups {', '.join(map(repr, groups))}"
         ended = {"count": f"--count {count} reached", "timeout": f"--timeout {timeout} s reached",
-                 "stopped": "stopped by signal", "error": "failed"}[outcome]
+                 "stopped": "stopped by signal", "closed": "output closed", "error": "failed"}[outcome]
         summary = (f"Recorded {plural(recorder.recorded, 'message')} from {where} in "
                    f"{recorder.elapsed:.2f} s ({ended}).")
         if recorder.error is not None:
-            raise CommandError(f"{recorder.error} ({info}). {summary}")
+            raise CommandError(f"{info}: {recorder.error}. {summary}")
         if outcome == "timeout" and count is not None:
             raise CommandError(f"Timed out after {timeout:g} s with {recorder.recorded} of "
                                f"{plural(count, 'message')}. {summary}")
@@ -118,7 +119,7 @@ class _Recorder:
         self.error: str | None = None
 
     async def run(self, count: int | None, timeout: float | None, layer_timeout: float, stopper: Stopper) -> str:
-        """Listen until a stop condition; returns which one ("count", "timeout", "stopped" or "error")."""
+        """Listen until a stop condition; returns which: "count", "timeout", "stopped", "closed" or "error"."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stopper.bind(loop, lambda: queue.put_nowait(_STOP))
@@ -145,8 +146,12 @@ class _Recorder:
         finally:
             self.elapsed = time.monotonic() - started
             await self._leave(receivers, channels, layer_timeout)
-            with contextlib.suppress(Exception):
+            try:
                 self.out.flush()
+            except BrokenPipeError:
+                # Point the closed stdout at /dev/null, or Python's own flush at exit complains.
+                with contextlib.suppress(OSError, ValueError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), self.out.fileno())
 
     async def _receive(self, group: str, channel: str, queue: asyncio.Queue[Any]) -> None:
         try:
@@ -181,8 +186,13 @@ class _Recorder:
             except (TypeError, ValueError) as exc:
                 self.command.stderr.write(f"warning: skipped a message from group {group!r}: {exc}")
                 continue
-            self.out.write(line + "\n")
-            self.out.flush()  # a reader (tail -f, a pipe) sees each message as it comes
+            try:
+                self.out.write(line + "\n")
+                self.out.flush()  # a reader (tail -f, a pipe) sees each message as it comes
+            except BrokenPipeError:  # `| head -n 5`: the reader is done, so are we
+                return "closed"
+            except OSError as exc:
+                raise CommandError(f"Cannot write the recording: {exc.strerror or exc}.") from exc
             self.recorded += 1
         return "count"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import sys
 import time
@@ -12,8 +13,8 @@ from typing import IO, Any
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from ..cli import USAGE_ERROR, non_negative_float, plain, plural, positive_float, positive_int
-from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, LayerInfo, bounded, configured_layer
+from ..cli import INTERRUPTED, USAGE_ERROR, non_negative_float, plain, plural, positive_float, positive_int
+from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, Stopper, bounded, configured_layer
 from ..recording import BadRecord, Record, check_group, parse_message_json, read_records, timeline
 
 class Progress:
@@ -99,19 +100,33 @@ class Command(BaseCommand):
         try:
             layer = info.get()
         except LayerError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(f"{info}: {exc}") from exc
 
         total = len(records) * repeat
+        if options["file"] is not None and verbosity > 0:
+            recorded = max((at for at, _ in timeline(records, repeat)), default=0.0)
+            pace = "as fast as possible" if speed == 0 or not recorded else f"over {recorded / (speed or 1.0):.1f} s"
+            self.stderr.write(f"Replaying {plural(total, 'message')} {pace} through {info}; stop with Ctrl-C.",
+                              style_func=plain)
+            self.stderr.flush()
         progress = Progress(self.stderr, total, enabled=verbosity > 0 and self.stderr.isatty())
-        sent, groups, elapsed, error = async_to_sync(self._send)(
-            layer, records, repeat, 1.0 if speed is None else speed, options["layer_timeout"], progress)
-        progress.finish(sent, elapsed)
-        if error is not None:
-            raise CommandError(f"{error} (through {info}; {sent} of {plural(total, 'message')} sent).")
+        replay = _Replay(layer, progress, 1.0 if speed is None else speed, options["layer_timeout"])
+        stopper = Stopper()
+        stopper.install()
+        try:
+            async_to_sync(replay.run)(records, repeat, stopper)
+        finally:
+            stopper.restore()
+        progress.finish(replay.sent, replay.elapsed)
+        done = f"{replay.sent} of {plural(total, 'message')} sent"
+        if replay.error is not None:
+            raise CommandError(f"{info}: {replay.error}. {done}.")
+        if replay.stopped:
+            raise CommandError(f"Stopped by signal: {done}.", returncode=INTERRUPTED)
         if verbosity > 0:
-            rate = f"{sent / elapsed:.1f}" if elapsed > 0 else "-"
-            self.stdout.write(f"Sent {plural(sent, 'message')} to {plural(len(groups), 'group')} in "
-                              f"{elapsed:.2f} s ({rate} messages/s) through {info}.")
+            rate = f"{replay.sent / replay.elapsed:.1f}" if replay.elapsed > 0 else "-"
+            self.stdout.write(f"Sent {plural(replay.sent, 'message')} to {plural(len(replay.groups), 'group')} in "
+                              f"{replay.elapsed:.2f} s ({rate} messages/s) through {info}.")
 
     # -- input -----------------------------------------------------------------
 
@@ -154,29 +169,46 @@ class Command(BaseCommand):
                                returncode=USAGE_ERROR)
         return records
 
-    # -- sending ---------------------------------------------------------------
 
-    async def _send(
-        self, layer: Any, records: list[Record], repeat: int, speed: float, timeout: float, progress: Progress,
-    ) -> tuple[int, set[str], float, str | None]:
+class _Replay:
+    """Sends records at their times (scaled by ``speed``; 0: at once), until done, an error or a signal."""
+
+    def __init__(self, layer: Any, progress: Progress, speed: float, timeout: float) -> None:
+        self.layer = layer
+        self.progress = progress
+        self.speed = speed
+        self.timeout = timeout
+        self.sent = 0
+        self.groups: set[str] = set()
+        self.elapsed = 0.0
+        self.error: str | None = None
+        self.stopped = False
+
+    async def run(self, records: list[Record], repeat: int, stopper: Stopper) -> None:
         loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        stopper.bind(loop, stop.set)
         started = loop.time()
-        sent = 0
-        groups: set[str] = set()
-        for at, record in timeline(records, repeat):
-            if speed > 0:
-                delay = started + at / speed - loop.time()
+        try:
+            for at, record in timeline(records, repeat):
+                delay = started + at / self.speed - loop.time() if self.speed > 0 else 0
                 if delay > 0:  # scheduled against the start, so slow sends never add up to drift
-                    await asyncio.sleep(delay)
-            try:
-                await bounded(layer.group_send(record.group, record.message), timeout,
-                              f"sending to group {record.group!r}")
-            except LayerError as exc:
-                return sent, groups, loop.time() - started, str(exc)
-            sent += 1
-            groups.add(record.group)
-            progress.update(sent, loop.time() - started)
-        return sent, groups, loop.time() - started, None
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    self.stopped = True
+                    return
+                try:
+                    await bounded(self.layer.group_send(record.group, record.message), self.timeout,
+                                  f"sending to group {record.group!r}")
+                except LayerError as exc:
+                    self.error = str(exc)
+                    return
+                self.sent += 1
+                self.groups.add(record.group)
+                self.progress.update(self.sent, loop.time() - started)
+        finally:
+            self.elapsed = loop.time() - started
 
 
 def _lines(stream: IO[str]) -> Iterable[str]:
