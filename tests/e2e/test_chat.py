@@ -184,3 +184,35 @@ async def test_the_room_page_in_chromium(live_server_factory, tmp_path):
             assert log.splitlines()[-2:] == ["typed in chromium", "shown in the page"]
         finally:
             await subscriber.close()
+
+
+# -- across processes on Redis -------------------------------------------------------
+
+
+async def test_chat_across_two_servers_on_redis(redis_url, live_server_factory):
+    """Subscribers on two processes share rooms through Redis; each process joins a room once."""
+    env = {"REDIS_URL": redis_url}
+    first = live_server_factory(server="uvicorn", settings="tests.redis_settings", env=env)
+    second = live_server_factory(server="daphne", settings="tests.redis_settings", env=env)
+    subscribers = [await graphql_subscriber(first, ["redis"], f"first-{i}") for i in range(3)]
+    other = await graphql_subscriber(second, ["redis"], "second")
+    room_page = await connect(f"{second.ws_url}/ws/chat/redis/", open_timeout=WAIT)
+    try:
+        for ws, user in zip([*subscribers, other], ["first-0", "first-1", "first-2", "second"]):
+            # Its own greeting comes first: it was listening before it greeted.
+            assert f"Hello, my name is {user}!" in (await next_chat(ws))["message"]
+        await room_page.send(json.dumps({"message": "typed on the second server"}))
+        for ws in [*subscribers, other]:
+            while (message := await next_chat(ws))["message"] != "typed on the second server":
+                assert "Hello, my name is" in message["message"]  # only greetings before it
+        async with httpx.AsyncClient(timeout=WAIT) as http:
+            response = await http.post(f"{first.url}/graphql", json={
+                "query": 'mutation { sendChatMessage(room: {roomName: "redis"}, message: "posted to the first") }'})
+        assert response.json() == {"data": {"sendChatMessage": True}}
+        while (await recv(room_page))["message"] != "posted to the first":
+            pass
+        for ws in [*subscribers, other]:
+            assert (await next_chat(ws))["message"] == "posted to the first"
+    finally:
+        for ws in [*subscribers, other, room_page]:
+            await ws.close()
