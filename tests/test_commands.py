@@ -95,7 +95,8 @@ def module_settings(name: str, env: dict[str, str] | None = None) -> Iterator[No
     deleted = list(getattr(module, "deleted_settings", ()))
     base = importlib.import_module("tests.settings")
     overrides = {key: getattr(module, key) for key in dir(module)
-                 if key.isupper() and key not in NOT_OVERRIDDEN and getattr(base, key, object()) != getattr(module, key)}
+                 if key.isupper() and key not in NOT_OVERRIDDEN
+                 and getattr(base, key, object()) != getattr(module, key)}
     overrides.update(dict.fromkeys(deleted))
     with override_settings(**overrides):
         for key in deleted:
@@ -366,7 +367,8 @@ class TestGqlCheck:
 
     def test_schema_out_refused_for_a_broken_schema(self, manage, tmp_path):
         target = tmp_path / "schema.graphql"
-        result = manage("gql_check", "--schema-out", str(target), settings_module="tests.command_settings.invalid_schema")
+        result = manage("gql_check", "--schema-out", str(target),
+                        settings_module="tests.command_settings.invalid_schema")
         assert result.code == 1
         assert "skipped --schema-out: the schema has errors" in result.err_lines
         assert not target.exists()
@@ -558,7 +560,8 @@ class TestGqlSendGroup:
         result = manage("gql_send_group", "g1", GOOD, settings_module="tests.settings")
         assert result.code == 0
         assert result.out.startswith("Sent 1 message to 1 group in ")
-        assert result.out.rstrip().endswith("messages/s) through layer 'default' (channels.layers.InMemoryChannelLayer).")
+        assert result.out.rstrip().endswith(
+            "messages/s) through layer 'default' (channels.layers.InMemoryChannelLayer).")
         assert result.err_lines[0].startswith("warning: layer 'default' (channels.layers.InMemoryChannelLayer) "
                                               "keeps messages inside one process: gql_send_group only reaches "
                                               "consumers in this same process")
@@ -664,7 +667,8 @@ class TestGqlSendGroup:
 
     def test_strict_refuses_before_sending_anything(self, manage, tmp_path):
         path = tmp_path / "r.jsonl"
-        path.write_text('{"group": "a", "message": {"type": "t"}}\nnot json\n{"group": "b c", "message": {"type": "t"}}\n')
+        path.write_text('{"group": "a", "message": {"type": "t"}}\nnot json\n'
+                        '{"group": "b c", "message": {"type": "t"}}\n')
         result = manage("gql_send_group", "--file", str(path), "--strict")
         assert (result.code, result.out) == (2, "")
         assert result.err_lines == [
@@ -699,9 +703,10 @@ class TestGqlSendGroup:
     def test_no_layer(self, manage):
         result = manage("gql_send_group", "g1", GOOD, settings_module="tests.command_settings.no_layers")
         assert result.code == 1
-        assert result.err_lines == ["CommandError: layer 'default' (not configured): CHANNEL_LAYERS has no 'default' entry "
-                                    "(configured: none); "
-                                    "set CHANNEL_LAYERS or GQL_CHANNELS['CHANNEL_LAYER']."]
+        assert result.err_lines == [
+            "CommandError: layer 'default' (not configured): CHANNEL_LAYERS has no 'default' entry "
+            "(configured: none); set CHANNEL_LAYERS or GQL_CHANNELS['CHANNEL_LAYER'].",
+        ]
 
     def test_stopped_redis(self, manage, stopped_redis_url):
         result = manage("gql_send_group", "g1", GOOD, settings_module="tests.command_settings.redis",
@@ -714,7 +719,8 @@ class TestGqlSendGroup:
             "0 of 1 message sent."]
 
     def test_silent_redis_times_out(self, manage, silent_server):
-        result = manage("gql_send_group", "g1", GOOD, "--layer-timeout", "0.5", settings_module="tests.command_settings.redis",
+        result = manage("gql_send_group", "g1", GOOD, "--layer-timeout", "0.5",
+                        settings_module="tests.command_settings.redis",
                         env={"REDIS_URL": silent_server}, timeout=30)
         assert result.code == 1
         assert result.err_lines[0] == ("CommandError: layer 'default' (channels_redis.pubsub.RedisPubSubChannelLayer): "
@@ -850,9 +856,10 @@ class TestGqlListenGroup:
     def test_no_layer(self, manage):
         result = manage("gql_listen_group", "g1", settings_module="tests.command_settings.no_layers")
         assert result.code == 1
-        assert result.err_lines == ["CommandError: layer 'default' (not configured): CHANNEL_LAYERS has no 'default' entry "
-                                    "(configured: none); "
-                                    "set CHANNEL_LAYERS or GQL_CHANNELS['CHANNEL_LAYER']."]
+        assert result.err_lines == [
+            "CommandError: layer 'default' (not configured): CHANNEL_LAYERS has no 'default' entry "
+            "(configured: none); set CHANNEL_LAYERS or GQL_CHANNELS['CHANNEL_LAYER'].",
+        ]
 
     def test_stopped_redis(self, manage, stopped_redis_url):
         result = manage("gql_listen_group", "g1", settings_module="tests.command_settings.redis",
@@ -864,7 +871,8 @@ class TestGqlListenGroup:
             f"ConnectionError: Error 111 connecting to 127.0.0.1:{port}. ")
 
     def test_silent_redis_times_out(self, manage, silent_server):
-        result = manage("gql_listen_group", "g1", "--layer-timeout", "0.5", settings_module="tests.command_settings.redis",
+        result = manage("gql_listen_group", "g1", "--layer-timeout", "0.5",
+                        settings_module="tests.command_settings.redis",
                         env={"REDIS_URL": silent_server}, timeout=30)
         assert result.code == 1
         assert result.err_lines[-1].startswith("CommandError: layer 'default' (channels_redis.pubsub."

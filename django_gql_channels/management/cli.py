@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["FAILED", "INTERRUPTED", "USAGE_ERROR", "plain", "plural", "positive_float", "positive_int", "non_negative_float"]
+__all__ = ["FAILED", "INTERRUPTED", "USAGE_ERROR", "non_negative_float", "plain", "plural", "positive_float",
+           "positive_int"]
 
 FAILED = 1  # the command ran and found something wrong
 USAGE_ERROR = 2  # the arguments cannot be used (argparse exits with 2 too)

@@ -70,7 +70,7 @@ async def test_gql_check_layer_round_trip_on_redis(redis_url):
     code, out, err = await manage(redis_url, "gql_check", "--check-layer")
     assert (code, err) == (0, "")
     line = out.splitlines()[-1]
-    assert line.startswith("Layer round trip through layer 'default' (channels_redis.pubsub.RedisPubSubChannelLayer): ")
+    assert line.startswith(f"Layer round trip through {LAYER}: ")
     print(line)
 
 

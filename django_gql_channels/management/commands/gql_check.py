@@ -18,12 +18,13 @@ from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...checks import collect_problems
-from ...conf import SETTING_NAME, SettingProblem, gql_settings, load_schema_setting
+from ...conf import DEFAULTS, SETTING_NAME, SettingProblem, gql_settings, load_schema_setting
 from ...engine import get_engine
 from ..checking import (
     Change,
     DocumentsReport,
     InputError,
+    SchemaSummary,
     compare_schema,
     load_sdl,
     schema_sdl,
@@ -32,6 +33,11 @@ from ..checking import (
 )
 from ..cli import FAILED, USAGE_ERROR, plain, plural, positive_float
 from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, configured_layer, describe_error, group_round_trip
+
+#: The settings the engine's validation is built from: --documents needs them sound.
+ENGINE_SETTINGS = frozenset({"VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS", "INTROSPECTION",
+                             "DOCUMENT_CACHE_SIZE", "DEBUG"})
+
 
 def _level(problem: SettingProblem) -> str:
     return "error" if problem.id.split(".")[-1].startswith("E") else "warning"
@@ -120,9 +126,9 @@ class Command(BaseCommand):
             finding(_problem_line(problem))
         if report.summary is not None:
             s = report.summary
-            summary(f"Schema {report.schema_path}: {plural(s.types, 'type')}, {plural(s.queries, 'query', 'queries')}"
-                    f", {plural(s.mutations, 'mutation')}, {plural(s.subscriptions, 'subscription')}; "
-                    f"endpoint {report.endpoint}; {report.layer}.")
+            summary(f"Schema {report.schema_path}: {plural(s.types, 'type')}, "
+                    f"{plural(s.queries, 'query', 'queries')}, {plural(s.mutations, 'mutation')}, "
+                    f"{plural(s.subscriptions, 'subscription')}; endpoint {report.endpoint}; {report.layer}.")
         if report.sdl_written:
             out = report.options["schema_out"]
             summary(f"Wrote the schema SDL ({report.sdl_lines} lines) to "
@@ -158,8 +164,8 @@ class _Check:
         self.sdl_stream = sdl_stream
         self.problems: list[SettingProblem] = []
         self.schema_path = gql_settings.user_settings.get("SCHEMA")
-        self.summary = None
-        self.endpoint = gql_settings.user_settings.get("URL_PATTERN", r"^graphql/?$")
+        self.summary: SchemaSummary | None = None
+        self.endpoint = gql_settings.user_settings.get("URL_PATTERN", DEFAULTS["URL_PATTERN"])
         self.layer = configured_layer()
         self.sdl_written = False
         self.sdl_lines = 0
@@ -209,8 +215,7 @@ class _Check:
 
     def _documents(self, schema: Any, patterns: list[str]) -> None:
         error_keys = {p.key for p in self.problems if _level(p) == "error"}
-        limits = {"VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS", "INTROSPECTION"}
-        if error_keys & limits:  # the server's rules cannot be built; say so rather than guess
+        if error_keys & ENGINE_SETTINGS:  # the server's rules cannot be built; say so rather than guess
             self.skipped.append("--documents: the validation settings have errors")
             return
         self.documents = validate_documents(get_engine(schema), patterns)

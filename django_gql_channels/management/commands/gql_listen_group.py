@@ -41,7 +41,8 @@ class Command(BaseCommand):
                                  "With --count, ending by timeout before N messages exits with status 1.")
         parser.add_argument("--layer-timeout", type=positive_float, default=DEFAULT_LAYER_TIMEOUT,
                             metavar="SECONDS",
-                            help=f"Give up joining the groups after this long (default {DEFAULT_LAYER_TIMEOUT:g}).")
+                            help="Give up joining the groups after this long "
+                                 f"(default {DEFAULT_LAYER_TIMEOUT:g}).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity: int = options["verbosity"]
@@ -63,14 +64,13 @@ class Command(BaseCommand):
         except LayerError as exc:
             raise CommandError(f"{info}: {exc}") from exc
 
+        destination = "standard output" if options["output"] == "-" else options["output"]
+        ready = f"Listening to {', '.join(groups)} through {info}, writing to {destination}; stop with Ctrl-C."
         stopper = Stopper()
         stopper.install()
         try:
             with self._output(options["output"]) as out:
-                recorder = _Recorder(self, layer, groups, out, verbosity=verbosity,
-                                     ready=f"Listening to {', '.join(groups)} through {info}, writing to "
-                                           f"{'standard output' if options['output'] == '-' else options['output']}"
-                                           "; stop with Ctrl-C.")
+                recorder = _Recorder(self, layer, groups, out, verbosity=verbosity, ready=ready)
                 outcome = async_to_sync(recorder.run)(count, timeout, options["layer_timeout"], stopper)
         finally:
             stopper.restore()

@@ -17,6 +17,7 @@ from ..cli import INTERRUPTED, USAGE_ERROR, non_negative_float, plain, plural, p
 from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, Stopper, bounded, configured_layer
 from ..recording import BadRecord, Record, check_group, parse_message_json, read_records, timeline
 
+
 class Progress:
     """A one-line progress bar, redrawn at most ten times a second; silent when off."""
 
@@ -103,14 +104,15 @@ class Command(BaseCommand):
             raise CommandError(f"{info}: {exc}") from exc
 
         total = len(records) * repeat
+        speed = 1.0 if speed is None else speed
         if options["file"] is not None and verbosity > 0:
             recorded = max((at for at, _ in timeline(records, repeat)), default=0.0)
-            pace = "as fast as possible" if speed == 0 or not recorded else f"over {recorded / (speed or 1.0):.1f} s"
+            pace = "as fast as possible" if speed == 0 or not recorded else f"over {recorded / speed:.1f} s"
             self.stderr.write(f"Replaying {plural(total, 'message')} {pace} through {info}; stop with Ctrl-C.",
                               style_func=plain)
             self.stderr.flush()
         progress = Progress(self.stderr, total, enabled=verbosity > 0 and self.stderr.isatty())
-        replay = _Replay(layer, progress, 1.0 if speed is None else speed, options["layer_timeout"])
+        replay = _Replay(layer, progress, speed, options["layer_timeout"])
         stopper = Stopper()
         stopper.install()
         try:
