@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterable
@@ -113,7 +114,9 @@ class _SharedGroup:
     async def join(self) -> None:
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
-        self.task = asyncio.get_running_loop().create_task(self._receive_forever())
+        # A clean context: the task outlives the listener that happened to
+        # join first and must not hold on to its context variables.
+        self.task = contextvars.Context().run(asyncio.get_running_loop().create_task, self._receive_forever())
 
     async def _receive_forever(self) -> None:
         receive = self.layer.receive
