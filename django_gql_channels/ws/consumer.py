@@ -100,6 +100,12 @@ class GraphQLWSConsumer(ChannelsConsumer):
     socket and know the subscription is already listening: the ``pong`` is
     the confirmation a client can see.
 
+    **In resolvers.** ``info.context["ws"]`` is this consumer: its ``scope``
+    (``user`` and ``session`` from ``AuthMiddlewareStack``, ``headers``),
+    ``channel_layer``, ``channel_name`` (created at connect when a layer is
+    configured, so tutorial-style ``group_add(group, ws.channel_name)``
+    works) and ``listen_to_channel(...)``.
+
     **Context.** One context per connection, built by :meth:`get_context` when
     ``connection_init`` arrives and handed to :meth:`on_ws_connect` first, so
     values that hook stores (a user found from a token in
