@@ -101,6 +101,39 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
+def _listening_socket() -> socket.socket:
+    """A socket already listening on a free loopback port, handed to the server.
+
+    Binding here (not "pick a free port, close it, let the server bind") means
+    no other process can take the port in between.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _wait_until_serving(port: int, process: subprocess.Popen, log_path: Path, timeout: float = 30.0) -> None:
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/__not_a_page__")
+            connection.getresponse().read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"server did not answer within {timeout}s:\n{log_path.read_text()}") from None
+            time.sleep(0.05)
+        finally:
+            connection.close()
+
+
 @contextlib.contextmanager
 def run_asgi_server(
     tmp_path: Path,
@@ -111,29 +144,25 @@ def run_asgi_server(
     env: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """Start ``app`` under a real ASGI server (uvicorn or daphne) on a free loopback port."""
-    port = free_port()
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    fd = str(sock.fileno())
     if server == "uvicorn":
-        command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                   "--log-level", "warning", "--ws-max-size", "16777216"]
+        command = [sys.executable, "-m", "uvicorn", app, "--fd", fd, "--log-level", "warning",
+                   "--ws-max-size", "16777216"]
     elif server == "daphne":
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+        command = [sys.executable, "-m", "daphne", "--fd", fd, app]
     else:
         raise ValueError(server)
     log_path = tmp_path / f"{server}-{port}.log"
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings, "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1", **(env or {})}
     with open(log_path, "w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                   pass_fds=(sock.fileno(),))
+    sock.close()  # the server holds its own copy
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{server} exited with {process.returncode}:\n{log_path.read_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{server} did not listen within 30s:\n{log_path.read_text()}")
-            time.sleep(0.05)
+        _wait_until_serving(port, process, log_path)
         yield LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     finally:
         stop(process)
