@@ -494,3 +494,39 @@ async def test_after_a_close_nothing_else_is_handled():
     await client.send_json_to({"id": "late", "type": "subscribe", "payload": {"query": "{ hello }"}})
     await expect_close(client, 4400)
     assert client.output_queue.empty()
+
+
+async def test_a_generator_that_ignores_cancellation_cannot_hold_the_socket(caplog):
+    release = asyncio.Event()
+
+    async def stubborn(_root, _info):
+        yield None
+        while not release.is_set():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                pass  # wrong, but users write it
+        yield 1
+
+    from graphql import GraphQLField, GraphQLInt, GraphQLObjectType, GraphQLSchema
+
+    schema = GraphQLSchema(
+        query=ws_schema.Query,
+        subscription=GraphQLObjectType("Subscription", {"stubborn": GraphQLField(
+            GraphQLInt, subscribe=stubborn, resolve=lambda value, _info: value)}),
+    )
+
+    class Consumer(GraphQLWSConsumer):
+        cleanup_timeout = 0.05
+
+    async with client_for(make_app(Consumer, schema=schema)) as client:
+        subscription = await client.subscribe("subscription { stubborn }").start()
+        await subscription.complete()
+        assert await client.execute("{ hello }") == {"data": {"hello": "world"}}
+    assert "did not finish within 0.05s of being cancelled" in caplog.text
+    release.set()
+    stragglers = [t for t in asyncio.all_tasks() if "_run_subscription" in repr(t)]
+    for task in stragglers:
+        task.cancel()
+    await asyncio.gather(*stragglers, return_exceptions=True)
+    assert all(task.done() for task in stragglers)

@@ -126,6 +126,9 @@ class GraphQLWSConsumer(ChannelsConsumer):
     #: Longest wait, in seconds, for a new subscription to start before the
     #: socket's next message is handled anyway.
     confirm_timeout: ClassVar[float] = 5.0
+    #: Longest wait, in seconds, for a cancelled operation's clean-up (its
+    #: generator's ``finally``) before the socket carries on without it.
+    cleanup_timeout: ClassVar[float] = 10.0
 
     def __init__(
         self,
@@ -283,7 +286,7 @@ class GraphQLWSConsumer(ChannelsConsumer):
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks)
+            await self._wait_cleanup(tasks)
         await self.close_channel_layer()
 
     # -- connection ----------------------------------------------------------
@@ -351,8 +354,14 @@ class GraphQLWSConsumer(ChannelsConsumer):
         if operation is None:
             return False
         operation.task.cancel()
-        await asyncio.wait((operation.task,))
+        await self._wait_cleanup([operation.task])
         return True
+
+    async def _wait_cleanup(self, tasks: list[asyncio.Task[None]]) -> None:
+        _, pending = await asyncio.wait(tasks, timeout=self.cleanup_timeout)
+        for task in pending:
+            logger.warning("An operation did not finish within %ss of being cancelled: %r "
+                           "(does its generator catch CancelledError?)", self.cleanup_timeout, task)
 
     def listen_to_channel(self, type: str, *, timeout: float | None = None, groups: Iterable[str] = ()) -> Any:
         manager = super().listen_to_channel(type, timeout=timeout, groups=groups)
