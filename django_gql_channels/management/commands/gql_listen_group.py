@@ -76,7 +76,7 @@ class Command(BaseCommand):
             stopper.restore()
 
         where = f"group {groups[0]!r}" if len(groups) == 1 else f"groups {', '.join(map(repr, groups))}"
-        ended = {"count": f"--count {count} reached", "timeout": f"--timeout {timeout} s reached",
+        ended = {"count": f"--count {count} reached", "timeout": f"--timeout {timeout or 0:g} s reached",
                  "stopped": "stopped by signal", "closed": "output closed", "error": "failed"}[outcome]
         summary = (f"Recorded {plural(recorder.recorded, 'message')} from {where} in "
                    f"{recorder.elapsed:.2f} s ({ended}).")

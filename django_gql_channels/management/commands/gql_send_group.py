@@ -105,17 +105,17 @@ class Command(BaseCommand):
 
         total = len(records) * repeat
         speed = 1.0 if speed is None else speed
-        if options["file"] is not None and verbosity > 0:
-            recorded = max((at for at, _ in timeline(records, repeat)), default=0.0)
-            pace = "as fast as possible" if speed == 0 or not recorded else f"over {recorded / speed:.1f} s"
-            self.stderr.write(f"Replaying {plural(total, 'message')} {pace} through {info}; stop with Ctrl-C.",
-                              style_func=plain)
-            self.stderr.flush()
         progress = Progress(self.stderr, total, enabled=verbosity > 0 and self.stderr.isatty())
         replay = _Replay(layer, progress, speed, options["layer_timeout"])
         stopper = Stopper()
         stopper.install()
         try:
+            if options["file"] is not None and verbosity > 0:  # after install(): "stop with Ctrl-C" holds
+                recorded = max((at for at, _ in timeline(records, repeat)), default=0.0)
+                pace = "as fast as possible" if speed == 0 or not recorded else f"over {recorded / speed:.1f} s"
+                self.stderr.write(f"Replaying {plural(total, 'message')} {pace} through {info}; stop with Ctrl-C.",
+                                  style_func=plain)
+                self.stderr.flush()
             async_to_sync(replay.run)(records, repeat, stopper)
         finally:
             stopper.restore()
