@@ -91,6 +91,8 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
         self.subprotocol: str | None = None
         self.close_code: int | None = None
         self.close_reason = ""
+        #: ``connection_ack`` arrived.
+        self.acknowledged = False
         #: The ``connection_ack`` payload, if the server sent one.
         self.ack_payload: Any = None
         #: Messages without an operation id (``ka``, ``ping``, ``pong``...), in order.
@@ -118,10 +120,14 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
     async def gql_init(self) -> Any:
         """Connect if needed, send ``connection_init``, and return the ack payload.
 
+        Once acknowledged, later calls only return the payload again.
+
         Raises ``ConnectionRejectionError`` when the server refuses the
         connection (4403 or ``connection_error``), ``WebSocketClosed`` when it
         closes for another reason.
         """
+        if self.acknowledged:  # already done, e.g. by ``async with``
+            return self.ack_payload
         if not self.connected:
             accepted, detail = await self.connect()
             if not accepted:
@@ -139,6 +145,7 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
                 raise
             kind = message.get("type")
             if kind == "connection_ack":
+                self.acknowledged = True
                 self.ack_payload = message.get("payload")
                 return self.ack_payload
             if kind == "connection_error":

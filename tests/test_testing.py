@@ -34,6 +34,7 @@ async def test_context_manager_connects_initialises_and_disconnects(protocol):
     async with client as entered:
         assert entered is client
         assert client.connected and client.subprotocol == protocol
+        assert await client.gql_init() is None  # already initialised: not sent again
         assert await client.execute("{ hello }") == {"data": {"hello": "world"}}
     assert not client.connected
     assert client.future.done()  # the app finished
