@@ -18,7 +18,7 @@ from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...checks import collect_problems
-from ...conf import DEFAULTS, SETTING_NAME, SettingProblem, gql_settings, load_schema_setting
+from ...conf import DEFAULTS, SETTING_NAME, SettingProblem, SettingsError, gql_settings, load_schema_setting
 from ...engine import get_engine
 from ..checking import (
     Change,
@@ -182,7 +182,13 @@ class _Check:
         self.problems = collect_problems()
         schema_errors = [p for p in self.problems if p.key == "SCHEMA" and _level(p) == "error"]
         self.schema_failure = any(p.id in ("gql_channels.E004", "gql_channels.E005") for p in schema_errors)
-        schema = None if schema_errors else gql_settings.SCHEMA
+        schema = None
+        if not schema_errors:
+            try:
+                schema = gql_settings.SCHEMA
+            except SettingsError as exc:  # e.g. GQL_CHANNELS is not a dict (E001): already reported
+                if not any(_level(p) == "error" for p in self.problems):
+                    self.problems.append(exc.problem)
         if schema is not None:
             self.summary = summarize(schema)
         wanted = [name for name in ("schema_out", "documents", "compare") if options[name]]
