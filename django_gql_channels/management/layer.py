@@ -12,11 +12,9 @@ consumers in the same process.
 from __future__ import annotations
 
 import asyncio
-import signal
-import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,7 +28,6 @@ __all__ = [
     "LayerError",
     "LayerInfo",
     "RoundTrip",
-    "Stopper",
     "bounded",
     "configured_layer",
     "describe_error",
@@ -156,43 +153,3 @@ async def group_round_trip(layer: Any, timeout: float) -> RoundTrip:
             await asyncio.wait_for(layer.group_discard(group, channel), timeout)
         except Exception:  # the outcome is already decided; leaving a probe group is best effort
             pass
-
-
-class Stopper:
-    """Turns SIGINT/SIGTERM into a clean stop of a coroutine running on any loop.
-
-    ``signal.signal`` (not ``loop.add_signal_handler``) because ``async_to_sync``
-    may run the loop in another thread; handlers only install in the main thread,
-    so under ``call_command`` from a worker thread the command simply has none.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._callback: Callable[[], None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._previous: dict[int, Any] = {}
-
-    def install(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in self.SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
-
-    def bind(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-        """Call ``callback`` on ``loop`` when a signal arrives (at once if one already did)."""
-        self._loop, self._callback = loop, callback
-        if self.signal is not None:
-            loop.call_soon_threadsafe(callback)
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        first = self.signal is None
-        self.signal = signum
-        if first and self._loop is not None and self._callback is not None:
-            self._loop.call_soon_threadsafe(self._callback)

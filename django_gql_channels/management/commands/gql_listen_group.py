@@ -13,8 +13,8 @@ from typing import IO, Any
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ..cli import USAGE_ERROR, plain, plural, positive_float, positive_int
-from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, Stopper, bounded, configured_layer, group_round_trip
+from ..cli import USAGE_ERROR, Stopper, plain, plural, positive_float, positive_int
+from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, bounded, configured_layer, group_round_trip
 from ..recording import BadRecord, check_group, dump_record
 
 _STOP = object()

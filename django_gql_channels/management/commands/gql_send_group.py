@@ -13,8 +13,17 @@ from typing import IO, Any
 from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from ..cli import INTERRUPTED, USAGE_ERROR, non_negative_float, plain, plural, positive_float, positive_int
-from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, Stopper, bounded, configured_layer
+from ..cli import (
+    INTERRUPTED,
+    USAGE_ERROR,
+    Stopper,
+    non_negative_float,
+    plain,
+    plural,
+    positive_float,
+    positive_int,
+)
+from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, bounded, configured_layer
 from ..recording import BadRecord, Record, check_group, parse_message_json, read_records, timeline
 
 
