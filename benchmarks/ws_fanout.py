@@ -18,7 +18,12 @@ same ``subscribe`` message). Then:
 
 Figures: deliveries/s = ``N * M`` / (last delivery - first send); for each
 message its send-to-last-delivery latency (when the slowest socket got it),
-reported as p50 and p99 across the ``M`` messages.
+reported as p50 and p99 across the ``M`` messages. Beside them, the server's
+CPU time per delivery during the burst and the share of it spent in garbage
+collection: CPU per delivery is what other load on the machine skews least.
+
+The client disables permessage-deflate (browsers would offer it) so frame
+compression, a server-side constant, does not dilute the comparison.
 
 Every wait has a timeout and every loop a count; a contender that fails is
 reported as such and the run goes on.
