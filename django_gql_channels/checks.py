@@ -14,6 +14,7 @@ id                        problem
 ``gql_channels.E009``     ``HTTP_CONSUMER`` / ``WS_CONSUMER`` unimportable or wrong class
 ``gql_channels.E010``     a ``VALIDATION_RULES`` entry unimportable or not a rule
 ``gql_channels.E011``     ``CHANNEL_LAYER`` names no entry of ``CHANNEL_LAYERS``
+``gql_channels.E012``     that layer's ``BACKEND`` cannot be imported
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
@@ -120,6 +121,13 @@ def layer_problems(alias: str) -> list[SettingProblem]:
                                "Name one of the configured layers.")]
     layer = layers[alias]
     backend = layer.get("BACKEND", "")
+    try:
+        import_string(backend)
+    except ImportError as exc:
+        return [SettingProblem("gql_channels.E012", None,
+                               f"CHANNEL_LAYERS[{alias!r}] BACKEND {backend!r} cannot be imported: {exc}.",
+                               'Use "channels.layers.InMemoryChannelLayer" or install channels-redis '
+                               '(pip install "django-gql-channels[redis]").')]
     config = layer.get("CONFIG") or {}
     problems: list[SettingProblem] = []
     capacity = config.get("capacity", 100)

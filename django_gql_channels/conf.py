@@ -6,6 +6,7 @@ handed plain values, so a setting is looked up in one place only.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -59,8 +60,8 @@ class SettingProblem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        where = f"{SETTING_NAME}[{self.key!r}]" if self.key else SETTING_NAME
-        return f"{where}: {self.msg}"
+        # Problems without a key name their own setting in the message.
+        return f"{SETTING_NAME}[{self.key!r}]: {self.msg}" if self.key else self.msg
 
 
 class SettingsError(Exception):
@@ -153,12 +154,12 @@ def validate_user_settings(user_settings: Any) -> list[SettingProblem]:
     """Type and value problems of a ``GQL_CHANNELS`` value, without importing anything."""
     if not isinstance(user_settings, dict):
         return [SettingProblem("gql_channels.E001", None,
-                               f"must be a dict, not {type(user_settings).__name__}.",
+                               f"{SETTING_NAME} must be a dict, not {type(user_settings).__name__}.",
                                'Set GQL_CHANNELS = {"SCHEMA": "myapp.schema.schema"}.')]
     problems: list[SettingProblem] = []
     for key in user_settings:
         if key not in DEFAULTS:
-            close = [k for k in DEFAULTS if k.replace("_", "") == str(key).upper().replace("_", "")]
+            close = difflib.get_close_matches(str(key).upper(), DEFAULTS, n=1, cutoff=0.75)
             hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(sorted(DEFAULTS))}."
             problems.append(SettingProblem("gql_channels.E002", str(key), "is not a known key.", hint))
     if user_settings.get("SCHEMA") is None:

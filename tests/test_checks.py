@@ -55,10 +55,25 @@ def test_messages_name_the_key_and_carry_a_hint():
     assert all(m.level == checks.ERROR for m in messages)
 
 
-def test_unknown_key_suggests_the_close_one():
-    with override_settings(GQL_CHANNELS={**BASE, "keep_alive": True}):
+@pytest.mark.parametrize(("typo", "meant"), [("keep_alive", "KEEP_ALIVE"), ("URL_PATERN", "URL_PATTERN")])
+def test_unknown_key_suggests_the_close_one(typo, meant):
+    with override_settings(GQL_CHANNELS={**BASE, typo: True}):
         (message,) = [m for m in checks.run_checks() if m.id == "gql_channels.E002"]
-    assert "KEEP_ALIVE" in message.hint
+    assert message.hint == f"Did you mean {meant!r}?"
+
+
+def test_unimportable_layer_backend_is_e012():
+    layers = {"default": {"BACKEND": "channels_redis.core.RedisChanelLayer"}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        (message,) = [m for m in checks.run_checks() if m.id and m.id.startswith("gql_channels.")]
+    assert message.id == "gql_channels.E012"
+    assert message.msg.startswith("CHANNEL_LAYERS['default'] BACKEND 'channels_redis.core.RedisChanelLayer'")
+
+
+def test_problems_without_a_key_name_their_setting():
+    with override_settings(GQL_CHANNELS=["x"]):
+        (message,) = [m for m in checks.run_checks() if m.id == "gql_channels.E001"]
+    assert message.msg == "GQL_CHANNELS must be a dict, not list."
 
 
 def test_missing_setting_is_e003():

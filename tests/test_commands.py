@@ -233,7 +233,7 @@ class TestRecording:
 
 
 BAD_CONFIGURATIONS = [
-    ("not_a_dict", ["error gql_channels.E001: GQL_CHANNELS: must be a dict, not list."]),
+    ("not_a_dict", ["error gql_channels.E001: GQL_CHANNELS must be a dict, not list."]),
     ("no_gql_channels", ["error gql_channels.E003: GQL_CHANNELS['SCHEMA']: GQL_CHANNELS is not set"]),
     ("missing_schema", ["error gql_channels.E003: GQL_CHANNELS['SCHEMA']: is required."]),
     ("unimportable_schema", ["error gql_channels.E004: GQL_CHANNELS['SCHEMA']: could not import "

@@ -44,9 +44,6 @@ def _level(problem: SettingProblem) -> str:
 
 
 def _problem_text(problem: SettingProblem) -> str:
-    # Layer problems carry no GQL_CHANNELS key and name their own setting in the message.
-    if problem.key is None and problem.msg.startswith("CHANNEL_LAYERS"):
-        return problem.msg
     return str(problem)
 
 
