@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["HTTPError", "json_type_name"]
+__all__ = ["HTTPError"]
 
 
 class HTTPError(Exception):
@@ -14,19 +14,3 @@ class HTTPError(Exception):
         self.message = message
         self.headers = headers
 
-
-def json_type_name(value: object) -> str:
-    """The JSON name of a decoded value's type, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__

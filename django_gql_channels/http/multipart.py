@@ -26,7 +26,8 @@ from django.http import QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 
-from .errors import HTTPError, json_type_name
+from ..json_kinds import json_kind_with_article
+from .errors import HTTPError
 
 __all__ = ["MISSING_PREFLIGHT_MESSAGE", "PREFLIGHT_HEADERS", "apply_map", "close_files", "multipart_field",
            "parse_multipart"]
@@ -81,10 +82,10 @@ def apply_map(operations: Any, file_map: Any, files: MultiValueDict) -> None:
                              "send one GraphQL request object per HTTP request.")
     if not isinstance(operations, dict):
         raise HTTPError(400, f"The multipart 'operations' field must be a JSON object, "
-                             f"not {json_type_name(operations)}.")
+                             f"not {json_kind_with_article(operations)}.")
     if not isinstance(file_map, dict):
         raise HTTPError(400, "The multipart 'map' field must be a JSON object mapping file field names "
-                             f"to lists of paths, not {json_type_name(file_map)}.")
+                             f"to lists of paths, not {json_kind_with_article(file_map)}.")
     for field_name, paths in file_map.items():
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
             raise HTTPError(400, f"The multipart map entry {field_name!r} must be a non-empty list of "

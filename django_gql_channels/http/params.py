@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .errors import HTTPError, json_type_name
+from ..json_kinds import json_kind_with_article
+from .errors import HTTPError
 
 __all__ = ["GraphQLParams", "params_from_data"]
 
@@ -27,20 +28,20 @@ def params_from_data(data: Any) -> GraphQLParams:
             raise HTTPError(400, "Batched requests (a JSON array) are not supported: "
                                  "send one GraphQL request object per HTTP request.")
         if not isinstance(data, dict):
-            raise HTTPError(400, f"The request body must be a JSON object, not {json_type_name(data)}.")
+            raise HTTPError(400, f"The request body must be a JSON object, not {json_kind_with_article(data)}.")
     query = data.get("query")
     if type(query) is not str:  # noqa: E721
         if query is None:
             raise HTTPError(400, "The request has no 'query': send the GraphQL document as a string.")
         if not isinstance(query, str):
-            raise HTTPError(400, f"'query' must be a string, not {json_type_name(query)}.")
+            raise HTTPError(400, f"'query' must be a string, not {json_kind_with_article(query)}.")
     operation_name = data.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
-        raise HTTPError(400, f"'operationName' must be a string or null, not {json_type_name(operation_name)}.")
+        raise HTTPError(400, f"'operationName' must be a string or null, not {json_kind_with_article(operation_name)}.")
     variables = data.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        raise HTTPError(400, f"'variables' must be an object or null, not {json_type_name(variables)}.")
+        raise HTTPError(400, f"'variables' must be an object or null, not {json_kind_with_article(variables)}.")
     extensions = data.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
-        raise HTTPError(400, f"'extensions' must be an object or null, not {json_type_name(extensions)}.")
+        raise HTTPError(400, f"'extensions' must be an object or null, not {json_kind_with_article(extensions)}.")
     return GraphQLParams(query, operation_name, variables, extensions)

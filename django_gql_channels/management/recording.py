@@ -25,6 +25,8 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer
 
+from ..json_kinds import json_kind_with_article
+
 __all__ = [
     "BadRecord",
     "Record",
@@ -66,26 +68,11 @@ class Record:
     at: float | None = None
 
 
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, bytes):
-        return "bytes"
-    return "an object"
-
 
 def check_group(name: Any) -> str:
     """``name`` if Channels accepts it as a group name, else :class:`BadRecord`."""
     if not isinstance(name, str):
-        raise BadRecord(f'"group" must be a string, not {_json_kind(name)}')
+        raise BadRecord(f'"group" must be a string, not {json_kind_with_article(name)}')
     try:
         _NAME_RULES.require_valid_group_name(name)
     except TypeError as exc:
@@ -96,7 +83,7 @@ def check_group(name: Any) -> str:
 def check_message(value: Any) -> dict[str, Any]:
     """``value`` if it is a channel-layer message (an object with a non-empty string ``type``)."""
     if not isinstance(value, dict):
-        raise BadRecord(f'the message must be a JSON object with a string "type", not {_json_kind(value)}')
+        raise BadRecord(f'the message must be a JSON object with a string "type", not {json_kind_with_article(value)}')
     kind = value.get("type")
     if not isinstance(kind, str) or not kind:
         if "type" not in value:
@@ -104,7 +91,7 @@ def check_message(value: Any) -> dict[str, Any]:
         elif kind == "":
             found = '"type" is empty'
         else:
-            found = f'"type" is {_json_kind(kind)}'
+            found = f'"type" is {json_kind_with_article(kind)}'
         raise BadRecord(f'the message must have a non-empty string "type" ({found})')
     return value
 
@@ -134,7 +121,7 @@ def parse_record(text: str) -> Record:
     """One line of a recording; raises :class:`BadRecord` saying what is wrong with it."""
     data = _loads(text)
     if not isinstance(data, dict):
-        raise BadRecord(f'a record must be a JSON object {{"group", "message", "at"}}, not {_json_kind(data)}')
+        raise BadRecord(f'a record must be a JSON object {{"group", "message", "at"}}, not {json_kind_with_article(data)}')
     unknown = [key for key in data if key not in RECORD_KEYS]
     if unknown:
         raise BadRecord(f"unknown key(s) {', '.join(map(repr, unknown))}; a record has \"group\", "

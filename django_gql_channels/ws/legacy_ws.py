@@ -23,8 +23,9 @@ import asyncio
 from typing import Any, Callable
 
 from ..exceptions import ConnectionRejectionError
+from ..json_kinds import json_kind
 from ..unset import UNSET
-from .protocol import ProtocolHandler, describe
+from .protocol import ProtocolHandler
 
 __all__ = ["LegacyWSProtocol"]
 
@@ -32,25 +33,7 @@ __all__ = ["LegacyWSProtocol"]
 class LegacyWSProtocol(ProtocolHandler):
     subprotocol = "graphql-ws"
 
-    def __init__(self, consumer: Any) -> None:
-        super().__init__(consumer)
-        self._init_timer: asyncio.Task[None] | None = None
-
-    def on_accept(self) -> None:
-        self._init_timer = self.start_timer(self.init_timeout(self.consumer.connection_init_wait_timeout))
-
     # -- client to server ----------------------------------------------------
-
-    async def handle(self, message: Any) -> None:
-        if not isinstance(message, dict):
-            await self.invalid_message(f"Message is expected to be an object, but got {describe(message)}")
-            return
-        kind = message.get("type")
-        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
-        if handler is None:
-            await self.invalid_message(f"Invalid message type {kind!r}", message)
-            return
-        await handler(self, message)
 
     async def _connection_init(self, message: dict[str, Any]) -> None:
         if self.init_received:
@@ -59,7 +42,7 @@ class LegacyWSProtocol(ProtocolHandler):
         payload = message.get("payload")
         if payload is not None and not isinstance(payload, dict):
             await self._connection_error(
-                {"message": f"'connection_init' payload must be an object or null, but got {describe(payload)}"}
+                {"message": f"'connection_init' payload must be an object or null, but got {json_kind(payload)}"}
             )
             return
         self.init_received = True
@@ -83,7 +66,7 @@ class LegacyWSProtocol(ProtocolHandler):
     async def _start(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         if not _valid_id(op_id):
-            await self.invalid_message(f"'start' message needs an 'id' (a string), but got {describe(op_id)}")
+            await self.invalid_message(f"'start' message needs an 'id' (a string), but got {json_kind(op_id)}")
             return
         payload = message.get("payload")
         problem = _start_payload_problem(payload)
@@ -102,7 +85,7 @@ class LegacyWSProtocol(ProtocolHandler):
     async def _stop(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         if not _valid_id(op_id):
-            await self.invalid_message(f"'stop' message needs an 'id' (a string), but got {describe(op_id)}")
+            await self.invalid_message(f"'stop' message needs an 'id' (a string), but got {json_kind(op_id)}")
             return
         if await self.consumer.stop_operation(op_id):
             await self.send_complete(op_id)
@@ -154,6 +137,7 @@ _HANDLERS: dict[str, Callable[[LegacyWSProtocol, dict[str, Any]], Any]] = {
     "stop": LegacyWSProtocol._stop,
     "connection_terminate": LegacyWSProtocol._connection_terminate,
 }
+LegacyWSProtocol.handlers = _HANDLERS
 
 
 def _valid_id(op_id: Any) -> bool:
@@ -162,11 +146,11 @@ def _valid_id(op_id: Any) -> bool:
 
 def _start_payload_problem(payload: Any) -> str | None:
     if not isinstance(payload, dict):
-        return f"'start' message expects the 'payload' property to be an object, but got {describe(payload)}"
+        return f"'start' message expects the 'payload' property to be an object, but got {json_kind(payload)}"
     if not isinstance(payload.get("query"), str):
-        return f"'start' payload expects 'query' to be a string, but got {describe(payload.get('query'))}"
+        return f"'start' payload expects 'query' to be a string, but got {json_kind(payload.get('query'))}"
     for key, expected, check in (("variables", "an object", dict), ("operationName", "a string", str)):
         value = payload.get(key)
         if value is not None and not isinstance(value, check):
-            return f"'start' payload expects '{key}' to be {expected} or null, but got {describe(value)}"
+            return f"'start' payload expects '{key}' to be {expected} or null, but got {json_kind(value)}"
     return None

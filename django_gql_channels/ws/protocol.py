@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..json_kinds import json_kind
+
 
 if TYPE_CHECKING:  # pragma: no cover
     from .consumer import GraphQLWSConsumer
 
-__all__ = ["MAX_CLOSE_REASON_BYTES", "ProtocolHandler", "close_reason", "describe"]
+__all__ = ["MAX_CLOSE_REASON_BYTES", "ProtocolHandler", "close_reason"]
 
 #: A close frame holds 125 bytes of payload: 2 for the code, 123 for the reason.
 MAX_CLOSE_REASON_BYTES = 123
@@ -32,28 +36,14 @@ def close_reason(reason: str) -> str:
     return encoded[:MAX_CLOSE_REASON_BYTES].decode(errors="ignore")
 
 
-def describe(value: Any) -> str:
-    """A short JSON-ish name for the type of ``value``, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
 
 class ProtocolHandler:
     """One socket's side of a GraphQL-over-WebSocket subprotocol."""
 
     #: The ``Sec-WebSocket-Protocol`` value this module speaks.
     subprotocol: ClassVar[str]
+    #: Client message ``type`` -> the method handling it.
+    handlers: ClassVar[dict[str, Callable[[Any, dict[str, Any]], Awaitable[None]]]]
 
     def __init__(self, consumer: GraphQLWSConsumer) -> None:
         self.consumer = consumer
@@ -62,11 +52,13 @@ class ProtocolHandler:
         #: The connection was acknowledged: operations may start.
         self.acknowledged = False
         self._timers: set[asyncio.Task[None]] = set()
+        self._init_timer: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
     def on_accept(self) -> None:
-        """The socket was accepted with this protocol."""
+        """The socket was accepted with this protocol: ``connection_init`` is due."""
+        self._init_timer = self.start_timer(self.init_timeout(self.consumer.connection_init_wait_timeout))
 
     def on_close(self) -> None:
         """The socket is gone: stop every timer this protocol started."""
@@ -104,8 +96,21 @@ class ProtocolHandler:
             return
         await self.handle(message)
 
-    async def handle(self, message: Any) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    async def handle(self, message: Any) -> None:
+        """One decoded client message: dispatched on its ``type``."""
+        if not isinstance(message, dict):
+            await self.invalid_message(f"Message is expected to be an object, but got {json_kind(message)}")
+            return
+        kind = message.get("type")
+        handler = self.handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self.unknown_type(kind, message)
+            return
+        await handler(self, message)
+
+    async def unknown_type(self, kind: Any, message: dict[str, Any]) -> None:
+        """A message whose ``type`` this protocol does not take from clients."""
+        await self.invalid_message(f"Invalid message type {kind!r}", message)
 
     async def invalid_message(self, reason: str, message: Any = None) -> None:  # pragma: no cover
         """The client sent something this protocol does not allow."""

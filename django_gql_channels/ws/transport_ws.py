@@ -24,8 +24,9 @@ import asyncio
 from typing import Any, Callable
 
 from ..exceptions import ConnectionRejectionError
+from ..json_kinds import json_kind
 from ..unset import UNSET
-from .protocol import ProtocolHandler, describe
+from .protocol import ProtocolHandler
 
 __all__ = ["TransportWSProtocol"]
 
@@ -33,30 +34,15 @@ __all__ = ["TransportWSProtocol"]
 class TransportWSProtocol(ProtocolHandler):
     subprotocol = "graphql-transport-ws"
 
-    def __init__(self, consumer: Any) -> None:
-        super().__init__(consumer)
-        self._init_timer: asyncio.Task[None] | None = None
-
-    def on_accept(self) -> None:
-        self._init_timer = self.start_timer(self.init_timeout(self.consumer.connection_init_wait_timeout))
-
     # -- client to server ----------------------------------------------------
 
-    async def handle(self, message: Any) -> None:
-        if not isinstance(message, dict):
-            await self.invalid_message(f"Message is expected to be an object, but got {describe(message)}")
-            return
-        kind = message.get("type")
-        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
-        if handler is None:
-            if kind in _SERVER_ONLY:
-                await self.invalid_message(f"Unexpected message of type {kind!r} from a client")
-            elif kind is None:
-                await self.invalid_message("Message is missing the 'type' property")
-            else:
-                await self.invalid_message(f"Invalid message 'type' property {_short(kind)}")
-            return
-        await handler(self, message)
+    async def unknown_type(self, kind: Any, message: dict[str, Any]) -> None:
+        if kind in _SERVER_ONLY:
+            await self.invalid_message(f"Unexpected message of type {kind!r} from a client")
+        elif kind is None:
+            await self.invalid_message("Message is missing the 'type' property")
+        else:
+            await self.invalid_message(f"Invalid message 'type' property {_short(kind)}")
 
     async def _connection_init(self, message: dict[str, Any]) -> None:
         if self.init_received:
@@ -65,7 +51,7 @@ class TransportWSProtocol(ProtocolHandler):
         payload = message.get("payload")
         if payload is not None and not isinstance(payload, dict):
             await self.invalid_message(
-                f"'connection_init' payload must be an object or null, but got {describe(payload)}"
+                f"'connection_init' payload must be an object or null, but got {json_kind(payload)}"
             )
             return
         self.init_received = True
@@ -87,7 +73,7 @@ class TransportWSProtocol(ProtocolHandler):
     async def _ping(self, message: dict[str, Any]) -> None:
         payload = message.get("payload")
         if payload is not None and not isinstance(payload, dict):
-            await self.invalid_message(f"'ping' payload must be an object or null, but got {describe(payload)}")
+            await self.invalid_message(f"'ping' payload must be an object or null, but got {json_kind(payload)}")
             return
         pong: dict[str, Any] = {"type": "pong"}
         if payload is not None:
@@ -97,7 +83,7 @@ class TransportWSProtocol(ProtocolHandler):
     async def _pong(self, message: dict[str, Any]) -> None:
         payload = message.get("payload")
         if payload is not None and not isinstance(payload, dict):
-            await self.invalid_message(f"'pong' payload must be an object or null, but got {describe(payload)}")
+            await self.invalid_message(f"'pong' payload must be an object or null, but got {json_kind(payload)}")
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
@@ -161,6 +147,7 @@ _HANDLERS: dict[str, Callable[[TransportWSProtocol, dict[str, Any]], Any]] = {
     "subscribe": TransportWSProtocol._subscribe,
     "complete": TransportWSProtocol._complete,
 }
+TransportWSProtocol.handlers = _HANDLERS
 _SERVER_ONLY = frozenset({"connection_ack", "next", "error"})
 
 
@@ -171,7 +158,7 @@ def _short(value: Any) -> str:
 
 def _id_problem(kind: str, op_id: Any) -> str | None:
     if not isinstance(op_id, str):
-        return f"'{kind}' message expects the 'id' property to be a string, but got {describe(op_id)}"
+        return f"'{kind}' message expects the 'id' property to be a string, but got {json_kind(op_id)}"
     if not op_id:
         return f"'{kind}' message requires a non-empty 'id' property"
     return None
@@ -179,9 +166,9 @@ def _id_problem(kind: str, op_id: Any) -> str | None:
 
 def _subscribe_payload_problem(payload: Any) -> str | None:
     if not isinstance(payload, dict):
-        return f"'subscribe' message expects the 'payload' property to be an object, but got {describe(payload)}"
+        return f"'subscribe' message expects the 'payload' property to be an object, but got {json_kind(payload)}"
     if not isinstance(payload.get("query"), str):
-        return f"'subscribe' payload expects 'query' to be a string, but got {describe(payload.get('query'))}"
+        return f"'subscribe' payload expects 'query' to be a string, but got {json_kind(payload.get('query'))}"
     for key, expected, check in (
         ("variables", "an object", dict),
         ("operationName", "a string", str),
@@ -189,7 +176,7 @@ def _subscribe_payload_problem(payload: Any) -> str | None:
     ):
         value = payload.get(key)
         if value is not None and not isinstance(value, check):
-            return f"'subscribe' payload expects '{key}' to be {expected} or null, but got {describe(value)}"
+            return f"'subscribe' payload expects '{key}' to be {expected} or null, but got {json_kind(value)}"
     return None
 
 
