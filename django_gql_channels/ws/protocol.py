@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..json_kinds import json_kind
-
 
 if TYPE_CHECKING:  # pragma: no cover
     from .consumer import GraphQLWSConsumer
