@@ -395,7 +395,7 @@ async def measure_one(contender: str, path: str, *, layer: str, env: dict[str, s
 def ours_available() -> str | None:
     """Why our WebSocket consumer cannot be benchmarked yet, or None."""
     try:
-        from django_gql_channels import ws  # noqa: F401
+        from django_gql_channels import ws
     except Exception as exc:
         return f"django_gql_channels.ws not importable yet ({type(exc).__name__}: {exc})"
     if not hasattr(ws, "GraphQLWSConsumer"):
@@ -469,7 +469,7 @@ def _profile_path(directory: str | None, layer: str, n: int, path: str) -> str |
 
 async def run(*, quick: bool = False, redis: bool | None = None, sizes: tuple[int, ...] | None = None,
               profile_dir: str | None = None) -> tuple[str, list[tuple[str, bool]]]:
-    sizes = sizes or ((100, 1000) if not quick else (100, 1000))
+    sizes = sizes or (100, 1000)
     m = 20 if quick else 50
     raise_fd_limit(max(sizes) * 2 + 256)
     contenders = list(CONTENDERS)
