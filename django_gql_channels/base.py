@@ -98,7 +98,7 @@ class ChannelListener:
 class _SharedGroup:
     """This process's membership of one group on one layer, shared by every listener."""
 
-    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "task", "users")
+    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "refresher", "task", "users")
 
     def __init__(self, layer: BaseChannelLayer, group: str, key: tuple[int, str]) -> None:
         self.layer = layer
@@ -110,13 +110,30 @@ class _SharedGroup:
         self.listeners: dict[str, set[ChannelListener]] = {}
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task[None] | None = None
+        self.refresher: asyncio.Task[None] | None = None
 
     async def join(self) -> None:
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
-        # A clean context: the task outlives the listener that happened to
+        # A clean context: the tasks outlive the listener that happened to
         # join first and must not hold on to its context variables.
-        self.task = contextvars.Context().run(asyncio.get_running_loop().create_task, self._receive_forever())
+        context = contextvars.Context()
+        create_task = asyncio.get_running_loop().create_task
+        self.task = context.run(create_task, self._receive_forever())
+        expiry = getattr(self.layer, "group_expiry", None)
+        if isinstance(expiry, (int, float)) and expiry > 0:
+            self.refresher = context.run(create_task, self._refresh_membership(expiry / 2))
+
+    async def _refresh_membership(self, interval: float) -> None:
+        # Layers with a group_expiry (the in-memory one, channels_redis' core
+        # layer: 86400 s by default) silently drop a membership that old, and
+        # a shared one lives as long as any subscriber in the process does.
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.layer.group_add(self.group, self.channel)
+            except Exception:
+                logger.exception("Renewing the membership of group %s failed; retrying.", self.group)
 
     async def _receive_forever(self) -> None:
         receive = self.layer.receive
@@ -149,11 +166,11 @@ class _SharedGroup:
             # Leave first, so no message can arrive for a channel nobody reads.
             await self.layer.group_discard(self.group, channel)
         finally:
-            task = self.task
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for task in (self.refresher, self.task):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if isinstance(self.layer, InMemoryChannelLayer):
                 # The in-memory layer keeps a queue per channel until its
                 # messages expire; nobody will read this one again.

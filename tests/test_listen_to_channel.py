@@ -389,3 +389,17 @@ async def test_a_cancelled_first_join_lets_the_waiting_one_join(layer, consumer,
 
 def membership_or_none(layer, group):
     return base._registry().get((id(layer), group))
+
+
+async def test_a_long_lived_membership_is_renewed_before_the_layer_expires_it(consumer):
+    from channels.layers import InMemoryChannelLayer
+
+    layer = InMemoryChannelLayer(group_expiry=1, capacity=100)
+    consumer.channel_layer = layer
+    group = group_name()
+    async with consumer.listen_to_channel("news", groups=[group]) as listener:
+        await asyncio.sleep(2.2)  # twice the expiry: only renewals keep the membership
+        layer._clean_expired()
+        await layer.group_send(group, {"type": "news", "n": 1})
+        assert (await next_message(listener))["n"] == 1
+    assert layer.groups.get(group, {}) == {}
