@@ -31,7 +31,7 @@ import contextlib
 import contextvars
 import logging
 import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from functools import cached_property
 from typing import Any
 
@@ -95,6 +95,32 @@ class ChannelListener:
         return message
 
 
+async def _pump(
+    layer: BaseChannelLayer,
+    channel: str,
+    deliver: Callable[[dict[str, Any]], Awaitable[None] | None],
+    fail: Callable[[Exception], None],
+) -> None:
+    """Hand every message arriving on ``channel`` to ``deliver`` until cancelled.
+
+    A layer error ends the loop: it is logged and handed to ``fail``, so
+    readers waiting on this channel raise it instead of waiting forever.
+    """
+    receive = layer.receive
+    while True:
+        try:
+            message = await receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.exception("Receiving from channel %s failed.", channel)
+            fail(exc)
+            return
+        delivered = deliver(message)
+        if delivered is not None:
+            await delivered
+
+
 class _SharedGroup:
     """This process's membership of one group on one layer, shared by every listener."""
 
@@ -136,28 +162,23 @@ class _SharedGroup:
                 logger.exception("Renewing the membership of group %s failed; retrying.", self.group)
 
     async def _receive_forever(self) -> None:
-        receive = self.layer.receive
-        channel = self.channel
         listeners_by_type = self.listeners
-        while True:
-            try:
-                message = await receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.exception("Receiving from group %s failed.", self.group)
-                # Later listeners join afresh; the current ones learn of it.
-                registry = _registry()
-                if registry.get(self.key) is self:
-                    del registry[self.key]
-                for listeners in listeners_by_type.values():
-                    for listener in listeners:
-                        listener.fail(exc)
-                return
-            listeners = listeners_by_type.get(message.get("type"))  # type: ignore[arg-type]
-            if listeners:
+
+        def deliver(message: dict[str, Any]) -> None:
+            for listener in listeners_by_type.get(message.get("type"), ()):  # type: ignore[arg-type]
+                listener.put(message)
+
+        def fail(exc: Exception) -> None:
+            # Later listeners join afresh; the current ones learn of it.
+            registry = _registry()
+            if registry.get(self.key) is self:
+                del registry[self.key]
+            for listeners in listeners_by_type.values():
                 for listener in listeners:
-                    listener.put(message)
+                    listener.fail(exc)
+
+        assert self.channel is not None
+        await _pump(self.layer, self.channel, deliver, fail)
 
     async def leave(self) -> None:
         channel = self.channel
@@ -360,19 +381,12 @@ class ChannelsConsumer(AsyncConsumer):
             layer.channels.pop(channel, None)
 
     async def _receive_from(self, channel: str) -> None:
-        receive = self._require_layer().receive
-        while True:
-            try:
-                message = await receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.exception("Receiving from channel %s failed.", channel)
-                for listener in self._listeners.get(channel, ()):
-                    listener.fail(exc)
-                self._receivers.pop(channel, None)
-                return
-            await self._route_layer_message(channel, message)
+        def fail(exc: Exception) -> None:
+            for listener in self._listeners.get(channel, ()):
+                listener.fail(exc)
+            self._receivers.pop(channel, None)
+
+        await _pump(self._require_layer(), channel, lambda message: self._route_layer_message(channel, message), fail)
 
     async def _route_layer_message(self, channel: str, message: dict[str, Any]) -> None:
         message_type = message.get("type")
