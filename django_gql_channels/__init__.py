@@ -31,9 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .base import ChannelsConsumer
     from .exceptions import ConnectionRejectionError
     from .http import ChannelsRequest, ChannelsResponse, GraphQLHTTPConsumer, TemporalResponse
-    from .upload import Upload
     from .routing import GraphQLProtocolTypeRouter, get_application
     from .unset import UNSET
+    from .upload import Upload
     from .ws import GraphQLWSConsumer
 
 

@@ -7,7 +7,8 @@ on the GraphQL path.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings

@@ -28,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from inspect import isawaitable
 from tempfile import SpooledTemporaryFile
-from typing import Any, Callable, TypeVar, Union
+from typing import Any, TypeVar, Union
 from urllib.parse import parse_qsl
 
 from django.conf import settings

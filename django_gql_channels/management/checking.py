@@ -127,7 +127,7 @@ def _located(error: GraphQLError, fallback_file: str) -> DocumentError:
     (file, line, column), others = places[0], places[1:]
     message = error.message
     if others:
-        message += " (also " + ", ".join(f"{f}:{l}:{c}" for f, l, c in others) + ")"
+        message += " (also " + ", ".join(f"{path}:{line}:{column}" for path, line, column in others) + ")"
     return DocumentError(file, line, column, message)
 
 

@@ -121,7 +121,9 @@ def parse_record(text: str) -> Record:
     """One line of a recording; raises :class:`BadRecord` saying what is wrong with it."""
     data = _loads(text)
     if not isinstance(data, dict):
-        raise BadRecord(f'a record must be a JSON object {{"group", "message", "at"}}, not {json_kind_with_article(data)}')
+        raise BadRecord(
+            f'a record must be a JSON object {{"group", "message", "at"}}, not {json_kind_with_article(data)}'
+        )
     unknown = [key for key in data if key not in RECORD_KEYS]
     if unknown:
         raise BadRecord(f"unknown key(s) {', '.join(map(repr, unknown))}; a record has \"group\", "

@@ -20,9 +20,9 @@ import contextlib
 import inspect
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from graphql import ExecutionResult, GraphQLError
 

@@ -20,7 +20,8 @@ old clients read ``message``, subscriptions-transport-ws reads every error from
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
@@ -74,7 +75,9 @@ class LegacyWSProtocol(ProtocolHandler):
             await self.send_errors(op_id, [{"message": problem}])
             return
         if not self.acknowledged:
-            await self.send_errors(op_id, [{"message": "The connection is not initialised: send 'connection_init' first."}])
+            await self.send_errors(
+                op_id, [{"message": "The connection is not initialised: send 'connection_init' first."}]
+            )
             return
         consumer = self.consumer
         # As subscriptions-transport-ws does: a start with the id of a running

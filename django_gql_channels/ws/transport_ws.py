@@ -21,7 +21,8 @@ the socket with the protocol's code:
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
