@@ -212,6 +212,37 @@ def _registry() -> dict[tuple[int, str], _SharedGroup]:
     return registry
 
 
+class _ConsumerLayer:
+    """A consumer's view of its channel layer; everything else is the layer's own.
+
+    Remembers the groups the consumer's own channel joins through it, so the
+    consumer can leave them when its connection ends.
+    """
+
+    __slots__ = ("_consumer", "_layer", "joined")
+
+    def __init__(self, layer: BaseChannelLayer, consumer: ChannelsConsumer) -> None:
+        self._layer = layer
+        self._consumer = consumer
+        self.joined: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._layer, name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self._layer).__name__} as seen by {type(self._consumer).__name__}>"
+
+    async def group_add(self, group: str, channel: str) -> None:
+        await self._layer.group_add(group, channel)
+        if channel == self._consumer._channel_name:
+            self.joined.add(group)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        await self._layer.group_discard(group, channel)
+        if channel == self._consumer._channel_name:
+            self.joined.discard(group)
+
+
 class ChannelsConsumer(AsyncConsumer):
     """Base of the GraphQL consumers: scope, send, and channel-layer listening."""
 
@@ -230,14 +261,25 @@ class ChannelsConsumer(AsyncConsumer):
     # -- the layer -----------------------------------------------------------
 
     @cached_property
-    def channel_layer(self) -> BaseChannelLayer | None:  # type: ignore[override]
+    def _layer(self) -> BaseChannelLayer | None:
         alias = self.channel_layer_alias
         if alias == "default":
             alias = gql_settings.CHANNEL_LAYER
         return get_channel_layer(alias)
 
+    @cached_property
+    def channel_layer(self) -> BaseChannelLayer | None:  # type: ignore[override]
+        """The channel layer, as resolvers use it (``group_send``, ``group_add``...).
+
+        Groups that this consumer's own ``channel_name`` joins through it are
+        remembered and left when the connection ends, even if the code that
+        joined them never calls ``group_discard``.
+        """
+        layer = self._layer
+        return None if layer is None else _ConsumerLayer(layer, self)  # type: ignore[return-value]
+
     def _require_layer(self) -> BaseChannelLayer:
-        layer = self.channel_layer
+        layer = self._layer
         if layer is None:
             raise ImproperlyConfigured(
                 "Subscriptions need a channel layer: set CHANNEL_LAYERS, e.g. "
@@ -374,7 +416,7 @@ class ChannelsConsumer(AsyncConsumer):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        layer = self.channel_layer
+        layer = self._layer
         if isinstance(layer, InMemoryChannelLayer):
             # The in-memory layer keeps a queue per channel until its messages
             # expire; nobody will read this one again.
@@ -410,6 +452,11 @@ class ChannelsConsumer(AsyncConsumer):
         for listener in list(self._group_listeners):
             with contextlib.suppress(Exception):
                 await self._release_listener(listener)
+        layer_view: _ConsumerLayer | None = self.__dict__.get("channel_layer")
+        if layer_view is not None and self._channel_name is not None:
+            for group in list(layer_view.joined):
+                with contextlib.suppress(Exception):
+                    await layer_view.group_discard(group, self._channel_name)
         for channel in list(self._receivers):
             await self._stop_receiving(channel)
         self._listeners.clear()

@@ -395,7 +395,7 @@ async def test_a_long_lived_membership_is_renewed_before_the_layer_expires_it(co
     from channels.layers import InMemoryChannelLayer
 
     layer = InMemoryChannelLayer(group_expiry=1, capacity=100)
-    consumer.channel_layer = layer
+    consumer._layer = layer
     group = group_name()
     async with consumer.listen_to_channel("news", groups=[group]) as listener:
         await asyncio.sleep(2.2)  # twice the expiry: only renewals keep the membership
@@ -403,3 +403,24 @@ async def test_a_long_lived_membership_is_renewed_before_the_layer_expires_it(co
         await layer.group_send(group, {"type": "news", "n": 1})
         assert (await next_message(listener))["n"] == 1
     assert layer.groups.get(group, {}) == {}
+
+
+async def test_groups_joined_by_hand_are_left_when_the_connection_ends(layer):
+    # The Channels tutorial's way: group_add(group, ws.channel_name), and no
+    # group_discard when the socket just goes away.
+    consumer = ChannelsConsumer()
+    group, other = group_name(), group_name()
+    await consumer.channel_layer.group_add(group, await consumer.ensure_channel_name())
+    await consumer.channel_layer.group_add(other, consumer.channel_name)
+    await consumer.channel_layer.group_discard(other, consumer.channel_name)
+    await consumer.channel_layer.group_add(group_name(), "someone.else!x")  # not ours: left alone
+    assert consumer.channel_layer.joined == {group}
+    await consumer.close_channel_layer()
+    assert all(consumer._channel_name not in members for members in layer.groups.values())
+    assert len(layer.groups) == 1
+
+
+async def test_the_layer_view_is_the_layer_for_everything_else(layer, consumer):
+    view = consumer.channel_layer
+    assert view.extensions == layer.extensions
+    assert view.group_send.__self__ is layer

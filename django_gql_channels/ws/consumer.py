@@ -199,7 +199,7 @@ class GraphQLWSConsumer(ChannelsConsumer):
             await send({"type": "websocket.accept"})
             await self.close(4406, "Subprotocol not acceptable")
             return
-        if self.channel_layer is not None:
+        if self._layer is not None:
             # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
             await self.ensure_channel_name()
         accept: dict[str, Any] = {"type": "websocket.accept"}
