@@ -28,6 +28,7 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     SelectionSetNode,
+    Source,
     ValidationRule,
     execute,
     parse,
@@ -257,12 +258,15 @@ class Engine:
             raise cached.error
         return cached.select(operation_name)
 
+    def parse(self, source: str | Source) -> DocumentNode:
+        """Parse a document within this engine's token limit (no caching, no validation)."""
+        if self.max_tokens is not None and _PARSE_SUPPORTS_MAX_TOKENS:
+            return parse(source, max_tokens=self.max_tokens)
+        return parse(source)
+
     def _parse_and_validate(self, query: str) -> _CachedDocument:
         try:
-            if self.max_tokens is not None and _PARSE_SUPPORTS_MAX_TOKENS:
-                document = parse(query, max_tokens=self.max_tokens)
-            else:
-                document = parse(query)
+            document = self.parse(query)
         except GraphQLSyntaxError as error:
             return _CachedDocument(None, GraphQLRequestError([error], "syntax"))
         errors = validate(self.schema, document, self.validation_rules)

@@ -6,7 +6,6 @@ Plain functions returning plain data, so the command only decides how to print i
 from __future__ import annotations
 
 import glob
-import inspect
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,6 @@ from graphql import (
     is_introspection_type,
     is_specified_scalar_type,
     lexicographic_sort_schema,
-    parse,
     print_schema,
     validate,
 )
@@ -46,7 +44,6 @@ __all__ = [
 
 
 # As the engine does: older graphql-core 3.2 releases have no token limit.
-_PARSE_SUPPORTS_MAX_TOKENS = "max_tokens" in inspect.signature(parse).parameters
 
 
 class InputError(Exception):
@@ -149,10 +146,7 @@ def validate_documents(engine: Engine, patterns: Sequence[str]) -> DocumentsRepo
             continue
         source = Source(text, path)
         try:
-            if engine.max_tokens is not None and _PARSE_SUPPORTS_MAX_TOKENS:
-                document = parse(source, max_tokens=engine.max_tokens)
-            else:
-                document = parse(source)
+            document = engine.parse(source)
         except GraphQLError as error:
             report.errors.append(_located(error, path))
             continue
