@@ -74,6 +74,20 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(5)
 
 
+@pytest.fixture
+async def clean_layer():
+    """An empty in-memory layer and WebSocket test-schema event log around a test."""
+    from channels.layers import get_channel_layer
+
+    from tests import ws_schema
+
+    layer = get_channel_layer()
+    await layer.flush()
+    ws_schema.EVENTS.clear()
+    yield layer
+    await layer.flush()
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A real redis-server on a free loopback port, for the whole session."""

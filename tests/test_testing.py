@@ -12,16 +12,9 @@ from django_gql_channels.routing import get_application
 from django_gql_channels.testing import GraphQLWebsocketCommunicator, WebSocketClosed
 from tests import ws_schema
 
+pytestmark = pytest.mark.usefixtures("clean_layer")
+
 BOTH = pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
-
-
-@pytest.fixture(autouse=True)
-async def clean_layer():
-    layer = get_channel_layer()
-    await layer.flush()
-    ws_schema.EVENTS.clear()
-    yield layer
-    await layer.flush()
 
 
 def app(**kwargs):

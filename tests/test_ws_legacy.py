@@ -5,35 +5,20 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from channels.auth import AuthMiddlewareStack
-from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from django_gql_channels import ConnectionRejectionError, GraphQLWSConsumer
 from django_gql_channels.conf import gql_settings
 from django_gql_channels.testing import GraphQLWebsocketCommunicator, WebSocketClosed
 from tests import ws_schema
+from tests.ws_support import client_factory, make_app
+
+pytestmark = pytest.mark.usefixtures("clean_layer")
 
 PROTOCOL = "graphql-ws"
 
 
-@pytest.fixture(autouse=True)
-async def clean_layer():
-    layer = get_channel_layer()
-    await layer.flush()
-    ws_schema.EVENTS.clear()
-    yield layer
-    await layer.flush()
-
-
-def make_app(consumer_class=GraphQLWSConsumer, **kwargs):
-    kwargs.setdefault("schema", ws_schema.schema)
-    return AuthMiddlewareStack(consumer_class.as_asgi(**kwargs))
-
-
-def client_for(app=None, **kwargs) -> GraphQLWebsocketCommunicator:
-    kwargs.setdefault("protocol", PROTOCOL)
-    return GraphQLWebsocketCommunicator(app or make_app(), "/graphql", **kwargs)
+client_for = client_factory(PROTOCOL)
 
 
 async def expect_close(client, code: int) -> str:

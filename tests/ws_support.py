@@ -1,0 +1,26 @@
+"""What the in-process WebSocket test modules share: the app and clients (``clean_layer`` is in conftest)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from channels.auth import AuthMiddlewareStack
+
+from django_gql_channels import GraphQLWSConsumer
+from django_gql_channels.testing import GraphQLWebsocketCommunicator
+from tests import ws_schema
+
+
+def make_app(consumer_class=GraphQLWSConsumer, **kwargs):
+    kwargs.setdefault("schema", ws_schema.schema)
+    return AuthMiddlewareStack(consumer_class.as_asgi(**kwargs))
+
+
+def client_factory(protocol: str) -> Callable[..., GraphQLWebsocketCommunicator]:
+    """``client_for(app=None, **kwargs)``: a communicator speaking ``protocol`` unless told otherwise."""
+
+    def client_for(app=None, **kwargs) -> GraphQLWebsocketCommunicator:
+        kwargs.setdefault("protocol", protocol)
+        return GraphQLWebsocketCommunicator(app or make_app(), "/graphql", **kwargs)
+
+    return client_for
