@@ -65,18 +65,26 @@ GQL_CHANNELS = {
     "DEBUG": DEBUG,
 }
 
-if env("REDIS_URL"):
-    # redis-py's defaults (5 s socket timeout, 100 pooled connections) break
-    # long-lived subscriptions; see the README's "Running on Redis".
-    CHANNEL_LAYERS = {
+
+def redis_channel_layers(url):
+    """CHANNEL_LAYERS on the Redis server at ``url``, with host options that keep subscriptions alive.
+
+    redis-py's defaults (5 s socket timeout, 100 pooled connections) break
+    long-lived subscriptions; see the README's "Running on Redis".
+    """
+    return {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": env("REDIS_URL"), "socket_timeout": None, "max_connections": 4096}],
+                "hosts": [{"address": url, "socket_timeout": None, "max_connections": 4096}],
                 "capacity": 10000,
             },
         }
     }
+
+
+if env("REDIS_URL"):
+    CHANNEL_LAYERS = redis_channel_layers(env("REDIS_URL"))
 else:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}

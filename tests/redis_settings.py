@@ -2,14 +2,7 @@
 
 import os
 
+from example_project.settings import redis_channel_layers
 from tests.settings import *  # noqa: F401,F403
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": os.environ["REDIS_URL"], "socket_timeout": None, "max_connections": 4096}],
-            "capacity": 10000,
-        },
-    }
-}
+CHANNEL_LAYERS = redis_channel_layers(os.environ["REDIS_URL"])
