@@ -25,13 +25,14 @@ through Channels' ``WebsocketCommunicator``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
-from unittest import mock
 
+import channels.db
 from channels.testing import WebsocketCommunicator
 
 from .exceptions import ConnectionRejectionError
@@ -40,6 +41,33 @@ __all__ = ["GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClos
 
 def _no_op() -> None:
     pass
+
+
+_waiters_keeping_connections = 0
+_close_old_connections = channels.db.close_old_connections
+
+
+@contextlib.contextmanager
+def _keep_test_db_connections() -> Iterator[None]:
+    """While any communicator waits, Channels' DB hygiene must not close the test's connections.
+
+    Channels' own communicator wraps each wait in ``mock.patch``; with several
+    communicators waiting at once (``asyncio.gather``), those patches unwind
+    out of order and leave the no-op installed for good, or the real function
+    back in place while others still wait. One count for the whole process
+    keeps the patch in place exactly while at least one communicator waits.
+    """
+    global _waiters_keeping_connections, _close_old_connections
+    if _waiters_keeping_connections == 0:
+        _close_old_connections = channels.db.close_old_connections
+        channels.db.close_old_connections = _no_op
+    _waiters_keeping_connections += 1
+    try:
+        yield
+    finally:
+        _waiters_keeping_connections -= 1
+        if _waiters_keeping_connections == 0:
+            channels.db.close_old_connections = _close_old_connections
 
 
 _DEFAULT_HEADERS = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
@@ -215,7 +243,7 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
         try:
             # As Channels' communicator does: the app runs while we wait, and
             # must not close the test's database connections.
-            with mock.patch("channels.db.close_old_connections", _no_op):
+            with _keep_test_db_connections():
                 done, _ = await asyncio.wait({getter, self.future}, timeout=timeout,
                                              return_when=asyncio.FIRST_COMPLETED)
         finally:

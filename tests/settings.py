@@ -1,9 +1,24 @@
-"""Test settings: the example project on an in-memory SQLite database."""
+"""Test settings: the example project on SQLite."""
+
+import os
+import tempfile
 
 from example_project.settings import *  # noqa: F401,F403
 
 DEBUG = False
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# The test database is a file, not SQLite's in-memory default: Django ignores
+# close() on an in-memory connection, so the worker thread of
+# ``database_sync_to_async`` would keep a connection open after the first test
+# that reads the database, and Channels' DB hygiene in that thread would then
+# trip pytest-django's database blocker in every later test that has no
+# ``django_db`` mark (the auth middleware looks the user up there).
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"django_gql_channels_tests_{os.getpid()}.sqlite3")},
+    }
+}
 ALLOWED_HOSTS = ["*"]
 GQL_CHANNELS = {
     "SCHEMA": "example_project.schema.schema",

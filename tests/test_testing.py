@@ -143,3 +143,26 @@ async def test_an_app_exception_is_raised_in_the_test():
     client = GraphQLWebsocketCommunicator(broken, "/graphql")
     with pytest.raises(RuntimeError, match="app bug"):
         await client.gql_init()
+
+
+async def test_concurrent_communicators_pause_db_hygiene_only_while_one_waits():
+    """Many communicators waiting at once must not leave Channels' DB hygiene switched off, or on mid-wait."""
+    import channels.db
+
+    original = channels.db.close_old_connections
+    patched_while_waiting = []
+
+    class Consumer(GraphQLWSConsumer):
+        async def on_ws_connect(self, context):
+            patched_while_waiting.append(channels.db.close_old_connections is not original)
+            await asyncio.sleep(0)
+
+    application = Consumer.as_asgi(schema=ws_schema.schema)
+
+    async def one() -> None:
+        async with GraphQLWebsocketCommunicator(application, "/graphql") as client:
+            assert await client.execute("{ hello }") == {"data": {"hello": "world"}}
+
+    await asyncio.gather(*(one() for _ in range(30)))
+    assert patched_while_waiting == [True] * 30
+    assert channels.db.close_old_connections is original
