@@ -264,7 +264,9 @@ async def measure(query_name: str, *, rounds: int, round_seconds: float) -> tupl
     return usable, notes
 
 
-def report(query_name: str, contenders: list[Contender], notes: list[str], rounds: int) -> tuple[str, list[tuple[str, bool]]]:
+def report(
+    query_name: str, contenders: list[Contender], notes: list[str], rounds: int
+) -> tuple[str, list[tuple[str, bool]]]:
     by_name = {c.name: c for c in contenders}
     bare = by_name.get("Channels AsyncHttpConsumer (floor)")
     strawberry = by_name.get("Strawberry GraphQLHTTPConsumer")

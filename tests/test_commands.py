@@ -620,7 +620,7 @@ class TestGqlSendGroup:
     def test_bad_option_values(self, manage):
         results = manage.many([(["gql_send_group", "--file", "x.jsonl", f"{option}={value}"], {})
                                for option, value, _ in self.BAD_OPTION_VALUES])
-        for (option, value, error), result in zip(self.BAD_OPTION_VALUES, results):
+        for (option, _value, error), result in zip(self.BAD_OPTION_VALUES, results):
             assert result.code == 2, option
             assert error in result.err
 
@@ -841,10 +841,11 @@ class TestGqlListenGroup:
         result = manage("gql_listen_group", "g1", "g2", "g1", "--timeout", "0.3", "-o", str(output))
         assert result.code == 0
         assert result.out == "" and output.read_text() == ""
-        assert result.err_lines[0].startswith(f"warning: layer 'default' (channels.layers.InMemoryChannelLayer) "
-                                              f"keeps messages inside one process: gql_listen_group")
+        assert result.err_lines[0].startswith("warning: layer 'default' (channels.layers.InMemoryChannelLayer) "
+                                              "keeps messages inside one process: gql_listen_group")
         assert result.err_lines[1] == ("Listening to g1, g2 through layer 'default' "
-                                       f"(channels.layers.InMemoryChannelLayer), writing to {output}; stop with Ctrl-C.")
+                                       "(channels.layers.InMemoryChannelLayer), "
+                                       f"writing to {output}; stop with Ctrl-C.")
         assert result.err_lines[2].startswith("Recorded 0 messages from groups 'g1', 'g2' in ")
         assert result.err_lines[2].endswith(" s (--timeout 0.3 s reached).")
 

@@ -12,7 +12,6 @@ from django_gql_channels.exceptions import GraphQLRequestError
 from example_project.schema import schema
 
 
-
 @pytest.fixture
 def engine():
     return Engine(schema, max_depth=5, max_tokens=200)
@@ -97,7 +96,8 @@ def test_depth_limit_counts_fragments_and_stops_cycles(engine):
     q = "{ __schema { types { fields { type { ofType { ofType { name } } } } } } }"
     with pytest.raises(GraphQLRequestError, match="7 levels deep, more than the 5 allowed"):
         engine.prepare(q)
-    via_fragment = "query Deep { ...F } fragment F on Query { __schema { types { fields { type { ofType { ofType { name } } } } } } }"
+    via_fragment = ("query Deep { ...F } "
+                    "fragment F on Query { __schema { types { fields { type { ofType { ofType { name } } } } } } }")
     with pytest.raises(GraphQLRequestError, match="'Deep' is 7 levels deep"):
         engine.prepare(via_fragment)
     cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }"

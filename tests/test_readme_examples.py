@@ -1,8 +1,10 @@
 """The README's testing examples, verbatim: they must keep working."""
 
 from channels.layers import get_channel_layer
+
 from django_gql_channels import get_application
 from django_gql_channels.testing import GraphQLWebsocketCommunicator
+
 
 async def test_count():
     async with GraphQLWebsocketCommunicator(get_application(), "/graphql") as client:

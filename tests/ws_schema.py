@@ -45,7 +45,9 @@ Query = GraphQLObjectType("Query", {
     "header": GraphQLField(GraphQLString, args={"name": GraphQLArgument(GraphQLNonNull(GraphQLString))},
                            resolve=lambda _root, info, name: _scope_header(info, name)),
     "me": GraphQLField(GraphQLString, resolve=lambda _root, info: _user(info)),
-    "sessionKey": GraphQLField(GraphQLString, resolve=lambda _root, info: info.context["ws"].scope["session"].session_key),
+    "sessionKey": GraphQLField(
+        GraphQLString, resolve=lambda _root, info: info.context["ws"].scope["session"].session_key
+    ),
     "channelName": GraphQLField(GraphQLString, resolve=lambda _root, info: info.context["ws"].channel_name),
     "fromRoot": GraphQLField(GraphQLString, resolve=lambda root, _info: root),
 })

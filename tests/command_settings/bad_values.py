@@ -2,4 +2,9 @@
 
 from tests.command_settings.base import *  # noqa: F401,F403
 
-GQL_CHANNELS = {"SCHEMA": "example_project.schema.schema", "URL_PATERN": "^api", "KEEP_ALIVE": "yes", "GRAPHQL_IDE": "vscode"}
+GQL_CHANNELS = {
+    "SCHEMA": "example_project.schema.schema",
+    "URL_PATERN": "^api",
+    "KEEP_ALIVE": "yes",
+    "GRAPHQL_IDE": "vscode",
+}
