@@ -5,11 +5,8 @@ uses it, so an HTTP request that never listens costs no layer channel and no
 receive task.
 
 Subscriptions that pass ``groups`` to :meth:`ChannelsConsumer.listen_to_channel`
-share one layer channel per (process, group): the first listener in the
-process joins the group, later ones (on any socket) register with it, and
-the last one to leave leaves the group. Each group message thus crosses the
-layer once per *process*, however many sockets listen there, and is handed
-to each listener's queue in-process. So
+share one layer channel per (process, group), kept in the process-wide
+registry of :mod:`.groups`. So
 
 - two subscriptions listening to different groups never see each other's
   messages (a channel-layer message does not say which group sent it, so the
@@ -28,10 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from functools import cached_property
 from typing import Any
 
@@ -40,6 +35,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import gql_settings
+from .groups import _pump, _registry, _SharedGroup, join_group, leave_group  # noqa: F401 - _registry: tests look
 
 __all__ = ["ChannelListener", "ChannelsConsumer"]
 
@@ -93,123 +89,6 @@ class ChannelListener:
         if not message and self._failure is not None:
             raise self._failure
         return message
-
-
-async def _pump(
-    layer: BaseChannelLayer,
-    channel: str,
-    deliver: Callable[[dict[str, Any]], Awaitable[None] | None],
-    fail: Callable[[Exception], None],
-) -> None:
-    """Hand every message arriving on ``channel`` to ``deliver`` until cancelled.
-
-    A layer error ends the loop: it is logged and handed to ``fail``, so
-    readers waiting on this channel raise it instead of waiting forever.
-    """
-    receive = layer.receive
-    while True:
-        try:
-            message = await receive(channel)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.exception("Receiving from channel %s failed.", channel)
-            fail(exc)
-            return
-        delivered = deliver(message)
-        if delivered is not None:
-            await delivered
-
-
-class _SharedGroup:
-    """This process's membership of one group on one layer, shared by every listener."""
-
-    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "refresher", "task", "users")
-
-    def __init__(self, layer: BaseChannelLayer, group: str, key: tuple[int, str]) -> None:
-        self.layer = layer
-        self.group = group
-        self.key = key
-        self.users = 0
-        self.channel: str | None = None
-        #: message type -> listeners of that type
-        self.listeners: dict[str, set[ChannelListener]] = {}
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.task: asyncio.Task[None] | None = None
-        self.refresher: asyncio.Task[None] | None = None
-
-    async def join(self) -> None:
-        self.channel = await self.layer.new_channel()
-        await self.layer.group_add(self.group, self.channel)
-        # A clean context: the tasks outlive the listener that happened to
-        # join first and must not hold on to its context variables.
-        context = contextvars.Context()
-        create_task = asyncio.get_running_loop().create_task
-        self.task = context.run(create_task, self._receive_forever())
-        expiry = getattr(self.layer, "group_expiry", None)
-        if isinstance(expiry, (int, float)) and expiry > 0:
-            self.refresher = context.run(create_task, self._refresh_membership(expiry / 2))
-
-    async def _refresh_membership(self, interval: float) -> None:
-        # Layers with a group_expiry (the in-memory one, channels_redis' core
-        # layer: 86400 s by default) silently drop a membership that old, and
-        # a shared one lives as long as any subscriber in the process does.
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.layer.group_add(self.group, self.channel)
-            except Exception:
-                logger.exception("Renewing the membership of group %s failed; retrying.", self.group)
-
-    async def _receive_forever(self) -> None:
-        listeners_by_type = self.listeners
-
-        def deliver(message: dict[str, Any]) -> None:
-            for listener in listeners_by_type.get(message.get("type"), ()):  # type: ignore[arg-type]
-                listener.put(message)
-
-        def fail(exc: Exception) -> None:
-            # Later listeners join afresh; the current ones learn of it.
-            registry = _registry()
-            if registry.get(self.key) is self:
-                del registry[self.key]
-            for listeners in listeners_by_type.values():
-                for listener in listeners:
-                    listener.fail(exc)
-
-        assert self.channel is not None
-        await _pump(self.layer, self.channel, deliver, fail)
-
-    async def leave(self) -> None:
-        channel = self.channel
-        assert channel is not None
-        try:
-            # Leave first, so no message can arrive for a channel nobody reads.
-            await self.layer.group_discard(self.group, channel)
-        finally:
-            for task in (self.refresher, self.task):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-            if isinstance(self.layer, InMemoryChannelLayer):
-                # The in-memory layer keeps a queue per channel until its
-                # messages expire; nobody will read this one again.
-                self.layer.channels.pop(channel, None)
-
-
-#: event loop -> {(id(layer), group): the process's membership}
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, str], _SharedGroup]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _registry() -> dict[tuple[int, str], _SharedGroup]:
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = {}
-    return registry
 
 
 class _ConsumerLayer:
@@ -331,7 +210,7 @@ class ChannelsConsumer(AsyncConsumer):
             if groups:
                 memberships = self._group_listeners[listener] = []
                 for group in groups:
-                    shared = await self._join_group(layer, group)
+                    shared = await join_group(layer, group)
                     memberships.append(shared)
                     # Listen before the next await: a message for this group
                     # may arrive while the next one is being joined.
@@ -350,59 +229,13 @@ class ChannelsConsumer(AsyncConsumer):
                         del self._listeners[own_channel]
             await self._release_listener(listener)
 
-    @staticmethod
-    async def _join_group(layer: BaseChannelLayer, group: str) -> _SharedGroup:
-        """The process's membership of ``group``, joining it if nobody in the process has."""
-        registry = _registry()
-        key = (id(layer), group)
-        while True:
-            shared = registry.get(key)
-            if shared is None or shared.layer is not layer:
-                shared = registry[key] = _SharedGroup(layer, group, key)
-                try:
-                    await shared.join()
-                except BaseException as exc:
-                    if registry.get(key) is shared:
-                        del registry[key]
-                    if isinstance(exc, Exception):
-                        shared.ready.set_exception(exc)
-                        shared.ready.exception()  # retrieved: no "never retrieved" warning
-                    else:
-                        shared.ready.cancel()
-                    raise
-                shared.ready.set_result(None)
-                break
-            try:
-                await asyncio.shield(shared.ready)
-            except asyncio.CancelledError:
-                if shared.ready.cancelled():
-                    continue  # whoever was joining was cancelled, not us: join ourselves
-                raise
-            break
-        shared.users += 1
-        return shared
-
     async def _release_listener(self, listener: ChannelListener) -> None:
         """Unregister a group listener; leave the groups nobody in the process uses any more."""
         memberships = self._group_listeners.pop(listener, None)
         if not memberships:
             return
-        registry = _registry()
         for shared in memberships:
-            listeners = shared.listeners.get(listener.type)
-            if listeners is not None:
-                listeners.discard(listener)
-                if not listeners:
-                    del shared.listeners[listener.type]
-            shared.users -= 1
-            if shared.users > 0:
-                continue
-            if registry.get(shared.key) is shared:
-                del registry[shared.key]
-            try:
-                await shared.leave()
-            except Exception:
-                logger.warning("Leaving group %s failed.", shared.group, exc_info=True)
+            await leave_group(shared, listener)
 
     # -- receiving -----------------------------------------------------------
 
