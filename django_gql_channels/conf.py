@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPERATIONS_PER_CONNECTION": 100,
     "SUBSCRIPTION_QUEUE_SIZE": 1000,
     "CHANNEL_LAYER": "default",
+    # Server-Sent Events (the graphql-sse protocol).
+    "SSE_ENABLED": True,
+    "SSE_KEEP_ALIVE_INTERVAL": 12,
+    "SSE_RESERVATION_TIMEOUT": 30,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -126,6 +130,10 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_OPERATIONS_PER_CONNECTION": (_is_optional_positive_int, "a positive int or None"),
     "SUBSCRIPTION_QUEUE_SIZE": (_is_positive_int, "a positive int"),
     "CHANNEL_LAYER": (_is_str, "a CHANNEL_LAYERS alias string"),
+    "SSE_ENABLED": (_is_bool, "a bool"),
+    "SSE_KEEP_ALIVE_INTERVAL": (lambda v: v is None or (_is_non_negative_number(v) and v > 0),
+                                "a number of seconds > 0, or None for no keep-alive"),
+    "SSE_RESERVATION_TIMEOUT": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
 }
 
 
