@@ -236,6 +236,17 @@ async def test_too_many_operations_on_one_stream_get_429():
         await stream.disconnect()
 
 
+def test_sse_settings_are_checked():
+    from django_gql_channels.conf import validate_user_settings
+
+    problems = validate_user_settings({"SCHEMA": "x.y", "SSE_ENABLED": "yes", "SSE_KEEP_ALIVE_INTERVAL": 0,
+                                       "SSE_RESERVATION_TIMEOUT": None})
+    assert sorted((p.id, p.key) for p in problems) == [("gql_channels.E007", "SSE_ENABLED"),
+                                                      ("gql_channels.E007", "SSE_KEEP_ALIVE_INTERVAL"),
+                                                      ("gql_channels.E007", "SSE_RESERVATION_TIMEOUT")]
+    assert validate_user_settings({"SCHEMA": "x.y", "SSE_KEEP_ALIVE_INTERVAL": None}) == []
+
+
 def test_accept_parsing():
     assert sse.accepts_event_stream(b"text/event-stream")
     assert sse.accepts_event_stream(b"application/json, Text/Event-Stream;q=0.5")

@@ -240,6 +240,7 @@ class Reservation:
         self.opened = asyncio.Event()
         self.closed = False
         self._encode = _Encoder(host.encode_json)
+        self._closing: asyncio.Task[None] | None = None
         self._expiry = asyncio.get_running_loop().call_later(timeout, self._expire)
 
     # -- the registry --------------------------------------------------------
@@ -257,7 +258,8 @@ class Reservation:
 
     def _expire(self) -> None:
         if self.stream is None and not self.closed:
-            asyncio.get_running_loop().create_task(self.close())
+            # Kept: the loop holds tasks only weakly.
+            self._closing = asyncio.get_running_loop().create_task(self.close())
 
     async def close(self) -> None:
         """Forget the token, stop every operation, leave every group the stream's consumer joined."""
