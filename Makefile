@@ -29,7 +29,8 @@ bench:
 	$(PYTHON) -m pip install -q -e ".[test,bench]"
 	$(PYTHON) -m benchmarks
 
-# The docs (docs/, Sphinx): warnings are errors.
+# The docs (docs/, Sphinx): warnings are errors. Sphinx comes with the docs
+# extra, which `make install` installs too.
 docs:
-	$(PYTHON) -m pip install -q -e ".[docs]"
+	$(PYTHON) -c "import sphinx" 2>/dev/null || $(PYTHON) -m pip install -q -e ".[docs]"
 	$(PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html
