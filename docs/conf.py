@@ -32,4 +32,4 @@ html_theme_options = {
     "description": "GraphQL over HTTP, WebSockets and SSE for Django on Channels",
     "fixed_sidebar": True,
 }
-html_static_path: list[str] = []
+html_static_path = ["_static"]  # alabaster loads _static/custom.css
