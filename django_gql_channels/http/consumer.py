@@ -347,7 +347,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         await operations.start(None, operation, params.variables, context, root_value)
         if operation.kind == "subscription":
             with contextlib.suppress(ConnectionGone):
-                await stream.start()  # listening: let the client know
+                await stream.open()  # listening: let the client know
         assert self._receive is not None
         await sse.serve(stream, self._receive, operations, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
 
@@ -386,7 +386,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         self._response_started = True
         try:
             with contextlib.suppress(ConnectionGone):
-                await stream.start()
+                await stream.open()
             await sse.serve(stream, receive, None, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
         finally:
             await reservation.close()

@@ -158,6 +158,12 @@ class EventStream:
             headers.extend(encode_headers(self.response.headers))
         await self._write_message({"type": "http.response.start", "status": 200, "headers": headers})
 
+    async def open(self) -> None:
+        """Start the response now, with a comment line: some servers (daphne) send the
+        headers only with the first body chunk, and clients wait for the headers."""
+        if not self.started:
+            await self.write(_KEEP_ALIVE)
+
     async def write(self, chunk: bytes) -> None:
         if self.closed:
             raise ConnectionGone("the event stream is closed")
