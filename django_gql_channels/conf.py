@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPERATIONS_PER_CONNECTION": 100,
     "SUBSCRIPTION_QUEUE_SIZE": 1000,
     "CHANNEL_LAYER": "default",
+    "SHARED_SUBSCRIPTION_RESULTS": False,
     # Server-Sent Events (the graphql-sse protocol).
     "SSE_ENABLED": True,
     "SSE_KEEP_ALIVE_INTERVAL": 12,
@@ -100,6 +101,13 @@ DESCRIPTIONS: dict[str, str] = {
     "SUBSCRIPTION_QUEUE_SIZE": "Channel-layer messages waiting per subscription before further ones are "
                                "dropped (and logged).",
     "CHANNEL_LAYER": "The ``CHANNEL_LAYERS`` alias subscriptions use.",
+    "SHARED_SUBSCRIPTION_RESULTS": "Opt-in: subscriptions of one process that run the same operation (document, "
+                                   "operation name, variables) and receive the same event object share one "
+                                   "execution and one encoded ``next`` payload; only the operation id differs "
+                                   "per connection. Correct only when the resolvers below the subscription's "
+                                   "root field ignore per-connection context (the user, "
+                                   "``connection_params``); a field opts out with "
+                                   "``extensions={\"shared_results\": False}``. See :doc:`subscriptions`.",
     "SSE_ENABLED": "GraphQL over Server-Sent Events (the graphql-sse protocol, both modes) at the GraphQL URL.",
     "SSE_KEEP_ALIVE_INTERVAL": "Seconds between keep-alive comments on an idle event stream, so proxies "
                                "do not cut it; ``None``: none.",
@@ -183,6 +191,7 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_OPERATIONS_PER_CONNECTION": (_is_optional_positive_int, "a positive int or None"),
     "SUBSCRIPTION_QUEUE_SIZE": (_is_positive_int, "a positive int"),
     "CHANNEL_LAYER": (_is_str, "a CHANNEL_LAYERS alias string"),
+    "SHARED_SUBSCRIPTION_RESULTS": (_is_bool, "a bool"),
     "SSE_ENABLED": (_is_bool, "a bool"),
     "SSE_KEEP_ALIVE_INTERVAL": (lambda v: v is None or (_is_non_negative_number(v) and v > 0),
                                 "a number of seconds > 0, or None for no keep-alive"),

@@ -40,6 +40,7 @@ from graphql.error import GraphQLSyntaxError
 try:  # graphql-core 3.3: build the executor once, map the source through it
     from graphql.execution import Executor as _Executor
     from graphql.execution import create_source_event_stream as _create_source_event_stream
+    from graphql.execution import execute_subscription_event as _execute_subscription_event
     from graphql.execution import map_source_to_response_event as _map_source_to_response_event
     from graphql.execution.executor_throwing_on_incremental import (
         ExecutorThrowingOnIncremental as _ExecutorThrowingOnIncremental,
@@ -52,7 +53,7 @@ from .conf import gql_settings, on_reload
 from .exceptions import GraphQLRequestError
 from .schema import get_graphql_schema
 
-__all__ = ["Engine", "Operation", "OperationKind", "get_engine", "max_depth_rule"]
+__all__ = ["Engine", "EventMapper", "Operation", "OperationKind", "get_engine", "max_depth_rule"]
 
 logger = logging.getLogger("django_gql_channels")
 
@@ -198,13 +199,24 @@ class _ConfirmingSource:
             await aclose()
 
 
+#: ``map_event(event, execute)``: what a subscription's stream yields for one
+#: source event, given the function that executes the selection set against it.
+EventMapper = Callable[[Any, Callable[[Any], Awaitable[ExecutionResult]]], Awaitable[Any]]
+
+
 async def _map_events(
-    source: _ConfirmingSource, execute_event: Callable[[Any], Awaitable[ExecutionResult]]
-) -> AsyncIterator[ExecutionResult]:
+    source: _ConfirmingSource,
+    execute_event: Callable[[Any], Awaitable[ExecutionResult]],
+    map_event: EventMapper | None = None,
+) -> AsyncIterator[Any]:
     """graphql-core 3.2's MapSourceToResponseEvent, without a task per event."""
     try:
-        async for payload in source:
-            yield await execute_event(payload)
+        if map_event is None:
+            async for payload in source:
+                yield await execute_event(payload)
+        else:
+            async for payload in source:
+                yield await map_event(payload, execute_event)
     finally:
         await source.aclose()
 
@@ -310,7 +322,8 @@ class Engine:
         context: Any = None,
         root_value: Any = None,
         on_confirm: Callable[[], None] | None = None,
-    ) -> AsyncIterator[ExecutionResult] | ExecutionResult:
+        map_event: EventMapper | None = None,
+    ) -> AsyncIterator[Any] | ExecutionResult:
         """Start a subscription: a stream of results, or one result with errors.
 
         The field's subscribe resolver (usually an async generator) gives the
@@ -330,6 +343,11 @@ class Engine:
         ``on_confirm`` is called once, when the source produces its first item
         (a confirming ``None`` or a real one), before that item is executed.
 
+        With ``map_event``, the stream yields ``await map_event(event,
+        execute)`` for each source event instead of the event's result
+        (:mod:`.shared_results` answers from results other subscribers
+        already computed).
+
         The stream's ``aclose()`` closes the source generator (its ``finally``
         blocks run); an exception raised by the source propagates out of
         ``__anext__``.
@@ -347,7 +365,16 @@ class Engine:
                 source = await source
             if isinstance(source, ExecutionResult):
                 return self._errors_result(source.errors or [])
-            return _map_source_to_response_event(executor, _ConfirmingSource(source, on_confirm))
+            if map_event is None:
+                return _map_source_to_response_event(executor, _ConfirmingSource(source, on_confirm))
+            build_event_executor = executor.build_per_event_executor
+            is_awaitable = executor.is_awaitable
+
+            async def execute_built(payload: Any) -> ExecutionResult:
+                result = _execute_subscription_event(build_event_executor(payload))
+                return await result if is_awaitable(result) else result  # type: ignore[return-value]
+
+            return _map_events(_ConfirmingSource(source, on_confirm), execute_built, map_event)
         source = await _create_source_event_stream(  # graphql-core 3.2
             self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
         )
@@ -359,7 +386,7 @@ class Engine:
             result = execute(schema, document, payload, context, variables, name)  # type: ignore[arg-type]
             return await result if inspect.isawaitable(result) else result  # type: ignore[return-value]
 
-        return _map_events(_ConfirmingSource(source, on_confirm), execute_event)
+        return _map_events(_ConfirmingSource(source, on_confirm), execute_event, map_event)
 
     def _errors_result(self, errors: Collection[GraphQLError]) -> ExecutionResult:
         result = ExecutionResult(None, list(errors))

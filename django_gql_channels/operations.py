@@ -29,7 +29,9 @@ from typing import Any, Protocol
 
 from graphql import ExecutionResult, GraphQLError
 
+from .conf import gql_settings
 from .engine import Engine, Operation
+from .shared_results import SharedOperation, SharedResult, join_shared
 
 __all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]
 
@@ -54,6 +56,11 @@ class OperationSink(Protocol):
 
     async def send_errors(self, op_id: Any, errors: list[dict[str, Any]]) -> None:
         """The operation failed (refused before running, or its stream raised); it is over."""
+
+    # Optional: ``async def send_next_shared(op_id, result: SharedResult)``, one
+    # result other subscribers share (``SHARED_SUBSCRIPTION_RESULTS``): encode
+    # ``result.payload`` once through ``result.encoded(key, encode)`` and splice
+    # the id in. Sinks without it get ``send_next(op_id, result.payload)``.
 
 
 class _Operation:
@@ -96,6 +103,9 @@ class Operations:
     """The operations running on one connection, by id.
 
     ``transport`` names the connection in log lines ("WebSocket", "SSE").
+    ``share_results`` (default: the ``SHARED_SUBSCRIPTION_RESULTS`` setting)
+    lets subscriptions share results with the process's other subscribers of
+    the same operation (:mod:`.shared_results`).
     """
 
     def __init__(
@@ -106,8 +116,11 @@ class Operations:
         transport: str,
         confirm_timeout: float = 5.0,
         cleanup_timeout: float = 10.0,
+        share_results: bool | None = None,
     ) -> None:
         self.engine = engine
+        self.share_results: bool = gql_settings.SHARED_SUBSCRIPTION_RESULTS if share_results is None \
+            else share_results
         self.sink = sink
         self.transport = transport
         self.confirm_timeout = confirm_timeout
@@ -205,14 +218,22 @@ class Operations:
         sink = self.sink
         engine = self.engine
         stream: Any = None
+        shared: SharedOperation | None = None
         try:
+            map_event = None
+            if self.share_results:
+                shared = join_shared(engine, operation, variables)
+                if shared is not None:
+                    map_event = shared.subscriber()
             stream = await engine.subscribe(operation, variables=variables, context=context,
-                                            root_value=root_value, on_confirm=confirm)
+                                            root_value=root_value, on_confirm=confirm, map_event=map_event)
             if isinstance(stream, ExecutionResult):
                 # The subscription could not start (bad variables, the
                 # subscribe resolver raised): one result with errors.
                 confirm()
                 await sink.send_next(op_id, engine.format_result(stream))
+            elif map_event is not None:
+                await _send_shared(sink, op_id, stream)
             else:
                 send_next = sink.send_next
                 format_result = engine.format_result
@@ -228,6 +249,8 @@ class Operations:
             if stream is not None and not isinstance(stream, ExecutionResult):
                 with contextlib.suppress(Exception):
                     await stream.aclose()
+            if shared is not None:
+                shared.leave()
             self._forget(op_id)
 
     def _forget(self, op_id: Any) -> None:
@@ -245,3 +268,16 @@ class Operations:
                                                                       original_error=exc)
         with contextlib.suppress(Exception):
             await self.sink.send_errors(op_id, [self.engine.format_error(error)])
+
+
+async def _send_shared(sink: OperationSink, op_id: Any, stream: Any) -> None:
+    """Send a stream of :class:`SharedResult` objects, pre-encoded where the sink can splice."""
+    send_shared = getattr(sink, "send_next_shared", None)
+    if send_shared is not None:
+        async for result in stream:
+            await send_shared(op_id, result)
+    else:
+        send_next = sink.send_next
+        result: SharedResult
+        async for result in stream:
+            await send_next(op_id, result.payload)

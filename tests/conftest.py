@@ -22,6 +22,31 @@ ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = Path(__file__).resolve().parent / "js"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--shared-results", action="store_true",
+                     help="SHARED_SUBSCRIPTION_RESULTS on by default (same as GQL_SHARED_RESULTS=1)")
+
+
+def pytest_configure(config):
+    """``--shared-results`` / ``GQL_SHARED_RESULTS=1``: the whole suite with shared subscription results.
+
+    The default flips in this process (so tests that override ``GQL_CHANNELS``
+    get it too) and, through the environment, in every server the tests start
+    (``tests.settings`` reads it): every subscription test must give the same
+    frames either way.
+    """
+    if config.getoption("--shared-results"):
+        os.environ["GQL_SHARED_RESULTS"] = "1"
+    if os.environ.get("GQL_SHARED_RESULTS") == "1":
+        from django_gql_channels import conf
+
+        conf.DEFAULTS["SHARED_SUBSCRIPTION_RESULTS"] = True
+
+
+def pytest_report_header(config):
+    return f"SHARED_SUBSCRIPTION_RESULTS by default: {os.environ.get('GQL_SHARED_RESULTS') == '1'}"
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark tests/e2e as ``e2e``; deselect (not skip) tests that need another tox env."""
     import importlib.util

@@ -25,4 +25,6 @@ GQL_CHANNELS = {
     "MULTIPART_UPLOADS_ENABLED": True,
     "CONNECTION_INIT_WAIT_TIMEOUT": 5,
 }
+if os.environ.get("GQL_SHARED_RESULTS") == "1":  # `pytest --shared-results`, also in live servers
+    GQL_CHANNELS["SHARED_SUBSCRIPTION_RESULTS"] = True
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}

@@ -62,6 +62,7 @@ from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
 
 from ..operations import ConnectionGone, Operations
+from ..shared_results import SharedResult
 from .types import TemporalResponse, encode_headers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -214,14 +215,22 @@ class _Encoder:
 class DistinctSink:
     """Where the one operation of a distinct-mode stream sends: its events carry no id."""
 
-    __slots__ = ("_encode", "stream")
+    __slots__ = ("_encode", "_shared_key", "stream")
 
     def __init__(self, stream: EventStream, encode: Callable[[Any], Any]) -> None:
         self.stream = stream
         self._encode = _Encoder(encode)
+        # Streams whose consumers encode alike send the very same event bytes.
+        self._shared_key = ("sse-next", getattr(encode, "__func__", encode))
 
     async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
         await self.stream.write(_event(b"next", await self._encode(payload)))
+
+    async def send_next_shared(self, op_id: Any, result: SharedResult) -> None:
+        chunk = result.cached(self._shared_key)
+        if chunk is None:
+            chunk = result.store(self._shared_key, _event(b"next", await self._encode(result.payload)))
+        await self.stream.write(chunk)
 
     async def send_complete(self, op_id: Any) -> None:
         await self.stream.write(_event(b"complete", None))

@@ -115,6 +115,9 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             gql_settings.SUBSCRIPTION_PROTOCOLS if subscription_protocols is None else subscription_protocols
         )
         self.max_operations: int | None = gql_settings.MAX_OPERATIONS_PER_CONNECTION
+        #: Names this consumer's ``encode_json`` for shared results: consumers of one
+        #: class encode alike, so they reuse each other's encoded payloads.
+        self.encoder_key: Any = type(self).encode_json
         #: The payload of ``connection_init`` (``{}`` when it had none).
         self.connection_params: dict[str, Any] = {}
         #: The context resolvers get, from :meth:`get_context`.
@@ -215,7 +218,12 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         """Encode ``message`` once and send it; nothing is sent once the socket is closing."""
         if self.closed:
             return
-        text = self.encode_json(message)
+        await self.send_text(self.encode_json(message))
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame as is; nothing is sent once the socket is closing."""
+        if self.closed:
+            return
         try:
             await self.base_send({"type": "websocket.send", "text": text})
         except Exception as exc:  # the ASGI server refuses: the client is gone

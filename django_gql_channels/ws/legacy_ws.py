@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..json_kinds import json_kind
-from .protocol import ProtocolHandler
+from ..shared_results import SharedResult
+from .protocol import ProtocolHandler, encode_id
 
 __all__ = ["LegacyWSProtocol"]
 
@@ -94,6 +95,11 @@ class LegacyWSProtocol(ProtocolHandler):
 
     async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
         await self.consumer.send_json({"type": "data", "id": op_id, "payload": payload})
+
+    async def send_next_shared(self, op_id: Any, result: SharedResult) -> None:
+        consumer = self.consumer
+        payload = result.encoded(consumer.encoder_key, consumer.encode_json)
+        await consumer.send_text('{"type":"data","id":' + encode_id(op_id) + ',"payload":' + payload + "}")
 
     async def send_complete(self, op_id: Any) -> None:
         await self.consumer.send_json({"type": "complete", "id": op_id})

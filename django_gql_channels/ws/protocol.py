@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Coroutine
 from typing import Any, ClassVar, Protocol
 
@@ -23,10 +24,15 @@ from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
 from ..unset import UNSET
 
-__all__ = ["MAX_CLOSE_REASON_BYTES", "ProtocolConnection", "ProtocolHandler", "close_reason"]
+__all__ = ["MAX_CLOSE_REASON_BYTES", "ProtocolConnection", "ProtocolHandler", "close_reason", "encode_id"]
 
 #: A close frame holds 125 bytes of payload: 2 for the code, 123 for the reason.
 MAX_CLOSE_REASON_BYTES = 123
+
+
+def encode_id(op_id: Any) -> str:
+    """An operation id as JSON, for splicing into a pre-encoded message."""
+    return json.dumps(op_id, ensure_ascii=False)
 
 
 def close_reason(reason: str) -> str:

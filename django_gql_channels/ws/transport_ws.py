@@ -24,7 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..json_kinds import json_kind
-from .protocol import ProtocolHandler
+from ..shared_results import SharedResult
+from .protocol import ProtocolHandler, encode_id
 
 __all__ = ["TransportWSProtocol"]
 
@@ -104,6 +105,12 @@ class TransportWSProtocol(ProtocolHandler):
 
     async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
         await self.consumer.send_json({"id": op_id, "type": "next", "payload": payload})
+
+    async def send_next_shared(self, op_id: Any, result: SharedResult) -> None:
+        consumer = self.consumer
+        payload = result.encoded(consumer.encoder_key, consumer.encode_json)
+        # The same text encode_json gives for the whole message, with the id spliced in.
+        await consumer.send_text('{"id":' + encode_id(op_id) + ',"type":"next","payload":' + payload + "}")
 
     async def send_complete(self, op_id: Any) -> None:
         await self.consumer.send_json({"id": op_id, "type": "complete"})
