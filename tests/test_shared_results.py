@@ -12,6 +12,7 @@ import asyncio
 import json
 import uuid
 from collections import Counter
+from collections.abc import AsyncGenerator
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -287,3 +288,27 @@ async def test_variables_that_are_not_json_are_not_shared():
     operation = engine.prepare(EVENTS)
     assert shared_results.join_shared(engine, operation, {"group": object()}) is None
     assert shared_results.join_shared(engine, engine.prepare("{ ok }"), None) is None
+
+
+def test_a_strawberry_field_opts_out_through_its_metadata():
+    import strawberry
+
+    @strawberry.type
+    class Query:
+        ok: str = "ok"
+
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription(metadata={"shared_results": False})
+        async def inbox(self) -> AsyncGenerator[str, None]:
+            yield "x"
+
+        @strawberry.subscription
+        async def news(self) -> AsyncGenerator[str, None]:
+            yield "x"
+
+    engine = Engine(strawberry.Schema(query=Query, subscription=Subscription))
+    assert shared_results.opted_out(engine, engine.prepare("subscription { inbox }"))
+    assert shared_results.opted_out(engine, engine.prepare("subscription { ... on Subscription { inbox } }"))
+    assert not shared_results.opted_out(engine, engine.prepare("subscription { news }"))
+    assert shared_results.join_shared(engine, engine.prepare("subscription { inbox }"), None) is None
