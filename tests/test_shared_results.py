@@ -290,7 +290,7 @@ async def test_variables_that_are_not_json_are_not_shared():
     assert shared_results.join_shared(engine, engine.prepare("{ ok }"), None) is None
 
 
-def test_a_strawberry_field_opts_out_through_its_metadata():
+async def test_a_strawberry_field_opts_out_through_its_metadata():
     import strawberry
 
     @strawberry.type
