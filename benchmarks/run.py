@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the WebSocket fan-out on the Redis pub/sub layer (default: when "
                              "redis-server is on PATH, except with --quick)")
     parser.add_argument("--no-redis", dest="redis", action="store_false")
-    parser.add_argument("--sizes", default="100,1000", help="subscriber counts for the fan-out (default 100,1000)")
+    parser.add_argument("--sizes", default="500", help="subscriber counts for the fan-out (default 500)")
     parser.add_argument("--profile", metavar="DIR",
                         help="cProfile each WebSocket server during its burst; .prof files go to DIR "
                              "(figures are slower while profiling)")

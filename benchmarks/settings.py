@@ -7,7 +7,8 @@ an API-only service would run. ``ALLOWED_HOSTS = ["*"]`` lets the default
 origin check pass the benchmark's WebSocket clients (they send no ``Origin``).
 
 The channel layer is the in-memory one (every subscriber lives in the one
-server process), or Redis pub/sub when ``BENCH_REDIS_URL`` is set.
+server process), or Redis pub/sub when ``BENCH_REDIS_URL`` is set
+(``RedisChannelLayer`` with ``BENCH_REDIS_LAYER=core``).
 """
 
 import os
@@ -26,12 +27,24 @@ DATABASES: dict = {}
 GQL_CHANNELS = {
     "SCHEMA": "benchmarks.schemas.schema",  # the Strawberry schema, unwrapped by django-gql-channels
     "GRAPHQL_IDE": None,
+    # The fan-out's "shared results" rows run a server with BENCH_SHARED=1.
+    "SHARED_SUBSCRIPTION_RESULTS": os.environ.get("BENCH_SHARED") == "1",
 }
 
 # A burst queues many messages per channel at once: raise the in-memory
 # layer's default capacity of 100 so none is dropped (the pub/sub layer has no cap).
 _REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")
-if _REDIS_URL:
+if _REDIS_URL and os.environ.get("BENCH_REDIS_LAYER") == "core":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": _REDIS_URL, "socket_timeout": None, "max_connections": 4096}],
+                "capacity": 100_000,
+            },
+        }
+    }
+elif _REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

@@ -280,6 +280,11 @@ class ChannelsConsumer(AsyncConsumer):
         else:
             logger.debug("No listener for a %r message on %s; dropped.", message_type, channel)
 
+    @property
+    def layer_in_use(self) -> bool:
+        """Whether this consumer listens, receives or joined groups: :meth:`close_channel_layer` has work."""
+        return bool(self._group_listeners or self._receivers or self._listeners or "channel_layer" in self.__dict__)
+
     async def close_channel_layer(self) -> None:
         """Stop every receive task and leave every group; safe to call twice."""
         for listener in list(self._group_listeners):

@@ -300,15 +300,24 @@ class Engine:
         root_value: Any = None,
     ) -> ExecutionResult:
         """Run a query or mutation; resolvers may be sync or async."""
-        result = execute(
-            self.schema,
-            operation.document,
-            root_value,
-            context,
-            variables,  # type: ignore[arg-type]
-            operation.name,
-        )
-        if inspect.isawaitable(result):
+        if _Executor is not None:
+            # graphql-core 3.3: what ``execute()`` does, minus the incremental
+            # delivery machinery it sets up per call and then refuses to use
+            # (``@defer``/``@stream`` become errors in the result here too).
+            executor = _ExecutorThrowingOnIncremental.build(
+                self.schema, operation.document, root_value, context, variables, operation.name  # type: ignore[arg-type]
+            )
+            result = ExecutionResult(None, executor) if isinstance(executor, list) else executor.execute_operation()
+        else:
+            result = execute(
+                self.schema,
+                operation.document,
+                root_value,
+                context,
+                variables,  # type: ignore[arg-type]
+                operation.name,
+            )
+        if result.__class__ is not ExecutionResult and inspect.isawaitable(result):  # async resolvers
             result = await result
         if result.errors:
             self._log_errors(result.errors)

@@ -77,6 +77,10 @@ _GRAPHQL_RESPONSE_HEADER = (b"content-type", GRAPHQL_RESPONSE_JSON)
 _encoder = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
+#: What sync hooks usually return: never awaitable.
+_PLAIN_TYPES = frozenset({str, bytes, dict, list, type(None)})
+
+
 class _Disconnected(Exception):
     """The client went away while we read its body."""
 
@@ -85,6 +89,22 @@ def _is_request_error(result: ExecutionResult) -> bool:
     # graphql-core reports variable coercion failures as a result without
     # data whose errors have no path; field errors always have one.
     return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+
+
+#: Hooks whose default the request path inlines when a subclass keeps it.
+_INLINED_HOOKS = ("get_context", "get_root_value", "process_result")
+_overridden_by_class: dict[type, frozenset[str]] = {}
+
+
+def _overridden_hooks(cls: type) -> frozenset[str]:
+    """The inlined hooks ``cls`` overrides (computed once per class)."""
+    try:
+        return _overridden_by_class[cls]
+    except KeyError:
+        overridden = frozenset(name for name in _INLINED_HOOKS
+                               if getattr(cls, name) is not getattr(GraphQLHTTPConsumer, name))
+        _overridden_by_class[cls] = overridden
+        return overridden
 
 
 class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
@@ -130,6 +150,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             else multipart_uploads_enabled
         )
         self.sse_enabled: bool = gql_settings.SSE_ENABLED if sse_enabled is None else sse_enabled
+        self._overridden_hooks = _overridden_hooks(type(self))
         self._response_started = False
         self._receive: Callable[..., Any] | None = None
 
@@ -172,8 +193,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             if not self._response_started:
                 await self.send_error(send, 500, "Internal server error.")
         finally:
-            # Nothing to do unless a resolver used the layer; cheap when it did not.
-            await self.close_channel_layer()
+            # Nothing to do unless a resolver used the layer.
+            if self.layer_in_use:
+                await self.close_channel_layer()
 
     async def handle(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         """Answer one request (raising :class:`HTTPError` to refuse it)."""
@@ -304,12 +326,22 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 result = ExecutionResult(None, [GraphQLError(self._subscription_elsewhere_message())])
                 request_error = True
             else:
-                context = await self._hook(self.get_context(request, response))
-                root_value = await self._hook(self.get_root_value(request))
+                # The default hooks are inlined: a request pays for a hook's
+                # coroutine only when a subclass overrides it.
+                overridden = self._overridden_hooks
+                if "get_context" in overridden:
+                    context = await self._hook(self.get_context(request, response))
+                else:
+                    context = {"request": request, "response": response}
+                root_value = await self._hook(self.get_root_value(request)) if "get_root_value" in overridden \
+                    else None
                 result = await engine.execute(operation, variables=params.variables, context=context,
                                               root_value=root_value)
                 request_error = _is_request_error(result)
-        data = await self._hook(self.process_result(request, result))
+        if "process_result" in self._overridden_hooks:
+            data = await self._hook(self.process_result(request, result))
+        else:
+            data = engine.format_result(result)
         if request_error and data.get("data", False) is None:
             # A request error never started executing: the spec's response has no data entry.
             del data["data"]
@@ -527,9 +559,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
 
     @staticmethod
     async def _hook(value: MaybeAwaitable[T]) -> T:
-        if isawaitable(value):
-            return await value
-        return value  # type: ignore[return-value]
+        if value.__class__ in _PLAIN_TYPES or not isawaitable(value):  # the usual answers, checked cheaply
+            return value  # type: ignore[return-value]
+        return await value
 
     async def send_response(self, send: Callable[..., Any], status: int, body: bytes,
                             headers: list[tuple[bytes, bytes]]) -> None:
