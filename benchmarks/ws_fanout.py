@@ -528,7 +528,8 @@ def _profile_path(directory: str | None, layer: str, n: int, path: str, shared: 
     if not directory:
         return None
     os.makedirs(directory, exist_ok=True)
-    name = f"ws-{layer.replace(' ', '-').replace('/', '').lower()}-{n}-{path.strip('/')}{'-shared' if shared else ''}.prof"
+    layer_name = layer.replace(" ", "-").replace("/", "").lower()
+    name = f"ws-{layer_name}-{n}-{path.strip('/')}{'-shared' if shared else ''}.prof"
     return os.path.abspath(os.path.join(directory, name))
 
 
