@@ -282,10 +282,15 @@ def report(
         ])
     lines = [table.render()]
     goals: list[tuple[str, bool]] = []
+    floor = by_name.get("graphql-core execute (floor)")
     for ours_name in ("ours: GraphQLHTTPConsumer", "ours: get_application()"):
         ours = by_name.get(ours_name)
         if ours is None:
             continue
+        if query_name == "hello" and floor and floor.cpu_costs:
+            cpu_ratio = statistics.median(ours.cpu_costs) / statistics.median(floor.cpu_costs)
+            goals.append(goal_line(f"{ours_name} {{ hello }}: CPU per request <= 2x the cached-execution floor",
+                                   cpu_ratio, 2.0, higher_is_better=False))
         if query_name == "hello":
             if bare:
                 goals.append(goal_line(f"{ours_name} {{ hello }} >= 90% of bare consumer",

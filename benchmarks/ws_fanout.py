@@ -121,13 +121,13 @@ async def http_get_json(port: int, path: str, timeout: float) -> Any:
 class Server:
     """A uvicorn subprocess serving ``benchmarks.ws_server`` on a free loopback port."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, loop: str = "auto") -> None:
         self.port = free_port()
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "benchmarks.ws_server:application",
              "--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off",
-             "--log-level", "warning", "--no-access-log", "--backlog", "4096"],
+             "--log-level", "warning", "--no-access-log", "--backlog", "4096", "--loop", loop],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
             stdout=self.log, stderr=subprocess.STDOUT,
         )

@@ -4,7 +4,8 @@ Paths:
 
 - ``/graphql``: ours, through the settings-driven ``get_application()`` router
   (``benchmarks.settings``: API-only, the benchmark's Strawberry schema);
-- ``/strawberry``: ``strawberry.channels.GraphQLWSConsumer`` on the same schema;
+- ``/strawberry``: ``strawberry.channels.GraphQLWSConsumer`` on the same schema
+  (and its ``GraphQLHTTPConsumer`` for HTTP requests, for the wrk latency run);
 - ``/bare``: a plain Channels ``AsyncWebsocketConsumer`` that joins the group
   and forwards each group message as one fixed frame (the framework floor);
 - ``/bench/send?group=G&count=M&n0=K``: benchmark control, sends ``M`` group
@@ -35,6 +36,7 @@ django_application = get_asgi_application()
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.layers import get_channel_layer  # noqa: E402
+from strawberry.channels import GraphQLHTTPConsumer as StrawberryHTTPConsumer  # noqa: E402
 from strawberry.channels import GraphQLWSConsumer as StrawberryWSConsumer  # noqa: E402
 
 from django_gql_channels import get_application  # noqa: E402
@@ -96,6 +98,7 @@ _profiler: cProfile.Profile | None = None
 #: fan-out time goes there when many sockets keep many objects alive.
 _gc_seconds = [0.0, 0.0, 0.0]
 _gc_counts = [0, 0, 0]
+_gc_max = [0.0, 0.0, 0.0]
 _gc_started = 0.0
 
 
@@ -104,8 +107,10 @@ def _gc_callback(phase: str, info: dict[str, int]) -> None:
     if phase == "start":
         _gc_started = time.perf_counter()
     else:
-        _gc_seconds[info["generation"]] += time.perf_counter() - _gc_started
+        pause = time.perf_counter() - _gc_started
+        _gc_seconds[info["generation"]] += pause
         _gc_counts[info["generation"]] += 1
+        _gc_max[info["generation"]] = max(_gc_max[info["generation"]], pause)
 
 
 gc.callbacks.append(_gc_callback)
@@ -123,6 +128,15 @@ async def control(scope: dict[str, Any], receive: Any, send: Any) -> None:
             times.append(time.time())
             await layer.group_send(group, {"type": "group.message", "text": "hello", "n": n0 + i})
         await _json_response(send, {"times": times})
+    elif scope["path"] == "/bench/burn":
+        # A plain ASGI answer after ``ms`` of CPU: what uvicorn's own latency
+        # distribution looks like for a request that costs as much as ours.
+        for _ in range(int(params.get("yields", "0"))):
+            await asyncio.sleep(0)
+        end = time.process_time() + float(params.get("ms", "5")) / 1000
+        while time.process_time() < end:
+            pass
+        await _json_response(send, {"ok": True})
     elif scope["path"] == "/bench/profile":
         global _profiler
         if params.get("action") == "start":
@@ -136,8 +150,10 @@ async def control(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif scope["path"] == "/bench/stats":
         if params.get("collect", "1") == "1":
             gc.collect()
+        if params.get("reset") == "1":
+            _gc_max[:] = [0.0, 0.0, 0.0]
         await _json_response(send, {"rss_kib": _rss_kib(), "tasks": len(asyncio.all_tasks()), "pid": os.getpid(),
-                                     "gc_seconds": _gc_seconds, "gc_counts": _gc_counts,
+                                     "gc_seconds": _gc_seconds, "gc_counts": _gc_counts, "gc_max": _gc_max,
                                      "gc_collected": sum(g["collected"] for g in gc.get_stats()),
                                      "cpu_seconds": time.process_time()})
     else:
@@ -147,6 +163,7 @@ async def control(scope: dict[str, Any], receive: Any, send: Any) -> None:
 ours = get_application(django_application)
 bare = BareWSConsumer.as_asgi()
 strawberry_consumer = StrawberryWSConsumer.as_asgi(schema=schema)
+strawberry_http = StrawberryHTTPConsumer.as_asgi(schema=schema, graphql_ide=None)
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -158,4 +175,6 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
             return await bare(scope, receive, send)
         if path == "/strawberry":
             return await strawberry_consumer(scope, receive, send)
+    elif scope["type"] == "http" and path == "/strawberry":
+        return await strawberry_http(scope, receive, send)
     return await ours(scope, receive, send)
