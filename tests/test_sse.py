@@ -144,14 +144,19 @@ async def test_without_sse_event_stream_only_clients_get_406_and_put_405():
     assert b"text/event-stream" not in reply.body
 
 
+# Without the auth middleware, whose user lookup needs the test database.
+NO_AUTH = {**GQL_CHANNELS, "AUTH_MIDDLEWARE": False}
+
+
 async def test_the_settings_built_application_serves_sse():
-    reply = await request(get_application(), payload={"query": "subscription { count(to: 2) }"})
+    with override_settings(GQL_CHANNELS=NO_AUTH):
+        reply = await request(get_application(), payload={"query": "subscription { count(to: 2) }"})
     assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert reply.body.count(b"event: next") == 2
 
 
 async def test_sse_enabled_false_in_settings_turns_it_off():
-    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "SSE_ENABLED": False}):
+    with override_settings(GQL_CHANNELS={**NO_AUTH, "SSE_ENABLED": False}):
         assert (await request(get_application(), payload={"query": "{ hello }"})).status == 406
 
 
