@@ -7,6 +7,7 @@ handed plain values, so a setting is looked up in one place only.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,11 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPERATIONS_PER_CONNECTION": 100,
     "SUBSCRIPTION_QUEUE_SIZE": 1000,
     "CHANNEL_LAYER": "default",
+    # Persisted (trusted) documents and automatic persisted queries.
+    "PERSISTED_DOCUMENTS": None,
+    "ONLY_PERSISTED_DOCUMENTS": False,
+    "AUTOMATIC_PERSISTED_QUERIES": False,
+    "APQ_CACHE": None,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -126,6 +132,11 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_OPERATIONS_PER_CONNECTION": (_is_optional_positive_int, "a positive int or None"),
     "SUBSCRIPTION_QUEUE_SIZE": (_is_positive_int, "a positive int"),
     "CHANNEL_LAYER": (_is_str, "a CHANNEL_LAYERS alias string"),
+    "PERSISTED_DOCUMENTS": (lambda v: v is None or isinstance(v, (str, os.PathLike)),
+                            "a path to a manifest file, or None"),
+    "ONLY_PERSISTED_DOCUMENTS": (_is_bool, "a bool"),
+    "AUTOMATIC_PERSISTED_QUERIES": (_is_bool, "a bool"),
+    "APQ_CACHE": (lambda v: v is None or isinstance(v, str), "a CACHES alias string or None"),
 }
 
 
