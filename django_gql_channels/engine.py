@@ -85,7 +85,7 @@ class Operation:
 class _CachedDocument:
     """Outcome of parsing and validating one document text (errors included)."""
 
-    __slots__ = ("document", "error", "operations")
+    __slots__ = ("document", "error", "only", "operations")
 
     def __init__(self, document: DocumentNode | None, error: GraphQLRequestError | None) -> None:
         self.document = document
@@ -96,8 +96,12 @@ class _CachedDocument:
                 if isinstance(definition, OperationDefinitionNode):
                     operation = Operation(document, definition)
                     self.operations[operation.name] = operation
+        #: The document's one operation, picked without a name (the common case, kept at hand).
+        self.only = next(iter(self.operations.values())) if len(self.operations) == 1 else None
 
     def select(self, operation_name: str | None) -> Operation:
+        if not operation_name and self.only is not None:
+            return self.only
         operations = self.operations
         if operation_name:
             try:

@@ -356,26 +356,13 @@ async def resolve_operation(
     Refusals are :class:`GraphQLRequestError` with a ``kind`` from this module
     and an ``extensions.code`` for clients.
     """
-    persisted = engine.persisted_documents
-    if document_id is None and (extensions is None or extensions.get("persistedQuery") is None):
-        if query is None:
-            raise _refusal(BAD_PERSISTED_REQUEST, "The request has no 'query' (the document's text) and no "
-                                                  "'documentId'.", "BAD_REQUEST")
-        if engine.only_persisted_documents:
-            cached = persisted.by_text.get(query) if persisted is not None else None
-            if cached is None:
-                raise _refusal(DOCUMENT_REQUIRED, "This server only runs persisted documents: send the "
-                                                  "document's 'documentId' instead of its text.",
-                               "PERSISTED_DOCUMENT_REQUIRED")
-            return _select(cached, operation_name)
-        return engine.prepare(query, operation_name)
-
-    problem = document_params_problem(document_id, extensions)
-    if problem is not None:
-        raise _refusal(BAD_PERSISTED_REQUEST, problem, "BAD_REQUEST")
     if document_id is not None:
+        if type(document_id) is not str:  # noqa: E721
+            raise _refusal(BAD_PERSISTED_REQUEST, f"'documentId' must be a string, not "
+                                                  f"{json_kind_with_article(document_id)}.", "BAD_REQUEST")
         if query is not None:
             raise _refusal(BAD_PERSISTED_REQUEST, "Send either 'query' or 'documentId', not both.", "BAD_REQUEST")
+        persisted = engine.persisted_documents
         cached = persisted.by_id.get(document_id) if persisted is not None else None
         if cached is None:
             if persisted is None:
@@ -384,7 +371,23 @@ async def resolve_operation(
             raise _refusal(DOCUMENT_NOT_FOUND, f"No persisted document has the id {_shown(document_id)}.",
                            "PERSISTED_DOCUMENT_NOT_FOUND")
         return _select(cached, operation_name)
-    return await _resolve_apq(engine, query, operation_name, extensions["persistedQuery"]["sha256Hash"])  # type: ignore[index]
+    if extensions is None or extensions.get("persistedQuery") is None:
+        if query is None:
+            raise _refusal(BAD_PERSISTED_REQUEST, "The request has no 'query' (the document's text) and no "
+                                                  "'documentId'.", "BAD_REQUEST")
+        if not engine.only_persisted_documents:
+            return engine.prepare(query, operation_name)
+        persisted = engine.persisted_documents
+        cached = persisted.by_text.get(query) if persisted is not None else None
+        if cached is None:
+            raise _refusal(DOCUMENT_REQUIRED, "This server only runs persisted documents: send the "
+                                              "document's 'documentId' instead of its text.",
+                           "PERSISTED_DOCUMENT_REQUIRED")
+        return _select(cached, operation_name)
+    problem = document_params_problem(None, extensions)
+    if problem is not None:
+        raise _refusal(BAD_PERSISTED_REQUEST, problem, "BAD_REQUEST")
+    return await _resolve_apq(engine, query, operation_name, extensions["persistedQuery"]["sha256Hash"])
 
 
 async def _resolve_apq(engine: Engine, query: str | None, operation_name: str | None, sha256_hash: str) -> Operation:
@@ -418,6 +421,6 @@ async def _resolve_apq(engine: Engine, query: str | None, operation_name: str | 
 
 
 def _select(cached: _CachedDocument, operation_name: str | None) -> Operation:
-    if cached.error is not None:
-        raise cached.error
-    return cached.select(operation_name)
+    if cached.error is None:
+        return cached.select(operation_name)
+    raise cached.error
