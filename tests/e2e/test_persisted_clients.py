@@ -36,3 +36,31 @@ def test_apollo_persisted_queries_link(live_server_factory, node_modules):
     # A manifest document by its id: one GET, no text ever sent.
     assert out["manifest"] == {"data": {"hello": "Hello, world!"}}
     assert [(e["method"], e["sent"]["hasQuery"]) for e in out["manifestExchanges"]] == [("GET", False)]
+
+
+def test_only_persisted_mode_under_a_live_server_and_in_a_browser(live_server_factory, tmp_path):
+    import http.client
+
+    from tests.e2e.test_ide_browser import chromium_binary, dump_dom, html_attributes
+
+    chromium_binary()  # skip before starting a server
+    server = live_server_factory(settings="tests.e2e.persisted_settings", env={"TEST_ONLY_PERSISTED": "1"})
+    host, port = server.url.removeprefix("http://").split(":")
+
+    def post(payload: dict) -> tuple[int, dict]:
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request("POST", "/graphql", json.dumps(payload), {"content-type": "application/json"})
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    status, body = post({"query": "{ hello }"})
+    assert status == 400 and body["errors"][0]["extensions"]["code"] == "PERSISTED_DOCUMENT_REQUIRED"
+    assert post({"documentId": "sha256:" + HELLO_HEX}) == (200, {"data": {"hello": "Hello, world!"}})
+
+    # The IDE page still loads, and tells the person at it why typed queries fail.
+    dom = dump_dom(f"{server.url}/graphql", tmp_path)
+    assert html_attributes(dom)["data-graphql-ide"] == "graphiql"
+    assert "data-only-persisted-documents" in dom and "only runs persisted documents" in dom
