@@ -50,6 +50,7 @@ __all__ = [
     "ManifestError",
     "PersistedDocuments",
     "document_params_problem",
+    "has_document_reference",
     "load_manifest",
     "resolve_operation",
     "sha256_id",
