@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -53,8 +54,11 @@ __all__ = [
     "has_document_reference",
     "load_manifest",
     "resolve_operation",
+    "sha256_hex",
     "sha256_id",
 ]
+
+logger = logging.getLogger("django_gql_channels")
 
 APOLLO_MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 SHA256_PREFIX = "sha256:"
@@ -83,9 +87,18 @@ UNCACHEABLE = frozenset({APQ_NOT_FOUND, APQ_NOT_SUPPORTED})
 _MAX_ID_IN_MESSAGE = 80
 
 
+def sha256_hex(text: str) -> str:
+    """The lower-case hex SHA-256 of ``text``'s UTF-8 bytes.
+
+    Lone surrogates (valid in JSON strings) are encoded rather than refused:
+    such a text simply matches no client's hash.
+    """
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def sha256_id(text: str) -> str:
     """The SHA256 hex document identifier of ``text``: ``sha256:<hex of its UTF-8 bytes>``."""
-    return SHA256_PREFIX + hashlib.sha256(text.encode()).hexdigest()
+    return SHA256_PREFIX + sha256_hex(text)
 
 
 def _shown(document_id: str) -> str:
@@ -242,10 +255,10 @@ def _error_text(error: GraphQLRequestError) -> str:
 class APQStore:
     """Where APQ keeps ``sha256 hex -> document text``; registered texts are already validated."""
 
-    async def get(self, sha256_hex: str) -> str | None:  # pragma: no cover - abstract
+    async def get(self, digest: str) -> str | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    async def set(self, sha256_hex: str, text: str) -> None:  # pragma: no cover - abstract
+    async def set(self, digest: str, text: str) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -256,15 +269,15 @@ class LocalAPQStore(APQStore):
         self.size = max(1, size)
         self._texts: OrderedDict[str, str] = OrderedDict()
 
-    async def get(self, sha256_hex: str) -> str | None:
-        text = self._texts.get(sha256_hex)
+    async def get(self, digest: str) -> str | None:
+        text = self._texts.get(digest)
         if text is not None:
-            self._texts.move_to_end(sha256_hex)
+            self._texts.move_to_end(digest)
         return text
 
-    async def set(self, sha256_hex: str, text: str) -> None:
-        self._texts[sha256_hex] = text
-        self._texts.move_to_end(sha256_hex)
+    async def set(self, digest: str, text: str) -> None:
+        self._texts[digest] = text
+        self._texts.move_to_end(digest)
         if len(self._texts) > self.size:
             self._texts.popitem(last=False)
 
@@ -273,23 +286,36 @@ class LocalAPQStore(APQStore):
 
 
 class DjangoCacheAPQStore(APQStore):
-    """A Django cache (``CACHES[alias]``) shared by every process using it; its own limits and timeout apply."""
+    """A Django cache (``CACHES[alias]``) shared by every process using it; its own limits and timeout apply.
+
+    A cache that fails (say, its server is down) is logged and acts as an
+    empty store: clients resend the text and their operations still run.
+    """
 
     key_prefix = "gql_channels.apq:"
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
 
-    async def get(self, sha256_hex: str) -> str | None:
+    async def get(self, digest: str) -> str | None:
         from django.core.cache import caches
 
-        text = await caches[self.alias].aget(self.key_prefix + sha256_hex)
+        try:
+            text = await caches[self.alias].aget(self.key_prefix + digest)
+        except Exception:
+            logger.warning("APQ cache %r failed on get; answering PersistedQueryNotFound.", self.alias,
+                           exc_info=True)
+            return None
         return text if isinstance(text, str) else None
 
-    async def set(self, sha256_hex: str, text: str) -> None:
+    async def set(self, digest: str, text: str) -> None:
         from django.core.cache import caches
 
-        await caches[self.alias].aset(self.key_prefix + sha256_hex, text)
+        try:
+            await caches[self.alias].aset(self.key_prefix + digest, text)
+        except Exception:
+            logger.warning("APQ cache %r failed on set; the operation runs unregistered.", self.alias,
+                           exc_info=True)
 
 
 # -- request parameters -> operation ---------------------------------------------------
@@ -408,7 +434,7 @@ async def _resolve_apq(engine: Engine, query: str | None, operation_name: str | 
         if store is None and persisted is None:
             raise _refusal(APQ_NOT_SUPPORTED, "PersistedQueryNotSupported", "PERSISTED_QUERY_NOT_SUPPORTED")
         raise _refusal(APQ_NOT_FOUND, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
-    if hashlib.sha256(query.encode()).hexdigest() != sha256_hash:
+    if sha256_hex(query) != sha256_hash:
         raise _refusal(BAD_PERSISTED_REQUEST, "The query's SHA-256 hash does not match "
                                               "'extensions.persistedQuery.sha256Hash': nothing was registered.",
                        "PERSISTED_QUERY_HASH_MISMATCH")

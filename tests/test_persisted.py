@@ -524,3 +524,25 @@ def test_the_manifest_is_read_once_and_again_after_a_settings_change(tmp_path):
         assert get_engine() is engine and set(engine.persisted_documents.documents) == {"one"}
     with gql(PERSISTED_DOCUMENTS=str(path)):
         assert set(get_engine().persisted_documents.documents) == {"two"}
+
+
+async def test_lone_surrogates_in_text_are_a_mismatch_not_a_crash():
+    engine = Engine(example_schema, apq_store=LocalAPQStore(10))
+    text = '{ hello(name: "\ud800") }'
+    error = await refusal(engine, text, extensions=persisted_query("{ hello }"))
+    assert error.errors[0].extensions == {"code": "PERSISTED_QUERY_HASH_MISMATCH"}
+
+
+async def test_a_failing_django_cache_acts_as_an_empty_store(caplog):
+    from django_gql_channels.persisted import DjangoCacheAPQStore
+    from tests.conftest import free_port
+
+    # A real Redis cache backend pointed at a port nobody listens on.
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+              "apq": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                      "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    with override_settings(CACHES=caches):
+        engine = Engine(example_schema, apq_store=DjangoCacheAPQStore("apq"))
+        assert (await refusal(engine, extensions=persisted_query(HELLO))).kind == "persisted_query_not_found"
+        assert (await resolve_operation(engine, HELLO, extensions=persisted_query(HELLO))).name == "Hello"
+    assert "APQ cache 'apq' failed on get" in caplog.text and "failed on set" in caplog.text
