@@ -497,6 +497,21 @@ class TestGqlCheck:
         report = json.loads(manage("gql_check", "--format", "json", "--check-manifest", str(path)).out)
         assert report["check_manifest"]["problems"][0]["id"] == "gone"
 
+    def test_regenerating_the_configured_manifest_ignores_the_old_one(self, manage, documents, tmp_path):
+        out = tmp_path / "persisted-documents.json"
+        settings = {"settings_module": "tests.command_settings.persisted", "env": {"TEST_MANIFEST": str(out)}}
+        # Not there yet (the first CI run), then stale (a document no longer validates): both are replaced.
+        first = manage("gql_check", "--documents", str(documents), "--manifest", str(out), **settings)
+        assert first.code == 0, first.err
+        out.write_text(json.dumps({"old": "{ removedField }"}))
+        again = manage("gql_check", "--documents", str(documents), "--manifest", str(out), **settings)
+        assert again.code == 0, again.err
+        assert "old" not in json.loads(out.read_text())
+        # Without --manifest the configured file is checked like any setting.
+        out.write_text(json.dumps({"old": "{ removedField }"}))
+        plain = manage("gql_check", **settings)
+        assert plain.code == 1 and "gql_channels.E034" in plain.err and "'old'" in plain.err
+
     def test_check_manifest_unreadable_is_a_usage_error(self, manage, tmp_path):
         result = manage("gql_check", "--check-manifest", str(tmp_path / "missing.json"))
         assert result.code == 2 and "--check-manifest: cannot read" in result.err

@@ -11,6 +11,7 @@ prints one JSON object on standard output instead.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -41,6 +42,14 @@ from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, configured_layer, describ
 #: The settings the engine's validation is built from: --documents needs them sound.
 ENGINE_SETTINGS = frozenset({"VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS", "INTROSPECTION",
                              "DOCUMENT_CACHE_SIZE", "DEBUG"})
+
+
+#: Problems of the configured manifest's content, moot while ``--manifest`` rewrites that file.
+_MANIFEST_FILE_PROBLEMS = frozenset({"gql_channels.E033", "gql_channels.E034", "gql_channels.W031"})
+
+
+def _same_file(path: str, configured: Any) -> bool:
+    return isinstance(configured, (str, os.PathLike)) and os.path.abspath(path) == os.path.abspath(configured)
 
 
 def _level(problem: SettingProblem) -> str:
@@ -206,6 +215,11 @@ class _Check:
     def run(self) -> _Check:
         options = self.options
         self.problems = collect_problems()
+        if options.get("manifest") and options["documents"] and _same_file(
+                options["manifest"], gql_settings.user_settings.get("PERSISTED_DOCUMENTS")):
+            # Regenerating the configured manifest: what is wrong with the old
+            # one (or that it does not exist yet) is about to be replaced.
+            self.problems = [p for p in self.problems if p.id not in _MANIFEST_FILE_PROBLEMS]
         schema_errors = [p for p in self.problems if p.key == "SCHEMA" and _level(p) == "error"]
         self.schema_failure = any(p.id in ("gql_channels.E004", "gql_channels.E005") for p in schema_errors)
         schema = None
