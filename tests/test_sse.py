@@ -265,3 +265,20 @@ def test_accept_parsing():
 
 def test_multi_line_data_gets_a_data_field_per_line():
     assert sse._event(b"next", '{\n"a": 1\n}') == b'event: next\ndata: {\ndata: "a": 1\ndata: }\n\n'
+
+
+async def test_persisted_documents_run_over_sse_in_both_modes():
+    from example_project.schema import schema as example_schema
+    from tests.test_persisted import COUNT_ID, MANIFEST
+
+    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "PERSISTED_DOCUMENTS": str(MANIFEST)}):
+        app = make_app(schema=example_schema)
+        reply = await request(app, payload={"documentId": COUNT_ID, "variables": {"to": 2}})
+        assert reply.body.count(b'event: next\ndata: {"data":{"count":') == 2
+        token = await reserve(app)
+        stream = await StreamingRequest(app, "GET", headers=[(TOKEN, token)]).start()
+        reply = await request(app, payload={"documentId": COUNT_ID, "variables": {"to": 1},
+                                            "extensions": {"operationId": "p"}}, accept=None, headers=[(TOKEN, token)])
+        assert reply.status == 202
+        assert await stream.next_event() == ("next", {"id": "p", "payload": {"data": {"count": 1}}})
+        await stream.disconnect()
