@@ -12,6 +12,7 @@ server process), or Redis pub/sub when ``BENCH_REDIS_URL`` is set
 """
 
 import os
+from pathlib import Path
 
 SECRET_KEY = "benchmarks-only-not-secret"
 DEBUG = False
@@ -29,6 +30,8 @@ GQL_CHANNELS = {
     "GRAPHQL_IDE": None,
     # The fan-out's "shared results" rows run a server with BENCH_SHARED=1.
     "SHARED_SUBSCRIPTION_RESULTS": os.environ.get("BENCH_SHARED") == "1",
+    # `{ hello }` as a persisted document, for the by-documentId contender.
+    "PERSISTED_DOCUMENTS": str(Path(__file__).resolve().parent / "persisted_documents.json"),
 }
 
 # A burst queues many messages per channel at once: raise the in-memory

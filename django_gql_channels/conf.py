@@ -7,6 +7,7 @@ handed plain values, so a setting is looked up in one place only.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ DEFAULTS: dict[str, Any] = {
     "SSE_ENABLED": True,
     "SSE_KEEP_ALIVE_INTERVAL": 12,
     "SSE_RESERVATION_TIMEOUT": 30,
+    # Persisted (trusted) documents and automatic persisted queries.
+    "PERSISTED_DOCUMENTS": None,
+    "ONLY_PERSISTED_DOCUMENTS": False,
+    "AUTOMATIC_PERSISTED_QUERIES": False,
+    "APQ_CACHE": None,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -113,6 +119,19 @@ DESCRIPTIONS: dict[str, str] = {
                                "do not cut it; ``None``: none.",
     "SSE_RESERVATION_TIMEOUT": "Seconds a single-connection-mode reservation (``PUT``) waits for its "
                                "stream to be opened before it expires.",
+    "PERSISTED_DOCUMENTS": "Path to a persisted-documents manifest: a JSON object ``{\"<id>\": \"<document>\"}`` "
+                           "(ids ``sha256:<hex>`` or bare hex) or Apollo's persisted query manifest. Read and "
+                           "validated once, at start-up; requests may then name a document by ``documentId`` "
+                           "or by Apollo's ``extensions.persistedQuery.sha256Hash``. See :doc:`trusted-documents`.",
+    "ONLY_PERSISTED_DOCUMENTS": "Refuse query text that is not a document of the manifest (``400``, or an "
+                                "``error`` for a WebSocket operation): only trusted documents run. "
+                                "``not DEBUG`` keeps the IDE usable in development.",
+    "AUTOMATIC_PERSISTED_QUERIES": "Apollo's automatic persisted queries: an unknown hash gets "
+                                   "``PersistedQueryNotFound``, and text sent with its hash is registered once "
+                                   "the hash matches and the text validates. Never used with "
+                                   "``ONLY_PERSISTED_DOCUMENTS``.",
+    "APQ_CACHE": "A ``CACHES`` alias keeping APQ texts in that Django cache, shared by every process using "
+                 "it; ``None``: each process keeps its ``DOCUMENT_CACHE_SIZE`` most recent texts.",
 }
 
 
@@ -196,6 +215,11 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "SSE_KEEP_ALIVE_INTERVAL": (lambda v: v is None or (_is_non_negative_number(v) and v > 0),
                                 "a number of seconds > 0, or None for no keep-alive"),
     "SSE_RESERVATION_TIMEOUT": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
+    "PERSISTED_DOCUMENTS": (lambda v: v is None or isinstance(v, (str, os.PathLike)),
+                            "a path to a manifest file, or None"),
+    "ONLY_PERSISTED_DOCUMENTS": (_is_bool, "a bool"),
+    "AUTOMATIC_PERSISTED_QUERIES": (_is_bool, "a bool"),
+    "APQ_CACHE": (lambda v: v is None or isinstance(v, str), "a CACHES alias string or None"),
 }
 
 

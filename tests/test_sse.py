@@ -144,14 +144,19 @@ async def test_without_sse_event_stream_only_clients_get_406_and_put_405():
     assert b"text/event-stream" not in reply.body
 
 
+# Without the auth middleware, whose user lookup needs the test database.
+NO_AUTH = {**GQL_CHANNELS, "AUTH_MIDDLEWARE": False}
+
+
 async def test_the_settings_built_application_serves_sse():
-    reply = await request(get_application(), payload={"query": "subscription { count(to: 2) }"})
+    with override_settings(GQL_CHANNELS=NO_AUTH):
+        reply = await request(get_application(), payload={"query": "subscription { count(to: 2) }"})
     assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert reply.body.count(b"event: next") == 2
 
 
 async def test_sse_enabled_false_in_settings_turns_it_off():
-    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "SSE_ENABLED": False}):
+    with override_settings(GQL_CHANNELS={**NO_AUTH, "SSE_ENABLED": False}):
         assert (await request(get_application(), payload={"query": "{ hello }"})).status == 406
 
 
@@ -260,3 +265,20 @@ def test_accept_parsing():
 
 def test_multi_line_data_gets_a_data_field_per_line():
     assert sse._event(b"next", '{\n"a": 1\n}') == b'event: next\ndata: {\ndata: "a": 1\ndata: }\n\n'
+
+
+async def test_persisted_documents_run_over_sse_in_both_modes():
+    from example_project.schema import schema as example_schema
+    from tests.test_persisted import COUNT_ID, MANIFEST
+
+    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "PERSISTED_DOCUMENTS": str(MANIFEST)}):
+        app = make_app(schema=example_schema)
+        reply = await request(app, payload={"documentId": COUNT_ID, "variables": {"to": 2}})
+        assert reply.body.count(b'event: next\ndata: {"data":{"count":') == 2
+        token = await reserve(app)
+        stream = await StreamingRequest(app, "GET", headers=[(TOKEN, token)]).start()
+        reply = await request(app, payload={"documentId": COUNT_ID, "variables": {"to": 1},
+                                            "extensions": {"operationId": "p"}}, accept=None, headers=[(TOKEN, token)])
+        assert reply.status == 202
+        assert await stream.next_event() == ("next", {"id": "p", "payload": {"data": {"count": 1}}})
+        await stream.disconnect()

@@ -46,6 +46,8 @@ from ..conf import gql_settings
 from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
 from ..operations import ConfirmingListener, ConnectionGone, Operations
+from ..persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
+from ..persisted import UNCACHEABLE, resolve_operation
 from ..unset import UNSET
 from . import sse
 from .errors import HTTPError
@@ -71,6 +73,10 @@ MaybeAwaitable = Union[T, Awaitable[T]]
 
 _JSON_HEADER = (b"content-type", JSON)
 _TEXT_HEADER = (b"content-type", b"text/plain; charset=utf-8")
+# As Apollo Server sends with PersistedQueryNotFound: a miss must not be cached.
+_NO_CACHE_HEADER = (b"cache-control", b"private, no-cache, must-revalidate")
+#: GET parameters that make a request a GraphQL request rather than a visit to the IDE.
+_REQUEST_PARAMETERS = ("query", "documentId", "extensions")
 _GRAPHQL_RESPONSE_HEADER = (b"content-type", GRAPHQL_RESPONSE_JSON)
 # ensure_ascii: the body is pure ASCII, so strings holding lone surrogates
 # (valid in JSON input) cannot fail to encode on the way out.
@@ -173,7 +179,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
 
     async def render_graphql_ide(self, request: ChannelsRequest) -> ChannelsResponse:
         assert self.graphql_ide is not None
-        return ChannelsResponse(render_ide_page(self.graphql_ide))
+        return ChannelsResponse(render_ide_page(
+            self.graphql_ide, only_persisted_documents=self.engine.only_persisted_documents))
 
     # -- ASGI ----------------------------------------------------------------
 
@@ -254,7 +261,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                     raise self._unsupported_media_type(content_type)
             elif method == "GET":
                 query_params = self._query_params(scope.get("query_string", b""))
-                if "query" not in query_params:
+                if not any(name in query_params for name in _REQUEST_PARAMETERS):
                     if negotiated.html and self.graphql_ide is not None:
                         request = ChannelsRequest(self, b"", None, method, None)
                         page = await self._hook(self.render_graphql_ide(request))
@@ -288,13 +295,15 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         finally:
             close_files(files)
 
-    def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
-        """The operation ``params`` describe, for every transport of this URL (JSON and SSE).
+    async def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
+        """The operation ``params`` describe (text, ``documentId`` or persisted-query hash),
+        for every transport of this URL (JSON and SSE).
 
         Raises :class:`~..exceptions.GraphQLRequestError` for syntax,
-        validation and operation-selection errors.
+        validation, operation-selection and persisted-document errors.
         """
-        return self.engine.prepare(params.query, params.operation_name)
+        return await resolve_operation(self.engine, params.query, params.operation_name,
+                                       document_id=params.document_id, extensions=params.extensions)
 
     async def execute(self, send: Callable[..., Any], request: ChannelsRequest, params: GraphQLParams,
                       media_type: bytes, *, event_stream: bool = False) -> None:
@@ -307,14 +316,20 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         engine = self.engine
         response = TemporalResponse()
         request_error = False
+        status: int | None = None
+        extra_headers: list[tuple[bytes, bytes]] = []
         try:
-            operation = self.prepare_operation(params, request)
+            operation = await self.prepare_operation(params, request)
         except GraphQLRequestError as error:
             if media_type is sse.EVENT_STREAM:
                 await self.stream_errors(send, engine.format_errors(error.errors))
                 return
             result = ExecutionResult(None, error.errors)
             request_error = True
+            # Persisted-document refusals have their own status whatever the media type.
+            status = PERSISTED_HTTP_STATUS.get(error.kind)
+            if error.kind in UNCACHEABLE:
+                extra_headers.append(_NO_CACHE_HEADER)
         else:
             kind = operation.kind
             if kind == "mutation" and request.method == "GET":
@@ -345,8 +360,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         if request_error and data.get("data", False) is None:
             # A request error never started executing: the spec's response has no data entry.
             del data["data"]
-        status = 400 if request_error and media_type is GRAPHQL_RESPONSE_JSON else 200
-        headers = [_GRAPHQL_RESPONSE_HEADER if media_type is GRAPHQL_RESPONSE_JSON else _JSON_HEADER]
+        if status is None:
+            status = 400 if request_error and media_type is GRAPHQL_RESPONSE_JSON else 200
+        headers = [_GRAPHQL_RESPONSE_HEADER if media_type is GRAPHQL_RESPONSE_JSON else _JSON_HEADER, *extra_headers]
         if response._status_code is not None:
             status = response._status_code
         if response.headers:
@@ -437,7 +453,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             raise HTTPError(429, f"Too many operations: this stream already runs {limit}, the most "
                                  "MAX_OPERATIONS_PER_CONNECTION allows at once. Stop one first.")
         try:
-            operation = self.prepare_operation(params, request)
+            operation = await self.prepare_operation(params, request)
         except GraphQLRequestError:
             # Refused as GraphQL over HTTP refuses it, in the reply to this request.
             await self.execute(send, request, params, media_type)
@@ -539,8 +555,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         return params
 
     async def _get_data(self, query_params: dict[str, str]) -> dict[str, Any]:
-        data: dict[str, Any] = {"query": query_params["query"],
-                                "operationName": query_params.get("operationName") or None}
+        data: dict[str, Any] = {"query": query_params.get("query"),
+                                "operationName": query_params.get("operationName") or None,
+                                "documentId": query_params.get("documentId") or None}
         for name in ("variables", "extensions"):
             raw = query_params.get(name)
             data[name] = await self._decode(raw, f"The '{name}' parameter") if raw else None

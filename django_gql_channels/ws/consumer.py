@@ -23,6 +23,7 @@ from ..conf import gql_settings
 from ..engine import Engine, get_engine
 from ..exceptions import GraphQLRequestError
 from ..operations import ConfirmingListener, ConnectionGone, Operations
+from ..persisted import resolve_operation
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
 from .protocol import ProtocolHandler, close_reason
@@ -277,11 +278,20 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
     async def start_operation(
         self,
         op_id: Any,
-        query: str,
+        query: str | None,
         variables: dict[str, Any] | None,
         operation_name: str | None,
+        *,
+        document_id: str | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
-        """Prepare and start one operation; for subscriptions, wait until it has started."""
+        """Prepare and start one operation; for subscriptions, wait until it has started.
+
+        The document is the ``query`` text, or the persisted document named by
+        ``document_id`` or Apollo's ``extensions.persistedQuery`` (see
+        :func:`~django_gql_channels.persisted.resolve_operation`); a refusal is
+        an ``error`` for this operation.
+        """
         protocol = self.protocol
         operations = self.operations
         assert protocol is not None and operations is not None
@@ -293,7 +303,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             }])
             return
         try:
-            operation = self.engine.prepare(query, operation_name)
+            operation = await resolve_operation(self.engine, query, operation_name,
+                                                document_id=document_id, extensions=extensions)
         except GraphQLRequestError as exc:
             await protocol.send_errors(op_id, self.engine.format_errors(exc.errors))
             return

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
+from ..persisted import has_document_reference
 from ..unset import UNSET
 
 __all__ = ["MAX_CLOSE_REASON_BYTES", "ProtocolConnection", "ProtocolHandler", "close_reason", "encode_id"]
@@ -66,8 +67,9 @@ class ProtocolConnection(Protocol):
 
     def has_operation(self, op_id: Any) -> bool: ...
 
-    async def start_operation(self, op_id: Any, query: str, variables: dict[str, Any] | None,
-                              operation_name: str | None) -> None: ...
+    async def start_operation(self, op_id: Any, query: str | None, variables: dict[str, Any] | None,
+                              operation_name: str | None, *, document_id: str | None = None,
+                              extensions: dict[str, Any] | None = None) -> None: ...
 
     async def stop_operation(self, op_id: Any) -> bool:
         """False when no operation runs with that id."""
@@ -92,6 +94,8 @@ class ProtocolHandler:
     payload_fields: ClassVar[tuple[tuple[str, str, type], ...]] = (
         ("variables", "an object", dict),
         ("operationName", "a string", str),
+        ("extensions", "an object", dict),
+        ("documentId", "a string", str),
     )
 
     def __init__(self, consumer: ProtocolConnection) -> None:
@@ -199,8 +203,11 @@ class ProtocolHandler:
         """What is wrong with the payload of a ``kind`` (``subscribe``/``start``) message, or None."""
         if not isinstance(payload, dict):
             return f"'{kind}' message expects the 'payload' property to be an object, but got {json_kind(payload)}"
-        if not isinstance(payload.get("query"), str):
-            return f"'{kind}' payload expects 'query' to be a string, but got {json_kind(payload.get('query'))}"
+        query = payload.get("query")
+        if not isinstance(query, str) and (
+            query is not None or not has_document_reference(payload.get("documentId"), payload.get("extensions"))
+        ):
+            return f"'{kind}' payload expects 'query' to be a string, but got {json_kind(query)}"
         for key, expected, check in self.payload_fields:
             value = payload.get(key)
             if value is not None and not isinstance(value, check):
@@ -208,9 +215,10 @@ class ProtocolHandler:
         return None
 
     async def start(self, op_id: Any, payload: dict[str, Any]) -> None:
-        """Start the operation a checked payload describes."""
-        await self.consumer.start_operation(op_id, payload["query"], payload.get("variables"),
-                                            payload.get("operationName"))
+        """Start the operation a checked payload describes (by text, or a persisted document's id or hash)."""
+        await self.consumer.start_operation(op_id, payload.get("query"), payload.get("variables"),
+                                            payload.get("operationName"), document_id=payload.get("documentId"),
+                                            extensions=payload.get("extensions"))
 
     async def init_repeated(self) -> None:  # pragma: no cover - abstract
         """A second ``connection_init``."""

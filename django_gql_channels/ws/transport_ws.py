@@ -33,7 +33,6 @@ __all__ = ["TransportWSProtocol"]
 class TransportWSProtocol(ProtocolHandler):
     subprotocol = "graphql-transport-ws"
     keep_alive_message = {"type": "ping"}
-    payload_fields = (*ProtocolHandler.payload_fields, ("extensions", "an object", dict))
 
     # -- client to server ----------------------------------------------------
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import pytest
+
 from django_gql_channels import GraphQLHTTPConsumer
 from django_gql_channels.http import sse
 from django_gql_channels.routing import get_application
@@ -25,6 +27,10 @@ TOKEN = "X-GraphQL-Event-Stream-Token"
 def consumers_alive() -> int:
     gc.collect()
     return sum(1 for obj in gc.get_objects() if isinstance(obj, GraphQLHTTPConsumer))
+
+
+# The auth middleware of the real application looks users up in the database.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_sse_subscribers_that_connect_and_abort_leave_nothing(layer):  # noqa: F811
