@@ -15,6 +15,10 @@ id                        problem
 ``gql_channels.E010``     a ``VALIDATION_RULES`` entry unimportable or not a rule
 ``gql_channels.E011``     ``CHANNEL_LAYER`` names no entry of ``CHANNEL_LAYERS``
 ``gql_channels.E012``     that layer's ``BACKEND`` cannot be imported
+``gql_channels.E020``     a ``MODEL_EVENTS`` key names no installed model
+``gql_channels.E021``     a ``MODEL_EVENTS`` group template is malformed or names no field
+``gql_channels.E022``     a ``MODEL_EVENTS`` dotted path cannot be imported or is not callable
+``gql_channels.E023``     a ``MODEL_EVENTS`` value is no group name, template or callable
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
@@ -59,6 +63,10 @@ def collect_problems() -> list[SettingProblem]:
     alias = user_settings.get("CHANNEL_LAYER", DEFAULTS["CHANNEL_LAYER"])
     if "CHANNEL_LAYER" not in bad_keys:
         problems.extend(layer_problems(alias))
+    if "MODEL_EVENTS" in user_settings and "MODEL_EVENTS" not in bad_keys:
+        from .model_events import model_event_problems
+
+        problems.extend(model_event_problems(user_settings["MODEL_EVENTS"]))
     return sorted(problems, key=lambda p: (not p.id.split(".")[1].startswith("E"), p.id))
 
 

@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPERATIONS_PER_CONNECTION": 100,
     "SUBSCRIPTION_QUEUE_SIZE": 1000,
     "CHANNEL_LAYER": "default",
+    # Publishing: {"app_label.ModelName": group spec(s)}; see model_events.py.
+    "MODEL_EVENTS": {},
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -126,6 +128,10 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_OPERATIONS_PER_CONNECTION": (_is_optional_positive_int, "a positive int or None"),
     "SUBSCRIPTION_QUEUE_SIZE": (_is_positive_int, "a positive int"),
     "CHANNEL_LAYER": (_is_str, "a CHANNEL_LAYERS alias string"),
+    "MODEL_EVENTS": (
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
+        'a dict like {"app_label.ModelName": "group"}',
+    ),
 }
 
 
