@@ -131,11 +131,13 @@ def _problem(id: str, msg: str, hint: str) -> SettingProblem:
 
 
 def _model(label: str) -> type[models.Model] | SettingProblem:
+    hint = 'Use "app_label.ModelName" of a model in INSTALLED_APPS, e.g. "shop.Order".'
+    if label.count(".") != 1:
+        return _problem("gql_channels.E020", f"{label!r} is not of the form \"app_label.ModelName\".", hint)
     try:
         return apps.get_model(label)
-    except (LookupError, ValueError) as exc:
-        return _problem("gql_channels.E020", f"{label!r} is not an installed model: {str(exc).rstrip('.')}.",
-                        'Use "app_label.ModelName" of a model in INSTALLED_APPS, e.g. "shop.Order".')
+    except LookupError as exc:
+        return _problem("gql_channels.E020", f"{label!r} is not an installed model: {str(exc).rstrip('.')}.", hint)
 
 
 def _template_fields(model: type[models.Model], label: str, template: str) -> tuple[str, ...] | SettingProblem:
