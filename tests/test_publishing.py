@@ -21,6 +21,7 @@ from django.test import override_settings
 from django_gql_channels import abroadcast, broadcast
 from django_gql_channels.publishing import BroadcastError, safe_group_name
 from tests.conftest import free_port
+from tests.ws_support import group_inbox
 
 
 class Boom(Exception):
@@ -34,13 +35,7 @@ def item(n) -> dict:
 @pytest.fixture
 async def inbox(clean_layer):
     """``await inbox()``: the next message the group ``news`` receives."""
-    channel = await clean_layer.new_channel()
-    await clean_layer.group_add("news", channel)
-
-    async def next_message(timeout: float = 5.0) -> dict:
-        return await asyncio.wait_for(clean_layer.receive(channel), timeout)
-
-    return next_message
+    return await group_inbox(clean_layer, "news")
 
 
 def test_the_package_exports_both():
