@@ -26,6 +26,7 @@ process whose event loop reads that layer has its sends run on that loop.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import logging
 import re
@@ -104,6 +105,15 @@ def _checked_group(group: Any) -> str:
     return group
 
 
+def _failed(group: str, message: dict[str, Any], exc: BaseException, raise_errors: bool, timeout: float | None) -> None:
+    timed_out = isinstance(exc, (asyncio.TimeoutError, concurrent.futures.TimeoutError))
+    reason = f"no answer within {timeout}s" if timed_out else exc
+    if raise_errors:
+        raise BroadcastError(f"Broadcasting a {message['type']!r} message to group {group!r} failed: {reason}") from exc
+    logger.error("Broadcasting a %r message to group %r failed: %s", message["type"], group, reason,
+                 exc_info=not (timed_out or isinstance(exc, BroadcastError)))
+
+
 async def _send(groups: Sequence[str], message: dict[str, Any], raise_errors: bool, timeout: float | None) -> None:
     for group in groups:
         try:
@@ -114,12 +124,7 @@ async def _send(groups: Sequence[str], message: dict[str, Any], raise_errors: bo
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            reason = f"no answer within {timeout}s" if isinstance(exc, asyncio.TimeoutError) else exc
-            if raise_errors:
-                raise BroadcastError(f"Broadcasting a {message['type']!r} message to group {group!r} "
-                                     f"failed: {reason}") from exc
-            logger.error("Broadcasting a %r message to group %r failed: %s", message["type"], group, reason,
-                         exc_info=not isinstance(exc, (asyncio.TimeoutError, BroadcastError)))
+            _failed(group, message, exc, raise_errors, timeout)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -159,7 +164,13 @@ def _send_from_sync(groups: Sequence[str], message: dict[str, Any], raise_errors
     send = partial(_send, groups, message, raise_errors, timeout)
     home = _in_memory_loop(get_channel_layer(gql_settings.CHANNEL_LAYER))
     if home is not None:
-        asyncio.run_coroutine_threadsafe(send(), home).result()
+        future = asyncio.run_coroutine_threadsafe(send(), home)
+        try:
+            # Bounded even if that loop is blocked (by code waiting for this very thread).
+            future.result(None if timeout is None else timeout + 1)
+        except concurrent.futures.TimeoutError as exc:
+            future.cancel()
+            _failed(groups[0], message, exc, raise_errors, timeout)
     else:
         # In a thread of sync_to_async this runs on the server's loop; in a plain
         # thread, on a new loop (whose closing also closes channels_redis' connections).

@@ -116,11 +116,24 @@ async def test_sync_code_on_the_event_loop_thread_schedules_the_send(inbox):
 
 async def test_a_plain_thread_reaches_readers_of_the_in_memory_layer_on_the_loop(inbox):
     receiving = asyncio.ensure_future(inbox())
-    await asyncio.sleep(0)  # the reader waits on the loop now
+    for _ in range(5):
+        await asyncio.sleep(0)  # the reader waits on the loop now
     thread = threading.Thread(target=broadcast, args=("news", item("from a thread")))
     thread.start()
     await asyncio.to_thread(thread.join)
     assert await receiving == item("from a thread")
+
+
+async def test_a_thread_gives_up_on_a_loop_that_waits_for_it(inbox, caplog):
+    caplog.set_level(logging.ERROR, "django_gql_channels.publishing")
+    receiving = asyncio.ensure_future(inbox())
+    for _ in range(5):
+        await asyncio.sleep(0)  # the reader waits on the loop now
+    thread = threading.Thread(target=broadcast, args=("news", item("never")), kwargs={"timeout": 0.1})
+    thread.start()
+    thread.join()  # blocks the loop the send would run on: no deadlock, an error logged
+    assert "'news.item' message to group 'news' failed: no answer within 0.1s" in caplog.text
+    receiving.cancel()
 
 
 async def test_abroadcast_sends_at_once(inbox):
