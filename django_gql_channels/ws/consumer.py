@@ -374,7 +374,9 @@ class GraphQLWSConsumer(ChannelsConsumer):
             logger.warning("An operation did not finish within %ss of being cancelled: %r "
                            "(does its generator catch CancelledError?)", self.cleanup_timeout, task)
 
-    def listen_to_channel(self, type: str, *, timeout: float | None = None, groups: Iterable[str] = ()) -> Any:
+    def listen_to_channel(
+        self, type: str | Iterable[str], *, timeout: float | None = None, groups: Iterable[str] = ()
+    ) -> Any:
         manager = super().listen_to_channel(type, timeout=timeout, groups=groups)
         confirm = _confirm_current.get()
         return manager if confirm is None else _ConfirmOnEnter(manager, confirm)
