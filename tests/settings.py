@@ -24,6 +24,7 @@ GQL_CHANNELS = {
     "SCHEMA": "example_project.schema.schema",
     "MULTIPART_UPLOADS_ENABLED": True,
     "CONNECTION_INIT_WAIT_TIMEOUT": 5,
+    "MODEL_EVENTS": {"chat.Message": "chat_log_{room}"},
 }
 if os.environ.get("GQL_SHARED_RESULTS") == "1":  # `pytest --shared-results`, also in live servers
     GQL_CHANNELS["SHARED_SUBSCRIPTION_RESULTS"] = True
