@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PORT ?= 8000
 
-.PHONY: run test test-fast install bench tox docs
+.PHONY: run test test-fast test-shared-results install bench tox docs
 
 install:
 	$(PYTHON) -m pip install -q -e ".[test,docs]"
@@ -20,7 +20,16 @@ run:
 test: install
 	$(PYTHON) -m pytest -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+	$(MAKE) test-shared-results
 	$(PYTHON) -m tox -q -e graphene
+
+# The subscription tests again with SHARED_SUBSCRIPTION_RESULTS on by default
+# (in the test process and in the servers they start): the frames must not change.
+SHARED_RESULTS_TESTS = tests/test_shared_results.py tests/test_ws_transport_ws.py tests/test_ws_legacy.py \
+	tests/test_sse.py tests/test_testing.py tests/test_publishing.py tests/e2e/test_ws_clients.py \
+	tests/e2e/test_chat.py tests/e2e/test_sse.py
+test-shared-results:
+	$(PYTHON) -m pytest -q -p no:cacheprovider --shared-results $(SHARED_RESULTS_TESTS)
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not e2e" -x
