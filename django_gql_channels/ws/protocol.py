@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 from collections.abc import Coroutine
 from typing import Any, ClassVar, Protocol
@@ -31,9 +32,14 @@ __all__ = ["MAX_CLOSE_REASON_BYTES", "ProtocolConnection", "ProtocolHandler", "c
 MAX_CLOSE_REASON_BYTES = 123
 
 
-def encode_id(op_id: Any) -> str:
-    """An operation id as JSON, for splicing into a pre-encoded message."""
+@functools.lru_cache(maxsize=4096)
+def _encode_str_id(op_id: str) -> str:
     return json.dumps(op_id, ensure_ascii=False)
+
+
+def encode_id(op_id: Any) -> str:
+    """An operation id as JSON, for splicing into a pre-encoded message (cached: sent once per event)."""
+    return _encode_str_id(op_id) if op_id.__class__ is str else json.dumps(op_id, ensure_ascii=False)
 
 
 def close_reason(reason: str) -> str:
