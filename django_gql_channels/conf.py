@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "ONLY_PERSISTED_DOCUMENTS": False,
     "AUTOMATIC_PERSISTED_QUERIES": False,
     "APQ_CACHE": None,
+    # Publishing: {"app_label.ModelName": group spec(s)}; see model_events.py.
+    "MODEL_EVENTS": {},
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -124,6 +126,11 @@ DESCRIPTIONS: dict[str, str] = {
                                    "``ONLY_PERSISTED_DOCUMENTS``.",
     "APQ_CACHE": "A ``CACHES`` alias keeping APQ texts in that Django cache, shared by every process using "
                  "it; ``None``: each process keeps its ``DOCUMENT_CACHE_SIZE`` most recent texts.",
+    "MODEL_EVENTS": "``{\"app_label.ModelName\": group}``: after the transaction that saved or deleted an "
+                    "instance commits, the group receives ``{\"type\": \"model.saved\"`` (or "
+                    "``\"model.deleted\"``), ``\"model\", \"pk\", \"created\"}``. The group may be a "
+                    "``str.format`` template of the instance (``\"order_{pk}\"``), a dotted path to a callable "
+                    "``(instance) -> group(s)``, or a list of these. See :doc:`publishing`.",
 }
 
 
@@ -211,6 +218,10 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ONLY_PERSISTED_DOCUMENTS": (_is_bool, "a bool"),
     "AUTOMATIC_PERSISTED_QUERIES": (_is_bool, "a bool"),
     "APQ_CACHE": (lambda v: v is None or isinstance(v, str), "a CACHES alias string or None"),
+    "MODEL_EVENTS": (
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
+        'a dict like {"app_label.ModelName": "group"}',
+    ),
 }
 
 

@@ -448,7 +448,7 @@ def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
         # is found at start-up (the router builds its engine) and by `manage.py check`.
         problems = engine.persisted_documents.errors
         more = f" (and {len(problems) - 1} more; run `manage.py check`)" if len(problems) > 1 else ""
-        raise SettingsError(SettingProblem("gql_channels.E034", "PERSISTED_DOCUMENTS", f"{problems[0]}{more}",
+        raise SettingsError(SettingProblem("gql_channels.E044", "PERSISTED_DOCUMENTS", f"{problems[0]}{more}",
                                            "Regenerate the manifest from documents that validate "
                                            "(manage.py gql_check --documents DIR --manifest FILE)."))
     _engines[key] = (schema, engine)
@@ -475,7 +475,7 @@ def engine_options(*, persisted: bool = True) -> dict[str, Any]:
         try:
             options["persisted_documents"] = load_manifest(path)
         except ManifestError as exc:
-            raise SettingsError(SettingProblem("gql_channels.E033", "PERSISTED_DOCUMENTS", str(exc),
+            raise SettingsError(SettingProblem("gql_channels.E043", "PERSISTED_DOCUMENTS", str(exc),
                                                "Point it at a JSON manifest written by "
                                                "`manage.py gql_check --manifest` or a client build.")) from None
     options["only_persisted_documents"] = gql_settings.ONLY_PERSISTED_DOCUMENTS

@@ -183,11 +183,12 @@ async def join_group(layer: BaseChannelLayer, group: str) -> _SharedGroup:
 
 async def leave_group(shared: _SharedGroup, listener: ChannelListener) -> None:
     """Unregister ``listener`` from ``shared``; leave the group if nobody in the process uses it any more."""
-    listeners = shared.listeners.get(listener.type)
-    if listeners is not None:
-        listeners.discard(listener)
-        if not listeners:
-            del shared.listeners[listener.type]
+    for message_type in listener.types:
+        listeners = shared.listeners.get(message_type)
+        if listeners is not None:
+            listeners.discard(listener)
+            if not listeners:
+                del shared.listeners[message_type]
     shared.users -= 1
     if shared.users > 0:
         return

@@ -256,7 +256,7 @@ BAD_CONFIGURATIONS = [
 ]
 
 
-SUMMARY = ("Schema example_project.schema.schema: 9 types, 7 queries, 4 mutations, 4 subscriptions; "
+SUMMARY = ("Schema example_project.schema.schema: 10 types, 8 queries, 5 mutations, 5 subscriptions; "
            "endpoint ^graphql/?$; layer 'default' (channels.layers.InMemoryChannelLayer).")
 
 
@@ -270,8 +270,8 @@ class TestGqlCheck:
         assert result.code == 0, result.err
         report = json.loads(result.out)
         assert report["ok"] is True
-        assert report["schema"] == {"path": "example_project.schema.schema", "types": 9, "queries": 7,
-                                    "mutations": 4, "subscriptions": 4}
+        assert report["schema"] == {"path": "example_project.schema.schema", "types": 10, "queries": 8,
+                                    "mutations": 5, "subscriptions": 5}
         assert report["layer"] == {"alias": "default", "backend": "channels.layers.InMemoryChannelLayer"}
         assert report["problems"] == [] and report["layer_check"] is None
 
@@ -337,7 +337,7 @@ class TestGqlCheck:
         first, second = tmp_path / "a.graphql", tmp_path / "b.graphql"
         result = manage("gql_check", "--schema-out", str(first))
         assert result.code == 0
-        assert result.out.splitlines() == [SUMMARY, f"Wrote the schema SDL (56 lines) to {first}."]
+        assert result.out.splitlines() == [SUMMARY, f"Wrote the schema SDL (76 lines) to {first}."]
         manage("gql_check", "--schema-out", str(second))
         sdl = first.read_text()
         assert sdl == second.read_text()
@@ -353,7 +353,7 @@ class TestGqlCheck:
         assert result.code == 0
         build_schema(result.out)  # nothing but SDL on stdout
         assert result.out.startswith("input ChatRoom {")
-        assert result.err_lines == [SUMMARY, "Wrote the schema SDL (56 lines) to standard output."]
+        assert result.err_lines == [SUMMARY, "Wrote the schema SDL (76 lines) to standard output."]
 
     def test_schema_out_with_json_is_a_usage_error(self, manage):
         result = manage("gql_check", "--schema-out", "-", "--format", "json")
@@ -510,7 +510,7 @@ class TestGqlCheck:
         # Without --manifest the configured file is checked like any setting.
         out.write_text(json.dumps({"old": "{ removedField }"}))
         plain = manage("gql_check", **settings)
-        assert plain.code == 1 and "gql_channels.E034" in plain.err and "'old'" in plain.err
+        assert plain.code == 1 and "gql_channels.E044" in plain.err and "'old'" in plain.err
 
     def test_check_manifest_unreadable_is_a_usage_error(self, manage, tmp_path):
         result = manage("gql_check", "--check-manifest", str(tmp_path / "missing.json"))

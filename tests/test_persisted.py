@@ -476,19 +476,19 @@ def test_manifest_problems_are_check_errors_naming_the_id(tmp_path):
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({HELLO_ID: HELLO, sha256_id(bad_text): bad_text, "sha256:" + "b" * 64: HELLO}))
     found = check_messages(PERSISTED_DOCUMENTS=str(path))
-    assert set(found) == {"gql_channels.E034", "gql_channels.W031"}
-    [error] = found["gql_channels.E034"]
+    assert set(found) == {"gql_channels.E044", "gql_channels.W041"}
+    [error] = found["gql_channels.E044"]
     assert sha256_id(bad_text) in error.msg and "Cannot query field 'nope' on type 'Query'" in error.msg
     assert error.level == checks.ERROR and "gql_check" in error.hint
-    assert "sha256:" + "b" * 64 in found["gql_channels.W031"][0].msg
+    assert "sha256:" + "b" * 64 in found["gql_channels.W041"][0].msg
 
 
 @pytest.mark.parametrize(("settings", "expected"), [
-    ({"PERSISTED_DOCUMENTS": "/nonexistent/manifest.json"}, "gql_channels.E033"),
-    ({"ONLY_PERSISTED_DOCUMENTS": True}, "gql_channels.E031"),
-    ({"AUTOMATIC_PERSISTED_QUERIES": True, "APQ_CACHE": "nowhere"}, "gql_channels.E030"),
+    ({"PERSISTED_DOCUMENTS": "/nonexistent/manifest.json"}, "gql_channels.E043"),
+    ({"ONLY_PERSISTED_DOCUMENTS": True}, "gql_channels.E041"),
+    ({"AUTOMATIC_PERSISTED_QUERIES": True, "APQ_CACHE": "nowhere"}, "gql_channels.E040"),
     ({"PERSISTED_DOCUMENTS": str(MANIFEST), "ONLY_PERSISTED_DOCUMENTS": True,
-      "AUTOMATIC_PERSISTED_QUERIES": True}, "gql_channels.W030"),
+      "AUTOMATIC_PERSISTED_QUERIES": True}, "gql_channels.W040"),
     ({"ONLY_PERSISTED_DOCUMENTS": "yes"}, "gql_channels.E007"),
     ({"PERSISTED_DOCUMENTS": 5}, "gql_channels.E007"),
 ])
@@ -502,7 +502,7 @@ def test_manage_py_check_fails_on_a_bad_manifest(tmp_path):
 
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps({"my-id": "{ nope }"}))
-    with gql(PERSISTED_DOCUMENTS=str(path)), pytest.raises(SystemCheckError, match="gql_channels.E034.*'my-id'"):
+    with gql(PERSISTED_DOCUMENTS=str(path)), pytest.raises(SystemCheckError, match="gql_channels.E044.*'my-id'"):
         call_command("check")
 
 

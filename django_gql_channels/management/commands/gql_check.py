@@ -45,7 +45,7 @@ ENGINE_SETTINGS = frozenset({"VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_T
 
 
 #: Problems of the configured manifest's content, moot while ``--manifest`` rewrites that file.
-_MANIFEST_FILE_PROBLEMS = frozenset({"gql_channels.E033", "gql_channels.E034", "gql_channels.W031"})
+_MANIFEST_FILE_PROBLEMS = frozenset({"gql_channels.E043", "gql_channels.E044", "gql_channels.W041"})
 
 
 def _same_file(path: str, configured: Any) -> bool:
