@@ -84,9 +84,12 @@ def render_ide_page(ide: str, *, nonce: str = "") -> str:
 
 
 def ide_page_headers(ide: str, nonce: str) -> dict[str, str]:
-    """The headers sent with the page: a strict CSP for GraphiQL (whose files are all local)."""
+    """The headers sent with the page: a strict CSP where every file is local (GraphiQL).
+
+    ``no-cache``: each page carries a fresh nonce.
+    """
     headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
-    if ide == "graphiql":
+    if ide in OFFLINE_IDES:
         headers["Content-Security-Policy"] = _GRAPHIQL_CSP.format(nonce=nonce)
     return headers
 
