@@ -93,9 +93,8 @@ class _ConfirmOnEnter:
 class ConfirmingListener:
     """Mixin for consumers that run :class:`Operations`: ``listen_to_channel`` confirms a starting subscription."""
 
-    def listen_to_channel(
-        self, type: str | Iterable[str], *, timeout: float | None = None, groups: Iterable[str] = ()
-    ) -> Any:
+    def listen_to_channel(self, type: str | Iterable[str], *, timeout: float | None = None,
+                          groups: Iterable[str] = ()) -> Any:
         manager = super().listen_to_channel(type, timeout=timeout, groups=groups)  # type: ignore[misc]
         confirm = _confirm_current.get()
         return manager if confirm is None else _ConfirmOnEnter(manager, confirm)
