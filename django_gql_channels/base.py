@@ -54,12 +54,14 @@ class ChannelListener:
     a warning, so a stalled client cannot grow memory without bound.
     """
 
-    __slots__ = ("_failure", "_queue", "dropped", "timeout", "type")
+    __slots__ = ("_failure", "_queue", "dropped", "on_wait", "timeout", "type")
 
     def __init__(self, type: str, *, timeout: float | None, max_queued: int) -> None:
         self.type = type
         self.timeout = timeout
         self.dropped = 0
+        #: Called once, the first time a reader finds no message waiting.
+        self.on_wait: Callable[[], None] | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
         self._failure: BaseException | None = None
 
@@ -81,8 +83,12 @@ class ChannelListener:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
-        if self._queue.empty() and self._failure is not None:
-            raise self._failure
+        if self._queue.empty():
+            if self._failure is not None:
+                raise self._failure
+            if self.on_wait is not None:
+                on_wait, self.on_wait = self.on_wait, None
+                on_wait()
         try:
             if self.timeout is None:
                 message = await self._queue.get()

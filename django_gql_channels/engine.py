@@ -157,10 +157,12 @@ def max_depth_rule(max_depth: int) -> type[ValidationRule]:
 
 
 class _ConfirmingSource:
-    """The subscribe resolver's stream, minus a leading ``None`` (the confirmation).
+    """The subscribe resolver's stream, telling ``on_confirm`` when its first item arrives.
 
-    After the first item ``__anext__`` hands out the source's own awaitable,
-    so a running subscription pays nothing for this wrapper.
+    Every item passes through unchanged (a leading ``None`` included: it is
+    executed and sent like any other). After the first item ``__anext__``
+    hands out the source's own awaitable, so a running subscription pays
+    nothing for this wrapper.
     """
 
     __slots__ = ("_iterator", "_on_confirm", "_started")
@@ -168,7 +170,7 @@ class _ConfirmingSource:
     def __init__(self, source: AsyncIterable[Any], on_confirm: Callable[[], None] | None) -> None:
         self._iterator = source.__aiter__()
         self._on_confirm = on_confirm
-        self._started = False
+        self._started = on_confirm is None
 
     def __aiter__(self) -> _ConfirmingSource:
         return self
@@ -180,7 +182,7 @@ class _ConfirmingSource:
 
     async def _first(self) -> Any:
         try:
-            item = await self._iterator.__anext__()
+            return await self._iterator.__anext__()
         finally:
             # Whatever happened (an item, the end, an error), the subscription
             # is no longer starting.
@@ -188,9 +190,6 @@ class _ConfirmingSource:
             if self._on_confirm is not None:
                 on_confirm, self._on_confirm = self._on_confirm, None
                 on_confirm()
-        if item is None:
-            item = await self._iterator.__anext__()
-        return item
 
     async def aclose(self) -> None:
         aclose = getattr(self._iterator, "aclose", None)
@@ -315,20 +314,21 @@ class Engine:
 
         The field's subscribe resolver (usually an async generator) gives the
         source stream; each item it yields is executed against the selection
-        set and becomes one result. A leading ``None`` is special: it
-        *confirms* the subscription (the resolver has set itself up, e.g.
-        joined its channel-layer groups) and is dropped, never executed nor
-        sent, so a generator written as in the Channels tutorial::
+        set and becomes one result. A leading ``None`` is no exception: as in
+        the Channels tutorial, a generator that yields ``None`` once it
+        listens::
 
             async with ws.listen_to_channel("chat.message", groups=[...]) as messages:
-                yield None          # listening now
+                yield None          # listening now: the client gets a null result
                 async for message in messages:
                     yield message
 
-        gives its client only the real messages. Only the *first* item may
-        confirm; a later ``None`` is executed like any other item.
-        ``on_confirm`` is called once, when the source produces its first item
-        (a confirming ``None`` or a real one), before that item is executed.
+        gives its client ``{"data": {"<field>": null}}`` first (the field
+        resolves against a ``None`` root; a non-null field type turns that
+        into the usual "Cannot return null" error), so the client knows the
+        subscription is live. ``on_confirm`` is called once, when the source
+        produces its first item (whatever it is) or ends, before that item is
+        executed.
 
         The stream's ``aclose()`` closes the source generator (its ``finally``
         blocks run); an exception raised by the source propagates out of

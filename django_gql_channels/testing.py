@@ -332,8 +332,9 @@ class GraphQLSubscription:
     async def start(self) -> GraphQLSubscription:
         """Send the operation and return once the server has started it.
 
-        For a subscription that means its generator confirmed it (a leading
-        ``None``), entered ``listen_to_channel``, produced a result or ended.
+        For a subscription that means its first result was sent (a
+        confirming ``null`` included: it is the first result the iterator
+        gives), it waits inside ``listen_to_channel``, or it ended.
         """
         await self.send()
         await self.communicator.round_trip()

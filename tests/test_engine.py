@@ -159,6 +159,38 @@ async def test_subscribe_returns_a_stream():
     assert [r.data async for r in stream] == [{"count": 1}, {"count": 2}]
 
 
+async def test_a_leading_none_is_executed_and_sent_and_confirms_once():
+    from graphql import GraphQLField, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString
+
+    async def confirming(_root, _info):
+        yield None
+        yield "after"
+        yield None
+
+    def field(type_):
+        return GraphQLField(type_, subscribe=confirming, resolve=lambda value, _info: value)
+
+    subscriptions = GraphQLSchema(
+        query=GraphQLObjectType("Query", {"x": GraphQLField(GraphQLString)}),
+        subscription=GraphQLObjectType("Subscription", {
+            "nullable": field(GraphQLString), "strict": field(GraphQLNonNull(GraphQLString)),
+        }),
+    )
+    engine = Engine(subscriptions)
+    confirmations = []
+    stream = await engine.subscribe(engine.prepare("subscription { nullable }"),
+                                    on_confirm=lambda: confirmations.append(True))
+    results = [engine.format_result(r) async for r in stream]
+    assert results == [{"data": {"nullable": None}}, {"data": {"nullable": "after"}}, {"data": {"nullable": None}}]
+    assert confirmations == [True]
+    # A non-null field cannot carry the confirming null: the client gets the usual error, and the stream goes on.
+    stream = await engine.subscribe(engine.prepare("subscription { strict }"))
+    results = [engine.format_result(r) async for r in stream]
+    assert results[0]["data"] is None
+    assert results[0]["errors"][0]["message"] == "Cannot return null for non-nullable field Subscription.strict."
+    assert results[1] == {"data": {"strict": "after"}}
+
+
 def test_engines_are_shared_and_dropped_on_reload(settings):
     first = get_engine()
     assert get_engine() is first

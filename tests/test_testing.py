@@ -59,6 +59,8 @@ async def test_concurrent_subscriptions_are_routed_by_id(protocol, clean_layer):
         await clean_layer.group_send("blue", {"type": "note", "text": "b1"})
         await clean_layer.group_send("red", {"type": "note", "text": "r1"})
         await clean_layer.group_send("blue", {"type": "note", "text": "b2"})
+        assert await red.__anext__() == {"data": {"guarded": None}}  # each confirms with a null first
+        assert await blue.__anext__() == {"data": {"guarded": None}}
         assert await red.__anext__() == {"data": {"guarded": "r1"}}
         assert await blue.__anext__() == {"data": {"guarded": "b1"}}
         assert await blue.__anext__() == {"data": {"guarded": "b2"}}
@@ -74,9 +76,12 @@ async def test_subscription_as_context_manager_starts_and_completes(protocol, cl
         async with client.subscribe('subscription { guarded(group: "g") }') as subscription:
             assert "g" in clean_layer.groups
             await clean_layer.group_send("g", {"type": "note", "text": "x"})
+            results = []
             async for result in subscription:
-                assert result == {"data": {"guarded": "x"}}
-                break
+                results.append(result)
+                if len(results) == 2:
+                    break
+            assert results == [{"data": {"guarded": None}}, {"data": {"guarded": "x"}}]
         await client.round_trip()
         assert clean_layer.groups == {}
         assert ws_schema.EVENTS[-1] == ("end", "guarded", "g")
@@ -86,6 +91,7 @@ async def test_the_timeout_is_settable_and_leaves_the_app_running():
     client = GraphQLWebsocketCommunicator(app(), "/graphql", timeout=0.05)
     async with client:
         subscription = await client.subscribe('subscription { guarded(group: "quiet") }').start()
+        assert await subscription.__anext__() == {"data": {"guarded": None}}
         with pytest.raises(TimeoutError):
             await subscription.__anext__()
         assert not client.future.done()

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from graphql import ExecutionResult, GraphQLError
 
-from ..base import ChannelsConsumer
+from ..base import ChannelListener, ChannelsConsumer
 from ..conf import gql_settings
 from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
@@ -57,7 +57,13 @@ class _Operation:
 
 
 class _ConfirmOnEnter:
-    """``listen_to_channel`` for a starting subscription: entering it confirms the subscription."""
+    """``listen_to_channel`` for a starting subscription: once inside, the first wait confirms it.
+
+    Not entering itself: a generator that enters and yields its confirming
+    ``None`` (or a message already queued) gets that result sent before the
+    socket's next message is handled, so a client sees it before, say, the
+    ``pong`` to a ``ping`` sent after ``subscribe``.
+    """
 
     __slots__ = ("_confirm", "_manager")
 
@@ -67,7 +73,10 @@ class _ConfirmOnEnter:
 
     async def __aenter__(self) -> Any:
         listener = await self._manager.__aenter__()
-        self._confirm()
+        if isinstance(listener, ChannelListener):
+            listener.on_wait = self._confirm
+        else:  # a subclass's own listener: we cannot see it wait
+            self._confirm()
         return listener
 
     async def __aexit__(self, *exc_info: Any) -> Any:
@@ -91,14 +100,16 @@ class GraphQLWSConsumer(ChannelsConsumer):
     ``graphql-transport-ws`` — without a subprotocol in the handshake answer.
 
     **Order and confirmation.** Messages from one socket are handled in the
-    order they arrive. A subscription counts as started when its generator
-    confirms it (yields ``None`` first — that item is never sent), enters
-    ``listen_to_channel``, yields its first result, or ends; the socket's next
-    message is handled only after that (or after ``confirm_timeout`` seconds,
-    so a generator that does none of these cannot stall the socket). So a
-    client may subscribe and then send a mutation, or a ``ping``, on the same
-    socket and know the subscription is already listening: the ``pong`` is
-    the confirmation a client can see.
+    order they arrive. A subscription counts as started once its first
+    result is sent (a confirming ``None`` included, which the client receives
+    as a ``null`` result), it waits inside ``listen_to_channel`` for its first
+    message, or it ends;
+    the socket's next message is handled only after that (or after
+    ``confirm_timeout`` seconds, so a generator that does none of these
+    cannot stall the socket). So a client may subscribe and then send a
+    mutation, or a ``ping``, on the same socket and know the subscription is
+    already listening: the ``pong`` (or that first ``null``) is the
+    confirmation a client can see.
 
     **In resolvers.** ``info.context["ws"]`` is this consumer: its ``scope``
     (``user`` and ``session`` from ``AuthMiddlewareStack``, ``headers``),
@@ -402,16 +413,21 @@ class GraphQLWSConsumer(ChannelsConsumer):
         stream: Any = None
         try:
             stream = await engine.subscribe(operation, variables=variables, context=self.context,
-                                            root_value=root_value, on_confirm=confirm)
+                                            root_value=root_value)
             if isinstance(stream, ExecutionResult):
                 # The subscription could not start (bad variables, the
                 # subscribe resolver raised): one result with errors.
-                confirm()
                 await protocol.send_next(op_id, engine.format_result(stream))
             else:
                 send_next = protocol.send_next
                 format_result = engine.format_result
+                # Started once its first result (often the confirming null)
+                # is on the wire: the socket's next message is answered after it.
                 async for result in stream:
+                    await send_next(op_id, format_result(result))
+                    break
+                confirm()
+                async for result in stream:  # the same stream, from its second result on
                     await send_next(op_id, format_result(result))
             await protocol.send_complete(op_id)
         except ConnectionGone:
