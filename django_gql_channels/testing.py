@@ -12,7 +12,9 @@
             await subscription.start()      # the server is listening now
             await channel_layer.group_send("news", {"type": "group.message", "text": "hi"})
             async for result in subscription:
-                assert result == {"data": {"onGroupMessage": {"text": "hi"}}}
+                if result.data == {"onGroupMessage": None}:
+                    continue                # the generator's confirming null
+                assert result.data == {"onGroupMessage": {"text": "hi"}}
                 break
             await subscription.complete()
 
@@ -34,10 +36,71 @@ from typing import Any
 
 import channels.db
 from channels.testing import WebsocketCommunicator
+from graphql import ExecutionResult, GraphQLError, SourceLocation
 
 from .exceptions import ConnectionRejectionError
 
-__all__ = ["GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+__all__ = ["GraphQLResult", "GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+
+
+def _received_error(error: Any) -> GraphQLError:
+    """A ``GraphQLError`` carrying what the server sent for one error (message, locations, path, extensions)."""
+    if not isinstance(error, dict):
+        return GraphQLError(str(error))
+    extensions = error.get("extensions")
+    received = GraphQLError(str(error.get("message", "")), path=error.get("path"),
+                            extensions=extensions if isinstance(extensions, dict) else None)
+    locations = error.get("locations")
+    if isinstance(locations, list):
+        received.locations = [SourceLocation(location.get("line"), location.get("column"))
+                              for location in locations if isinstance(location, dict)]
+    return received
+
+
+class GraphQLResult(ExecutionResult):
+    """One result the server sent, read like graphql-core's ``ExecutionResult``.
+
+    ``.data``, ``.errors`` (``GraphQLError`` objects: ``.message``,
+    ``.locations``, ``.path``, ``.extensions``) and ``.extensions``. It also
+    reads like the response map it arrived as, for tests written against
+    plain dicts: ``result["data"]``, ``result.get("errors")``,
+    ``"errors" in result``, and ``result == {"data": ...}`` compares that
+    map; ``.formatted`` is the map itself, exactly as received.
+    """
+
+    __slots__ = ("_payload",)
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        errors = payload.get("errors")
+        super().__init__(
+            payload.get("data"),
+            [_received_error(error) for error in errors] if isinstance(errors, list) else None,
+            payload.get("extensions"),
+        )
+        self._payload = payload
+
+    @property
+    def formatted(self) -> dict[str, Any]:  # type: ignore[override]
+        return self._payload
+
+    def __getitem__(self, key: str) -> Any:
+        return self._payload[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._payload.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._payload
+
+    def keys(self) -> Any:
+        return self._payload.keys()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dict):
+            return self._payload == other
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 def _no_op() -> None:
     pass
@@ -198,15 +261,18 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
                   operation_name: str | None = None) -> GraphQLSubscription:
         """An operation on this socket, as an async iterator of results.
 
-        Each result is the ``payload`` of a ``next``/``data`` message (a dict
-        with ``data`` and maybe ``errors``); an ``error`` message gives one
-        ``{"data": None, "errors": [...]}`` and ends the iteration, as does
-        ``complete``. Works for queries and mutations too.
+        Each result is a :class:`GraphQLResult` (``.data``, ``.errors``,
+        ``.extensions``, and ``result["data"]``) made from the ``payload`` of
+        a ``next``/``data`` message; an ``error`` message gives one with
+        ``data`` ``None`` and its ``errors``, and ends the iteration, as does
+        ``complete``. A subscription that confirms with a leading ``None``
+        gives that ``null`` as its first result. Works for queries and
+        mutations too.
         """
         return GraphQLSubscription(self, query, variables, operation_name)
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None,
-                      operation_name: str | None = None) -> dict[str, Any]:
+                      operation_name: str | None = None) -> GraphQLResult:
         """Run a query or mutation over the socket and return its one result."""
         results = [result async for result in self.subscribe(query, variables, operation_name)]
         assert len(results) == 1, f"expected one result, got {results!r}"
@@ -343,14 +409,14 @@ class GraphQLSubscription:
     def __aiter__(self) -> GraphQLSubscription:
         return self
 
-    async def __anext__(self) -> dict[str, Any]:
+    async def __anext__(self) -> GraphQLResult:
         if self.done:
             raise StopAsyncIteration
         await self.send()
         message = await self.communicator._read_for(self.id)
         kind = message.get("type")
         if kind in ("next", "data"):
-            return message["payload"]
+            return GraphQLResult(message["payload"])
         self.done = True
         self.communicator._finish(self.id)
         if kind == "error":
@@ -359,7 +425,7 @@ class GraphQLSubscription:
                 errors = payload.get("errors") or [payload]
             else:
                 errors = payload
-            return {"data": None, "errors": errors}
+            return GraphQLResult({"data": None, "errors": errors})
         if kind == "complete":
             raise StopAsyncIteration
         raise AssertionError(f"unexpected message for operation {self.id}: {message!r}")

@@ -10,13 +10,13 @@ async def test_count():
     async with GraphQLWebsocketCommunicator(get_application(), "/graphql") as client:
         await client.gql_init()
         results = [r async for r in client.subscribe("subscription { count(to: 3) }")]
-    assert [r["data"]["count"] for r in results] == [1, 2, 3]
+    assert [r.data["count"] for r in results] == [1, 2, 3]
 
 async def test_group_messages_reach_the_subscriber():
     async with GraphQLWebsocketCommunicator(get_application(), "/graphql", protocol="graphql-ws") as client:
         await client.gql_init()
         sub = await client.subscribe('subscription { onGroupMessage(group: "news") { text } }').start()
-        assert (await sub.__anext__())["data"] == {"onGroupMessage": None}  # its confirming null
+        assert (await sub.__anext__()).data == {"onGroupMessage": None}  # its confirming null
         await get_channel_layer().group_send("news", {"type": "group.message", "text": "hi"})
-        assert (await sub.__anext__())["data"] == {"onGroupMessage": {"text": "hi"}}
+        assert (await sub.__anext__()).data == {"onGroupMessage": {"text": "hi"}}
         await sub.complete()

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from channels.layers import get_channel_layer
+from graphql import ExecutionResult, GraphQLError
 
 from django_gql_channels import ConnectionRejectionError, GraphQLWSConsumer
 from django_gql_channels.routing import get_application
@@ -42,6 +43,30 @@ async def test_subscribe_is_an_async_iterator_of_results(protocol):
         errors = [r async for r in client.subscribe("{ nope }")]
         assert len(errors) == 1 and errors[0]["data"] is None
         assert "Cannot query field 'nope'" in errors[0]["errors"][0]["message"]
+
+
+@BOTH
+async def test_results_read_like_execution_results_and_like_the_received_dict(protocol):
+    async with GraphQLWebsocketCommunicator(app(), "/graphql", protocol=protocol) as client:
+        result = await client.execute("{ hello }")
+        assert isinstance(result, ExecutionResult)
+        assert (result.data, result.errors, result.extensions) == ({"hello": "world"}, None, None)
+        assert result["data"] == {"hello": "world"} and result.get("errors") is None and "errors" not in result
+        assert result.formatted == {"data": {"hello": "world"}}
+        data, errors = result  # graphql-core's tuple unpacking
+        assert (data, errors) == ({"hello": "world"}, None)
+
+        failed = await client.execute("mutation($t: String!) { echo(text: $t) }", {"t": 5})
+        assert failed.data is None and isinstance(failed.errors[0], GraphQLError)
+        assert "String cannot represent" in failed.errors[0].message
+        assert failed.errors[0].locations and failed.errors[0].locations[0].line == 1
+        assert failed.errors[0].formatted == failed["errors"][0]
+
+        refused = [r async for r in client.subscribe("subscription { refused }")]
+        assert refused[0].errors[0].message == "cannot subscribe"
+        assert refused[0].errors[0].path == ["refused"]
+        rejected = [r async for r in client.subscribe("{ nope }")]  # an `error` message
+        assert rejected[0].data is None and "Cannot query field 'nope'" in rejected[0].errors[0].message
 
 
 @BOTH
