@@ -21,7 +21,12 @@ Listeners of one process receive the *same* message dict: treat it as
 read-only.
 
 Listeners without ``groups`` read the consumer's own ``channel_name``, as in
-the Channels tutorial (``group_add(group, ws.channel_name)``).
+the Channels tutorial (``group_add(group, ws.channel_name)``), and so do
+listeners for the groups that channel already joined by hand: those messages
+arrive there anyway, and reading them through the shared membership as well
+would deliver them twice. Own-channel messages that arrive while nothing
+listens are kept (bounded in count and age) for a listener that starts
+later: the tutorial greets the rooms it joined before it listens.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import time
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
@@ -253,6 +260,12 @@ class ChannelsConsumer(AsyncConsumer):
     """Base of the GraphQL consumers: scope, send, and channel-layer listening."""
 
     channel_layer_alias: str = "default"
+    #: Own-channel messages nothing listened to or handled are kept for a
+    #: listener that starts later (the tutorial greets a room it joined by
+    #: hand, then listens): at most this many (or the layer's ``capacity``)...
+    unclaimed_limit: ClassVar[int] = 100
+    #: ...for at most this many seconds (or the layer's ``expiry``).
+    unclaimed_expiry: ClassVar[float] = 60.0
 
     def __init__(self) -> None:
         super().__init__()
@@ -263,6 +276,8 @@ class ChannelsConsumer(AsyncConsumer):
         #: this consumer's group listeners -> the process memberships they use
         self._group_listeners: dict[ChannelListener, list[_SharedGroup]] = {}
         self._receivers: dict[str, asyncio.Task[None]] = {}
+        #: (arrival time, message) that reached the own channel while nothing took them
+        self._unclaimed: deque[tuple[float, dict[str, Any]]] = deque()
 
     # -- the layer -----------------------------------------------------------
 
@@ -326,8 +341,15 @@ class ChannelsConsumer(AsyncConsumer):
     ) -> AsyncIterator[ChannelListener]:
         """Join ``groups`` and yield an async iterator of their ``type`` messages.
 
-        Without ``groups`` the iterator reads the consumer's own channel. On exit
-        the groups this listener alone used are left and its queue is freed.
+        Without ``groups`` the iterator reads the consumer's own channel. So
+        does it for those of ``groups`` that the own channel already joined
+        by hand (``ws.channel_layer.group_add(group, ws.channel_name)``, as in
+        the Channels tutorial): their messages arrive there anyway, so
+        reading them from the process's shared membership too would deliver
+        each twice. A listener reading the own channel first gets the
+        messages of its ``type`` that reached it while nothing listened (a
+        greeting sent right after joining). On exit the groups this listener
+        alone used are left and its queue is freed.
         """
         layer = self._require_layer()
         groups = list(dict.fromkeys(groups))
@@ -335,16 +357,23 @@ class ChannelsConsumer(AsyncConsumer):
         own_channel: str | None = None
         try:
             if groups:
-                memberships = self._group_listeners[listener] = []
-                for group in groups:
-                    shared = await self._join_group(layer, group)
-                    memberships.append(shared)
-                    # Listen before the next await: a message for this group
-                    # may arrive while the next one is being joined.
-                    shared.listeners.setdefault(type, set()).add(listener)
+                by_hand = self._joined_by_hand()
+                shared_groups = [group for group in groups if group not in by_hand] if by_hand else groups
+                if len(shared_groups) < len(groups):
+                    own_channel = self._channel_name
+                if shared_groups:
+                    memberships = self._group_listeners[listener] = []
+                    for group in shared_groups:
+                        shared = await self._join_group(layer, group)
+                        memberships.append(shared)
+                        # Listen before the next await: a message for this group
+                        # may arrive while the next one is being joined.
+                        shared.listeners.setdefault(type, set()).add(listener)
             else:
                 own_channel = await self.ensure_channel_name()
+            if own_channel is not None:
                 self._listeners.setdefault(own_channel, set()).add(listener)
+                self._hand_over_unclaimed(listener)
                 self._start_receiving(own_channel)
             yield listener
         finally:
@@ -355,6 +384,52 @@ class ChannelsConsumer(AsyncConsumer):
                     if not listeners:
                         del self._listeners[own_channel]
             await self._release_listener(listener)
+
+    def _joined_by_hand(self) -> set[str] | tuple[()]:
+        """The groups this consumer's own channel joined through ``self.channel_layer``."""
+        view: _ConsumerLayer | None = self.__dict__.get("channel_layer")
+        return view.joined if view is not None and self._channel_name is not None else ()
+
+    def _keep_unclaimed(self, message: dict[str, Any]) -> None:
+        """Hold an own-channel message nothing took, as the layer would have held it (within limits)."""
+        capacity = getattr(self._layer, "capacity", None)
+        limit = self.unclaimed_limit
+        if isinstance(capacity, int) and 0 < capacity < limit:
+            limit = capacity
+        unclaimed = self._unclaimed
+        self._drop_expired_unclaimed()
+        while unclaimed and len(unclaimed) >= limit:
+            dropped = unclaimed.popleft()[1]
+            logger.debug("Dropped an unclaimed %r message: %d already wait.", dropped.get("type"), limit)
+        if limit > 0:
+            unclaimed.append((time.monotonic(), message))
+
+    def _drop_expired_unclaimed(self) -> None:
+        unclaimed = self._unclaimed
+        if not unclaimed:
+            return
+        expiry = getattr(self._layer, "expiry", None)
+        if not isinstance(expiry, (int, float)) or expiry > self.unclaimed_expiry:
+            expiry = self.unclaimed_expiry
+        oldest_kept = time.monotonic() - expiry
+        while unclaimed and unclaimed[0][0] < oldest_kept:
+            dropped = unclaimed.popleft()[1]
+            logger.debug("No listener for a %r message on %s within %ss; dropped.",
+                         dropped.get("type"), self._channel_name, expiry)
+
+    def _hand_over_unclaimed(self, listener: ChannelListener) -> None:
+        """Give a new own-channel listener the waiting messages of its type, oldest first."""
+        self._drop_expired_unclaimed()
+        unclaimed = self._unclaimed
+        if not unclaimed:
+            return
+        kept: deque[tuple[float, dict[str, Any]]] = deque()
+        for entry in unclaimed:
+            if entry[1].get("type") == listener.type:
+                listener.put(entry[1])
+            else:
+                kept.append(entry)
+        self._unclaimed = kept
 
     @staticmethod
     async def _join_group(layer: BaseChannelLayer, group: str) -> _SharedGroup:
@@ -451,7 +526,9 @@ class ChannelsConsumer(AsyncConsumer):
         if handler is not None:
             await handler(message)
         else:
-            logger.debug("No listener for a %r message on %s; dropped.", message_type, channel)
+            # A listener may come for it: the tutorial joins a group by hand,
+            # greets it, and only then starts listening.
+            self._keep_unclaimed(message)
 
     async def close_channel_layer(self) -> None:
         """Stop every receive task and leave every group; safe to call twice."""
@@ -466,3 +543,4 @@ class ChannelsConsumer(AsyncConsumer):
         for channel in list(self._receivers):
             await self._stop_receiving(channel)
         self._listeners.clear()
+        self._unclaimed.clear()

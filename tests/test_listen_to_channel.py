@@ -424,3 +424,73 @@ async def test_the_layer_view_is_the_layer_for_everything_else(layer, consumer):
     view = consumer.channel_layer
     assert view.extensions == layer.extensions
     assert view.group_send.__self__ is layer
+
+
+# -- the Channels tutorial's greeting: groups joined by hand, then listened to --------
+
+
+async def test_the_tutorials_greeting_then_every_room_message_exactly_once(layer, consumer):
+    """group_add(room, channel_name) by hand, group_send a greeting, *then* listen with groups=rooms."""
+    rooms = [group_name(), group_name()]
+    view = consumer.channel_layer
+    await consumer.ensure_channel_name()
+    for room in rooms:
+        await view.group_add(room, consumer.channel_name)
+    for room in rooms:
+        await view.group_send(room, {"type": "chat.message", "room_id": room, "text": "hello"})
+    await settle()  # the greetings reach the own channel while nothing listens
+    other = ChannelsConsumer()  # another socket in this process, listening through the shared membership
+    try:
+        async with consumer.listen_to_channel("chat.message", groups=rooms) as messages, \
+                other.listen_to_channel("chat.message", groups=rooms[:1]) as others:
+            assert [(await next_message(messages))["room_id"] for _ in rooms] == rooms
+            # Rooms joined by hand are read from the own channel, not joined a second time.
+            assert (id(layer), rooms[1]) not in base._registry()
+            assert membership(layer, rooms[0]).users == 1  # the other socket's
+            for n in range(3):
+                await layer.group_send(rooms[n % 2], {"type": "chat.message", "room_id": rooms[n % 2], "n": n})
+            await settle()
+            assert [(await next_message(messages))["n"] for _ in range(3)] == [0, 1, 2]
+            assert [(await next_message(others))["n"] for _ in range(2)] == [0, 2]
+            await settle()
+            assert messages._queue.empty() and others._queue.empty()  # nothing twice
+    finally:
+        await other.close_channel_layer()
+
+
+async def test_groups_partly_joined_by_hand_are_read_once_each(layer, consumer):
+    by_hand, joined_by_listener = group_name(), group_name()
+    await consumer.ensure_channel_name()
+    await consumer.channel_layer.group_add(by_hand, consumer.channel_name)
+    async with consumer.listen_to_channel("m", groups=[by_hand, joined_by_listener]) as messages:
+        assert membership(layer, joined_by_listener).users == 1
+        await layer.group_send(by_hand, {"type": "m", "n": 1})
+        await layer.group_send(joined_by_listener, {"type": "m", "n": 2})
+        received = sorted([(await next_message(messages))["n"] for _ in range(2)])
+        assert received == [1, 2]
+        await settle()
+        assert messages._queue.empty()
+    await consumer.channel_layer.group_discard(by_hand, consumer.channel_name)
+    await consumer.close_channel_layer()
+    no_leftovers(layer, consumer)
+
+
+async def test_unclaimed_own_channel_messages_are_held_as_the_layer_would(layer, consumer, monkeypatch):
+    await consumer.ensure_channel_name()
+    channel = consumer.channel_name
+    monkeypatch.setattr(layer, "capacity", 3)
+    for message in [*({"type": "m", "n": n} for n in range(5)), {"type": "other", "n": 9}]:
+        await layer.send(channel, message)
+        await settle()  # received from the layer one by one: its own capacity is 3 now too
+    # Oldest dropped beyond the layer's capacity; other types stay for their own listeners.
+    async with consumer.listen_to_channel("m") as messages:
+        assert [(await next_message(messages))["n"] for _ in range(2)] == [3, 4]
+        await settle()
+        assert messages._queue.empty()
+    assert [m["type"] for _, m in consumer._unclaimed] == ["other"]
+    # ...and no longer than the layer's expiry.
+    monkeypatch.setattr(layer, "expiry", 0)
+    async with consumer.listen_to_channel("other") as others:
+        await settle()
+        assert others._queue.empty()
+    assert not consumer._unclaimed
