@@ -38,17 +38,18 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any, ClassVar
 
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.datastructures import CaseInsensitiveMapping
 
 from .conf import gql_settings
 
-__all__ = ["ChannelListener", "ChannelsConsumer"]
+__all__ = ["ChannelListener", "ChannelsConsumer", "scope_headers"]
 
 logger = logging.getLogger("django_gql_channels")
 
@@ -256,6 +257,24 @@ class _ConsumerLayer:
             self.joined.discard(group)
 
 
+def scope_headers(scope: Mapping[str, Any]) -> CaseInsensitiveMapping:
+    """An ASGI scope's headers as a case-insensitive mapping of decoded values.
+
+    Repeated headers are joined as RFC 9110 allows (``, ``), cookies with
+    ``; `` as RFC 6265 does.
+    """
+    merged: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1")
+        value = raw_value.decode("latin-1")
+        if name in merged:
+            separator = "; " if name.lower() == "cookie" else ", "
+            merged[name] = merged[name] + separator + value
+        else:
+            merged[name] = value
+    return CaseInsensitiveMapping(merged)
+
+
 class ChannelsConsumer(AsyncConsumer):
     """Base of the GraphQL consumers: scope, send, and channel-layer listening."""
 
@@ -278,6 +297,14 @@ class ChannelsConsumer(AsyncConsumer):
         self._receivers: dict[str, asyncio.Task[None]] = {}
         #: (arrival time, message) that reached the own channel while nothing took them
         self._unclaimed: deque[tuple[float, dict[str, Any]]] = deque()
+
+    @cached_property
+    def headers(self) -> Mapping[str, str]:
+        """The request's (HTTP) or the handshake's (WebSocket) headers, case-insensitive.
+
+        ``info.context["ws"].headers["authorization"]``; built on first use.
+        """
+        return scope_headers(self.scope)
 
     # -- the layer -----------------------------------------------------------
 

@@ -305,6 +305,26 @@ async def test_context_scope_headers_and_root_value():
                                    "header": "abc", "fromRoot": "root of /graphql", "me": None}}
 
 
+async def test_the_consumer_exposes_the_handshake_headers_case_insensitively():
+    from django.utils.datastructures import CaseInsensitiveMapping
+
+    seen = {}
+
+    class Consumer(GraphQLWSConsumer):
+        async def on_ws_connect(self, context):
+            seen["headers"] = context["ws"].headers
+            return await super().on_ws_connect(context)
+
+    client = client_for(make_app(Consumer), headers=[(b"origin", b"http://testserver"), (b"x-token", b"abc"),
+                                                     (b"accept-language", b"fr"), (b"accept-language", b"en")])
+    async with client:
+        assert await client.execute('{ header(name: "X-Token") }') == {"data": {"header": "abc"}}
+        headers = seen["headers"]
+        assert isinstance(headers, CaseInsensitiveMapping)
+        assert headers["ORIGIN"] == "http://testserver" and headers["Accept-Language"] == "fr, en"
+        assert "x-missing" not in headers
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_user_and_session_from_auth_middleware():
     from asgiref.sync import sync_to_async
