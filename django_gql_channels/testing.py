@@ -21,7 +21,9 @@
 ``application`` is any ASGI app serving the consumer: the project's router
 (``django_gql_channels.asgi.application``) or
 ``GraphQLWSConsumer.as_asgi(schema=...)``. It runs in the test's event loop
-through Channels' ``WebsocketCommunicator``.
+through asgiref's ``ApplicationCommunicator`` (what Channels' own
+``WebsocketCommunicator`` builds on; ``channels.testing`` itself imports
+daphne, which a project need not install).
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ import json
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import channels.db
-from channels.testing import WebsocketCommunicator
+from asgiref.testing import ApplicationCommunicator
 from graphql import ExecutionResult, GraphQLError, SourceLocation
 
 from .exceptions import ConnectionRejectionError
@@ -145,7 +148,72 @@ class WebSocketClosed(Exception):
         self.reason = reason
 
 
-class GraphQLWebsocketCommunicator(WebsocketCommunicator):
+class _WebsocketCommunicator(ApplicationCommunicator):
+    """The WebSocket half of Channels' ``WebsocketCommunicator``, without importing ``channels.testing``.
+
+    Same scope, same ``send_to`` / ``send_json_to`` / ``receive_from`` /
+    ``receive_json_from`` shortcuts; every wait keeps the test's database
+    connections, as Channels' does.
+    """
+
+    def __init__(self, application: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None,
+                 subprotocols: list[str] | None = None, spec_version: str | None = None) -> None:
+        if not isinstance(path, str):
+            raise TypeError(f"Expected str, got {type(path)}")
+        parsed = urlparse(path)
+        scope: dict[str, Any] = {
+            "type": "websocket",
+            "path": unquote(parsed.path),
+            "query_string": parsed.query.encode("utf-8"),
+            "headers": headers or [],
+            "subprotocols": subprotocols or [],
+        }
+        if spec_version:
+            scope["spec_version"] = spec_version
+        super().__init__(application, scope)
+        self.response_headers: list[tuple[bytes, bytes]] | None = None
+
+    async def send_input(self, message: dict[str, Any]) -> None:
+        with _keep_test_db_connections():
+            await super().send_input(message)
+
+    async def receive_output(self, timeout: float = 1) -> dict[str, Any]:
+        with _keep_test_db_connections():
+            return await super().receive_output(timeout)
+
+    async def wait(self, timeout: float = 1) -> None:
+        with _keep_test_db_connections():
+            await super().wait(timeout)
+
+    async def send_to(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Send one frame: exactly one of ``text_data`` and ``bytes_data``."""
+        if (text_data is None) == (bytes_data is None):
+            raise ValueError("Pass exactly one of text_data and bytes_data.")
+        if text_data is not None:
+            await self.send_input({"type": "websocket.receive", "text": text_data})
+        else:
+            await self.send_input({"type": "websocket.receive", "bytes": bytes_data})
+
+    async def send_json_to(self, data: Any) -> None:
+        await self.send_to(text_data=json.dumps(data))
+
+    async def receive_from(self, timeout: float = 1) -> str | bytes:
+        """The next frame's text or bytes; an ``AssertionError`` if the app sent something else."""
+        message = await self.receive_output(timeout)
+        assert message["type"] == "websocket.send", f"expected a websocket.send, got {message!r}"
+        text = message.get("text")
+        return text if text is not None else message["bytes"]
+
+    async def receive_json_from(self, timeout: float = 1) -> Any:
+        return json.loads(await self.receive_from(timeout))
+
+    async def disconnect(self, code: int = 1000, timeout: float = 1) -> None:
+        """Tell the app the client went away and wait for it to finish."""
+        await self.send_input({"type": "websocket.disconnect", "code": code})
+        await self.wait(timeout)
+
+
+class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
     """A GraphQL client for an ASGI app, speaking either subprotocol.
 
     ``protocol`` is ``"graphql-transport-ws"`` (default) or ``"graphql-ws"``

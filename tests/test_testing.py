@@ -197,3 +197,59 @@ async def test_concurrent_communicators_pause_db_hygiene_only_while_one_waits():
     await asyncio.gather(*(one() for _ in range(30)))
     assert patched_while_waiting == [True] * 30
     assert channels.db.close_old_connections is original
+
+
+RUNTIME_DEPS_ONLY = r"""
+import asyncio, importlib.abc, sys
+
+# Everything a plain `pip install django-gql-channels` does not bring in.
+BLOCKED = {"daphne", "twisted", "autobahn", "channels_redis", "redis", "uvicorn", "strawberry",
+           "graphene", "ariadne", "pytest", "environ"}
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not a runtime dependency)")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=["channels", "django_gql_channels"],
+    GQL_CHANNELS={"SCHEMA": "tests.ws_schema.schema"},
+    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+    ALLOWED_HOSTS=["*"],
+)
+django.setup()
+
+from django_gql_channels import get_application
+from django_gql_channels.testing import GraphQLWebsocketCommunicator
+
+async def main():
+    async with GraphQLWebsocketCommunicator(get_application(), "/graphql") as client:
+        results = [r.data async for r in client.subscribe("subscription { count(to: 2) }")]
+    assert results == [{"count": 1}, {"count": 2}], results
+    assert "channels.testing" not in sys.modules and "daphne" not in sys.modules
+    print("ok")
+
+asyncio.run(main())
+"""
+
+
+def test_the_communicator_works_with_the_runtime_dependencies_alone():
+    """No daphne (which ``channels.testing`` imports), nor any other extra: only django, channels, graphql-core."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run([sys.executable, "-c", RUNTIME_DEPS_ONLY], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
