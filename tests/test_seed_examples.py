@@ -155,6 +155,11 @@ async def test_joinChatRooms_sends_welcome_message(gql_communicator):  # noqa: N
 # -- the tutorial, three tabs, through each way of building the application ---------------------
 
 
+# The tutorial's room page is a plain Channels consumer: it closes old database
+# connections on every message (and its communicator's disconnect does not
+# pause that), so it may touch a connection an earlier test left in the shared
+# worker thread.
+@pytest.mark.django_db
 @pytest.mark.parametrize("kind", APPLICATIONS)
 @PROTOCOLS
 async def test_the_tutorial_greets_both_rooms_then_relays_each_message_once(kind, protocol, settings):
