@@ -25,7 +25,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.asgi import get_asgi_application
 from django.urls import re_path
 
-from django_gql_channels import (
+pytest.importorskip("strawberry")  # a test dependency, absent from the graphql-core 3.2 (graphene) env
+
+from django_gql_channels import (  # noqa: E402
     ChannelsConsumer,
     ChannelsRequest,
     ChannelsResponse,
@@ -35,10 +37,10 @@ from django_gql_channels import (
     TemporalResponse,
     get_application,
 )
-from django_gql_channels.exceptions import ConnectionRejectionError
-from django_gql_channels.testing import GraphQLWebsocketCommunicator
-from example_project.chat.consumers import ChatConsumer
-from tests import seed_schema
+from django_gql_channels.exceptions import ConnectionRejectionError  # noqa: E402
+from django_gql_channels.testing import GraphQLWebsocketCommunicator  # noqa: E402
+from example_project.chat.consumers import ChatConsumer  # noqa: E402
+from tests import seed_schema  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("clean_layer")
 
