@@ -295,8 +295,9 @@ class ChannelsConsumer(AsyncConsumer):
         #: this consumer's group listeners -> the process memberships they use
         self._group_listeners: dict[ChannelListener, list[_SharedGroup]] = {}
         self._receivers: dict[str, asyncio.Task[None]] = {}
-        #: (arrival time, message) that reached the own channel while nothing took them
-        self._unclaimed: deque[tuple[float, dict[str, Any]]] = deque()
+        #: (arrival time, message) that reached the own channel while nothing
+        #: took them; created on first need (an empty deque costs 760 bytes)
+        self._unclaimed: deque[tuple[float, dict[str, Any]]] | None = None
 
     @cached_property
     def headers(self) -> Mapping[str, str]:
@@ -423,8 +424,10 @@ class ChannelsConsumer(AsyncConsumer):
         limit = self.unclaimed_limit
         if isinstance(capacity, int) and 0 < capacity < limit:
             limit = capacity
-        unclaimed = self._unclaimed
         self._drop_expired_unclaimed()
+        unclaimed = self._unclaimed
+        if unclaimed is None:
+            unclaimed = self._unclaimed = deque()
         while unclaimed and len(unclaimed) >= limit:
             dropped = unclaimed.popleft()[1]
             logger.debug("Dropped an unclaimed %r message: %d already wait.", dropped.get("type"), limit)
@@ -456,7 +459,7 @@ class ChannelsConsumer(AsyncConsumer):
                 listener.put(entry[1])
             else:
                 kept.append(entry)
-        self._unclaimed = kept
+        self._unclaimed = kept or None
 
     @staticmethod
     async def _join_group(layer: BaseChannelLayer, group: str) -> _SharedGroup:
@@ -570,4 +573,4 @@ class ChannelsConsumer(AsyncConsumer):
         for channel in list(self._receivers):
             await self._stop_receiving(channel)
         self._listeners.clear()
-        self._unclaimed.clear()
+        self._unclaimed = None
