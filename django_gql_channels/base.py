@@ -55,17 +55,20 @@ logger = logging.getLogger("django_gql_channels")
 
 
 class ChannelListener:
-    """Async iterator over channel-layer messages of one ``type``.
+    """Async iterator over channel-layer messages of one ``type`` (or several, in arrival order).
 
     ``timeout`` bounds the wait for each message; when it passes, iteration
     ends quietly. Messages beyond ``max_queued`` waiting ones are dropped with
     a warning, so a stalled client cannot grow memory without bound.
     """
 
-    __slots__ = ("_failure", "_queue", "dropped", "on_wait", "timeout", "type")
+    __slots__ = ("_failure", "_queue", "dropped", "on_wait", "timeout", "type", "types")
 
-    def __init__(self, type: str, *, timeout: float | None, max_queued: int) -> None:
-        self.type = type
+    def __init__(self, type: str | Iterable[str], *, timeout: float | None, max_queued: int) -> None:
+        self.types: tuple[str, ...] = (type,) if isinstance(type, str) else tuple(dict.fromkeys(type))
+        if not self.types:
+            raise ValueError("listen_to_channel needs at least one message type.")
+        self.type = self.types[0] if len(self.types) == 1 else "|".join(self.types)
         self.timeout = timeout
         self.dropped = 0
         #: Called once, the first time a reader finds no message waiting.
@@ -362,20 +365,22 @@ class ChannelsConsumer(AsyncConsumer):
     @contextlib.asynccontextmanager
     async def listen_to_channel(
         self,
-        type: str,
+        type: str | Iterable[str],
         *,
         timeout: float | None = None,
         groups: Iterable[str] = (),
     ) -> AsyncIterator[ChannelListener]:
         """Join ``groups`` and yield an async iterator of their ``type`` messages.
 
+        ``type`` may also be several types: one iterator then yields all of
+        them in the order they arrived (``("model.saved", "model.deleted")``).
         Without ``groups`` the iterator reads the consumer's own channel. So
         does it for those of ``groups`` that the own channel already joined
         by hand (``ws.channel_layer.group_add(group, ws.channel_name)``, as in
         the Channels tutorial): their messages arrive there anyway, so
         reading them from the process's shared membership too would deliver
         each twice. A listener reading the own channel first gets the
-        messages of its ``type`` that reached it while nothing listened (a
+        messages of its types that reached it while nothing listened (a
         greeting sent right after joining). On exit the groups this listener
         alone used are left and its queue is freed.
         """
@@ -396,7 +401,8 @@ class ChannelsConsumer(AsyncConsumer):
                         memberships.append(shared)
                         # Listen before the next await: a message for this group
                         # may arrive while the next one is being joined.
-                        shared.listeners.setdefault(type, set()).add(listener)
+                        for message_type in listener.types:
+                            shared.listeners.setdefault(message_type, set()).add(listener)
             else:
                 own_channel = await self.ensure_channel_name()
             if own_channel is not None:
@@ -455,7 +461,7 @@ class ChannelsConsumer(AsyncConsumer):
             return
         kept: deque[tuple[float, dict[str, Any]]] = deque()
         for entry in unclaimed:
-            if entry[1].get("type") == listener.type:
+            if entry[1].get("type") in listener.types:
                 listener.put(entry[1])
             else:
                 kept.append(entry)
@@ -500,11 +506,12 @@ class ChannelsConsumer(AsyncConsumer):
             return
         registry = _registry()
         for shared in memberships:
-            listeners = shared.listeners.get(listener.type)
-            if listeners is not None:
-                listeners.discard(listener)
-                if not listeners:
-                    del shared.listeners[listener.type]
+            for message_type in listener.types:
+                listeners = shared.listeners.get(message_type)
+                if listeners is not None:
+                    listeners.discard(listener)
+                    if not listeners:
+                        del shared.listeners[message_type]
             shared.users -= 1
             if shared.users > 0:
                 continue
@@ -545,7 +552,7 @@ class ChannelsConsumer(AsyncConsumer):
         message_type = message.get("type")
         delivered = False
         for listener in self._listeners.get(channel, ()):
-            if listener.type == message_type:
+            if message_type in listener.types:
                 listener.put(message)
                 delivered = True
         if delivered or channel != self._channel_name or not isinstance(message_type, str):

@@ -63,6 +63,8 @@ GQL_CHANNELS = {
     "SCHEMA": "example_project.schema.schema",
     "MULTIPART_UPLOADS_ENABLED": True,
     "DEBUG": DEBUG,
+    # Each saved chat message is announced to the subscribers of its room (README "Publishing events").
+    "MODEL_EVENTS": {"chat.Message": "chat_log_{room}"},
 }
 
 

@@ -475,6 +475,25 @@ async def test_groups_partly_joined_by_hand_are_read_once_each(layer, consumer):
     no_leftovers(layer, consumer)
 
 
+@pytest.mark.parametrize("on_groups", [True, False], ids=["groups", "own-channel"])
+async def test_one_listener_for_several_types_gets_them_in_arrival_order(layer, consumer, on_groups):
+    room = group_name()
+    groups = [room] if on_groups else []
+    async with consumer.listen_to_channel(("model.saved", "model.deleted"), groups=groups) as events:
+        if not on_groups:
+            await layer.group_add(room, consumer.channel_name)
+        for kind in ("model.saved", "other.type", "model.deleted", "model.saved"):
+            await layer.group_send(room, {"type": kind})
+        assert [(await next_message(events))["type"] for _ in range(3)] == [
+            "model.saved", "model.deleted", "model.saved"]
+        await settle()
+        assert events._queue.empty()
+        if not on_groups:
+            await layer.group_discard(room, consumer.channel_name)
+    await consumer.close_channel_layer()
+    no_leftovers(layer, consumer)
+
+
 async def test_unclaimed_own_channel_messages_are_held_as_the_layer_would(layer, consumer, monkeypatch):
     await consumer.ensure_channel_name()
     channel = consumer.channel_name
@@ -494,3 +513,9 @@ async def test_unclaimed_own_channel_messages_are_held_as_the_layer_would(layer,
         await settle()
         assert others._queue.empty()
     assert not consumer._unclaimed
+
+
+async def test_no_message_type_is_refused(consumer):
+    with pytest.raises(ValueError, match="at least one message type"):
+        async with consumer.listen_to_channel(()):
+            pass

@@ -41,6 +41,8 @@ from ..base import ChannelsConsumer
 from ..conf import gql_settings
 from ..engine import Engine, get_engine
 from ..exceptions import GraphQLRequestError
+from ..persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
+from ..persisted import UNCACHEABLE, resolve_operation
 from ..unset import UNSET
 from .errors import HTTPError
 from .ide import render_ide_page
@@ -64,6 +66,10 @@ T = TypeVar("T")
 MaybeAwaitable = Union[T, Awaitable[T]]
 
 _JSON_HEADER = (b"content-type", JSON)
+# As Apollo Server sends with PersistedQueryNotFound: a miss must not be cached.
+_NO_CACHE_HEADER = (b"cache-control", b"private, no-cache, must-revalidate")
+#: GET parameters that make a request a GraphQL request rather than a visit to the IDE.
+_REQUEST_PARAMETERS = ("query", "documentId", "extensions")
 _GRAPHQL_RESPONSE_HEADER = (b"content-type", GRAPHQL_RESPONSE_JSON)
 # ensure_ascii: the body is pure ASCII, so strings holding lone surrogates
 # (valid in JSON input) cannot fail to encode on the way out.
@@ -138,7 +144,8 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
 
     async def render_graphql_ide(self, request: ChannelsRequest) -> ChannelsResponse:
         assert self.graphql_ide is not None
-        return ChannelsResponse(render_ide_page(self.graphql_ide))
+        return ChannelsResponse(render_ide_page(
+            self.graphql_ide, only_persisted_documents=self.engine.only_persisted_documents))
 
     # -- ASGI ----------------------------------------------------------------
 
@@ -195,7 +202,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                     raise self._unsupported_media_type(content_type)
             elif method == "GET":
                 query_params = self._query_params(scope.get("query_string", b""))
-                if "query" not in query_params:
+                if not any(name in query_params for name in _REQUEST_PARAMETERS):
                     if negotiated.html and self.graphql_ide is not None:
                         request = ChannelsRequest(self, b"", None, method, None)
                         page = await self._hook(self.render_graphql_ide(request))
@@ -231,11 +238,18 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         engine = self.engine
         response = TemporalResponse()
         request_error = False
+        status: int | None = None
+        extra_headers: list[tuple[bytes, bytes]] = []
         try:
-            operation = engine.prepare(params.query, params.operation_name)
+            operation = await resolve_operation(engine, params.query, params.operation_name,
+                                                document_id=params.document_id, extensions=params.extensions)
         except GraphQLRequestError as error:
             result = ExecutionResult(None, error.errors)
             request_error = True
+            # Persisted-document refusals have their own status whatever the media type.
+            status = PERSISTED_HTTP_STATUS.get(error.kind)
+            if error.kind in UNCACHEABLE:
+                extra_headers.append(_NO_CACHE_HEADER)
         else:
             kind = operation.kind
             if kind == "subscription":
@@ -256,8 +270,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         if request_error and data.get("data", False) is None:
             # A request error never started executing: the spec's response has no data entry.
             del data["data"]
-        status = 400 if request_error and media_type is GRAPHQL_RESPONSE_JSON else 200
-        headers = [_GRAPHQL_RESPONSE_HEADER if media_type is GRAPHQL_RESPONSE_JSON else _JSON_HEADER]
+        if status is None:
+            status = 400 if request_error and media_type is GRAPHQL_RESPONSE_JSON else 200
+        headers = [_GRAPHQL_RESPONSE_HEADER if media_type is GRAPHQL_RESPONSE_JSON else _JSON_HEADER, *extra_headers]
         if response._status_code is not None:
             status = response._status_code
         if response.headers:
@@ -340,8 +355,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         return params
 
     async def _get_data(self, query_params: dict[str, str]) -> dict[str, Any]:
-        data: dict[str, Any] = {"query": query_params["query"],
-                                "operationName": query_params.get("operationName") or None}
+        data: dict[str, Any] = {"query": query_params.get("query"),
+                                "operationName": query_params.get("operationName") or None,
+                                "documentId": query_params.get("documentId") or None}
         for name in ("variables", "extensions"):
             raw = query_params.get(name)
             data[name] = await self._decode(raw, f"The '{name}' parameter") if raw else None

@@ -38,22 +38,25 @@ def _own_engine() -> Engine:
     return Engine(dirs=[str(_TEMPLATES_DIR)], autoescape=True)
 
 
-def _rendered(ide: str) -> str:
+def _rendered(ide: str, only_persisted_documents: bool) -> str:
     name = IDE_TEMPLATES[ide]
-    context = {"title": IDE_TITLES[ide], "graphql_ide": ide}
+    context = {"title": IDE_TITLES[ide], "graphql_ide": ide, "only_persisted_documents": only_persisted_documents}
     try:
         return get_template(name).render(context)
     except TemplateDoesNotExist:
         return _own_engine().get_template(name).render(Context(context))
 
 
-def render_ide_page(ide: str) -> str:
+def render_ide_page(ide: str, *, only_persisted_documents: bool = False) -> str:
     """The HTML page of ``ide`` (one of ``IDE_TEMPLATES``).
+
+    With ``only_persisted_documents`` the page says that text typed into the
+    IDE is refused unless it is one of the persisted documents.
 
     Rendered on each call (Django caches the compiled template), so template
     overrides and edits show up as they do for views.
     """
     if ide not in IDE_TEMPLATES:
         raise ValueError(f"Unknown GraphQL IDE {ide!r}: use one of {', '.join(IDE_TEMPLATES)} or None.")
-    return _rendered(ide)
+    return _rendered(ide, only_persisted_documents)
 
