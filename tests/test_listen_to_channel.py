@@ -519,3 +519,16 @@ async def test_no_message_type_is_refused(consumer):
     with pytest.raises(ValueError, match="at least one message type"):
         async with consumer.listen_to_channel(()):
             pass
+
+
+async def test_a_listener_of_several_types_gets_the_unclaimed_messages_of_each(layer, consumer):
+    room = group_name()
+    await consumer.ensure_channel_name()
+    await consumer.channel_layer.group_add(room, consumer.channel_name)
+    for kind in ("model.saved", "other", "model.deleted"):
+        await layer.group_send(room, {"type": kind})
+    await settle()
+    async with consumer.listen_to_channel(("model.saved", "model.deleted"), groups=[room]) as events:
+        assert [(await next_message(events))["type"] for _ in range(2)] == ["model.saved", "model.deleted"]
+        assert (id(layer), room) not in base._registry()  # read from the own channel
+    assert [m["type"] for _, m in consumer._unclaimed] == ["other"]
