@@ -2,13 +2,14 @@
 PYTHON ?= python3
 PORT ?= 8000
 
-.PHONY: run test test-fast install bench tox docs
+.PHONY: run test test-fast install bench tox docs ide-assets
 
 install:
 	$(PYTHON) -m pip install -q -e ".[test,docs]"
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 
-# The example project: GraphQL + IDE at http://127.0.0.1:$(PORT)/graphql, chat at /chat/.
+# The example project: landing page at http://127.0.0.1:$(PORT)/ linking the IDE
+# (/graphql) and the chat (/chat/lobby/).
 run:
 	$(PYTHON) -m pip install -q -e ".[example]"
 	$(PYTHON) manage.py migrate --no-input -v 0
@@ -34,3 +35,8 @@ bench:
 docs:
 	$(PYTHON) -c "import sphinx" 2>/dev/null || $(PYTHON) -m pip install -q -e ".[docs]"
 	$(PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# GraphiQL's files, from the npm packages pinned in scripts/ide_assets.py
+# (needs npm); `check` instead of `fetch` compares them with a fresh download.
+ide-assets:
+	$(PYTHON) scripts/ide_assets.py fetch

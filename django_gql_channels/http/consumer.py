@@ -44,8 +44,9 @@ from ..exceptions import GraphQLRequestError
 from ..persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
 from ..persisted import UNCACHEABLE, resolve_operation
 from ..unset import UNSET
+from .assets import ASSET_PARAM, accepts_gzip, get_asset
 from .errors import HTTPError
-from .ide import render_ide_page
+from .ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .multipart import (
     MISSING_PREFLIGHT_MESSAGE,
     PREFLIGHT_HEADERS,
@@ -74,6 +75,9 @@ _GRAPHQL_RESPONSE_HEADER = (b"content-type", GRAPHQL_RESPONSE_JSON)
 # ensure_ascii: the body is pure ASCII, so strings holding lone surrogates
 # (valid in JSON input) cannot fail to encode on the way out.
 _encoder = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+# An asset URL names its content's digest, so a matching request may be cached for good.
+_IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+_REVALIDATE = (b"cache-control", b"no-cache")
 
 
 class _Disconnected(Exception):
@@ -99,6 +103,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
       ``ExecutionResult`` (default: the engine's formatting).
     - ``decode_json(data)`` / ``encode_json(data)``: JSON in and out.
     - ``render_graphql_ide(request)``: the IDE page, a :class:`ChannelsResponse`.
+
+    With an IDE on, ``GET ?ide-asset=<name>`` serves the IDE's own files
+    (GraphiQL, React) from the package: see :mod:`.assets`.
 
     Any of them may raise :class:`~django_gql_channels.http.HTTPError` to
     refuse the request with a status and message.
@@ -144,8 +151,10 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
 
     async def render_graphql_ide(self, request: ChannelsRequest) -> ChannelsResponse:
         assert self.graphql_ide is not None
-        return ChannelsResponse(render_ide_page(
-            self.graphql_ide, only_persisted_documents=self.engine.only_persisted_documents))
+        nonce = new_csp_nonce()
+        page = render_ide_page(self.graphql_ide, nonce=nonce,
+                               only_persisted_documents=self.engine.only_persisted_documents)
+        return ChannelsResponse(page, headers=ide_page_headers(self.graphql_ide, nonce))
 
     # -- ASGI ----------------------------------------------------------------
 
@@ -203,6 +212,10 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
             elif method == "GET":
                 query_params = self._query_params(scope.get("query_string", b""))
                 if not any(name in query_params for name in _REQUEST_PARAMETERS):
+                    asset = query_params.get(ASSET_PARAM)
+                    if asset is not None and self.graphql_ide is not None:
+                        await self.send_ide_asset(send, scope, asset, query_params.get("v"))
+                        return
                     if negotiated.html and self.graphql_ide is not None:
                         request = ChannelsRequest(self, b"", None, method, None)
                         page = await self._hook(self.render_graphql_ide(request))
@@ -386,6 +399,37 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def send_ide_asset(self, send: Callable[..., Any], scope: dict[str, Any], name: str,
+                             version: str | None) -> None:
+        """One of the IDE's files, gzipped when the client accepts it, 304 when its copy is current."""
+        asset = get_asset(name)
+        if asset is None:
+            raise HTTPError(404, f"There is no IDE file {name!r}.")
+        accept_encoding = if_none_match = None
+        for header, value in scope["headers"]:
+            if header == b"accept-encoding":
+                accept_encoding = value
+            elif header == b"if-none-match":
+                if_none_match = value
+        gzipped = asset.gzip_path is not None and accepts_gzip(accept_encoding)
+        etag = asset.gzip_etag if gzipped else asset.etag
+        headers = [(b"content-type", asset.content_type), _IMMUTABLE if version == asset.digest else _REVALIDATE,
+                   (b"etag", etag), (b"x-content-type-options", b"nosniff")]
+        if asset.gzip_path is not None:
+            headers.append((b"vary", b"Accept-Encoding"))
+        if if_none_match is not None and (if_none_match.strip() == b"*" or etag in (
+                tag.strip().removeprefix(b"W/") for tag in if_none_match.split(b","))):
+            self._response_started = True
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if gzipped:
+            headers.append((b"content-encoding", b"gzip"))
+        # Read per request, from the page cache in practice: browsers fetch each
+        # file once and keep it, so holding them in memory would buy nothing.
+        body = (asset.gzip_path if gzipped else asset.path).read_bytes()  # type: ignore[union-attr]
+        await self.send_response(send, 200, body, headers)
 
     async def send_error(self, send: Callable[..., Any], status: int, message: str,
                          headers: dict[str, str] | None = None) -> None:

@@ -6,6 +6,7 @@ import json
 
 from django_gql_channels.persisted import sha256_id
 from tests.conftest import run_node
+from tests.e2e.browser import screenshot
 
 HELLO_HEX = sha256_id("query Hello {\n  hello\n}\n").split(":", 1)[1]
 NOT_FOUND = {"errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]}
@@ -38,12 +39,9 @@ def test_apollo_persisted_queries_link(live_server_factory, node_modules):
     assert [(e["method"], e["sent"]["hasQuery"]) for e in out["manifestExchanges"]] == [("GET", False)]
 
 
-def test_only_persisted_mode_under_a_live_server_and_in_a_browser(live_server_factory, tmp_path):
+def test_only_persisted_mode_under_a_live_server_and_in_a_browser(live_server_factory, browser):
     import http.client
 
-    from tests.e2e.test_ide_browser import chromium_binary, dump_dom, html_attributes
-
-    chromium_binary()  # skip before starting a server
     server = live_server_factory(settings="tests.e2e.persisted_settings", env={"TEST_ONLY_PERSISTED": "1"})
     host, port = server.url.removeprefix("http://").split(":")
 
@@ -61,6 +59,13 @@ def test_only_persisted_mode_under_a_live_server_and_in_a_browser(live_server_fa
     assert post({"documentId": "sha256:" + HELLO_HEX}) == (200, {"data": {"hello": "Hello, world!"}})
 
     # The IDE page still loads, and tells the person at it why typed queries fail.
-    dom = dump_dom(f"{server.url}/graphql", tmp_path)
-    assert html_attributes(dom)["data-graphql-ide"] == "graphiql"
-    assert "data-only-persisted-documents" in dom and "only runs persisted documents" in dom
+    page = browser.new_page()
+    page.goto(f"{server.url}/graphql")
+    assert page.locator("html").get_attribute("data-graphql-ide") == "graphiql"
+    notice = page.locator("[data-only-persisted-documents]")
+    notice.wait_for()
+    assert "only runs persisted documents" in notice.inner_text()
+    # GraphiQL still renders below the notice.
+    page.wait_for_selector("html[data-ide-status=ready] .graphiql-container")
+    screenshot(page, "graphiql-only-persisted-documents")
+    assert browser.offline.blocked == []
