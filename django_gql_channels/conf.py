@@ -45,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPERATIONS_PER_CONNECTION": 100,
     "SUBSCRIPTION_QUEUE_SIZE": 1000,
     "CHANNEL_LAYER": "default",
+    "MAX_MESSAGE_SIZE": 1048576,
+    "MASK_ERRORS": None,
+    "LAYER_RETRY_DELAY": 0.5,
+    "LAYER_RETRY_MAX_DELAY": 5,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -126,6 +130,10 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_OPERATIONS_PER_CONNECTION": (_is_optional_positive_int, "a positive int or None"),
     "SUBSCRIPTION_QUEUE_SIZE": (_is_positive_int, "a positive int"),
     "CHANNEL_LAYER": (_is_str, "a CHANNEL_LAYERS alias string"),
+    "MAX_MESSAGE_SIZE": (_is_optional_positive_int, "a positive int (bytes) or None"),
+    "MASK_ERRORS": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
+    "LAYER_RETRY_DELAY": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
+    "LAYER_RETRY_MAX_DELAY": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
 }
 
 

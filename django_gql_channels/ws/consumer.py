@@ -28,7 +28,7 @@ from graphql import ExecutionResult, GraphQLError
 
 from ..base import ChannelsConsumer
 from ..conf import gql_settings
-from ..engine import Engine, Operation, get_engine
+from ..engine import Engine, Operation, get_engine, log_exception
 from ..exceptions import GraphQLRequestError
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
@@ -434,11 +434,11 @@ class GraphQLWSConsumer(ChannelsConsumer):
         """An operation raised outside graphql-core's error handling: tell that operation only."""
         if self.closed:
             return
-        logger.error("Operation %s (%r) on a WebSocket failed: %s", op_id, operation, exc,
-                     exc_info=(type(exc), exc, exc.__traceback__))
-        error = exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc) or type(exc).__name__,
-                                                                      original_error=exc)
+        if isinstance(exc, GraphQLError):
+            logger.info("Operation %s (%r) on a WebSocket ended with an error: %s", op_id, operation, exc)
+        else:
+            log_exception(exc, operation)
         protocol = self.protocol
         assert protocol is not None
         with contextlib.suppress(Exception):
-            await protocol.send_errors(op_id, [self.engine.format_error(error)])
+            await protocol.send_errors(op_id, [self.engine.format_exception(exc)])

@@ -119,7 +119,7 @@ class TransportWSProtocol(ProtocolHandler):
 
     async def internal_error(self, exc: BaseException) -> None:
         reason = "Internal server error"
-        if self.consumer.debug:
+        if self.consumer.debug and not self.consumer.engine.mask_errors:
             reason = f"{reason}: {type(exc).__name__}: {exc}"
         await self.consumer.close(4500, reason)
 

@@ -1,0 +1,85 @@
+"""Production switches against a live uvicorn: masked errors on every transport, the message-size limit, CORS.
+
+One server for the module, with ``tests.e2e.production_settings`` (DEBUG off,
+so ``MASK_ERRORS`` is on by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import run_asgi_server
+
+WAIT = 10
+MASKED = {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+FIELD_MASKED = {**MASKED, "locations": [{"line": 1, "column": 3}], "path": ["fail"]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with run_asgi_server(tmp_path_factory.mktemp("production"), settings="tests.e2e.production_settings") as live:
+        yield live
+
+
+def open_socket(server, protocol: str, **kwargs):
+    return connect(f"{server.ws_url}/graphql", subprotocols=[protocol], open_timeout=WAIT, close_timeout=WAIT,
+                   max_size=None, **kwargs)
+
+
+async def recv(ws):
+    return json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+
+
+async def close_code(ws) -> int:
+    with pytest.raises(ConnectionClosed) as info:
+        while True:
+            await asyncio.wait_for(ws.recv(), WAIT)
+    assert info.value.rcvd is not None, "dropped without a close frame"
+    return info.value.rcvd.code
+
+
+# -- masked errors ---------------------------------------------------------------
+
+
+async def test_http_masks_resolver_exceptions(server):
+    async with httpx.AsyncClient(timeout=WAIT) as http:
+        reply = await http.post(f"{server.url}/graphql", json={"query": "{ fail hello }"})
+    assert reply.status_code == 200
+    assert reply.json() == {"data": {"fail": None, "hello": "Hello, world!"}, "errors": [FIELD_MASKED]}
+    assert "This field always fails." in server.log()  # logged in full server-side
+
+
+async def test_transport_ws_masks_field_and_stream_errors(server):
+    async with open_socket(server, "graphql-transport-ws") as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert await recv(ws) == {"type": "connection_ack"}
+        await ws.send(json.dumps({"id": "f", "type": "subscribe", "payload": {"query": "{ fail }"}}))
+        assert await recv(ws) == {"id": "f", "type": "next", "payload": {"data": {"fail": None},
+                                                                         "errors": [FIELD_MASKED]}}
+        assert await recv(ws) == {"id": "f", "type": "complete"}
+        await ws.send(json.dumps({"id": "g", "type": "subscribe",
+                                  "payload": {"query": "subscription { failAfter(n: 1) }"}}))
+        assert await recv(ws) == {"id": "g", "type": "next", "payload": {"data": {"failAfter": 0}}}
+        assert await recv(ws) == {"id": "g", "type": "error", "payload": [MASKED]}
+    assert "The subscription generator failed." in server.log()
+
+
+async def test_legacy_ws_masks_field_and_stream_errors(server):
+    async with open_socket(server, "graphql-ws") as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert await recv(ws) == {"type": "connection_ack"}
+        await ws.send(json.dumps({"id": "f", "type": "start", "payload": {"query": "{ fail }"}}))
+        assert await recv(ws) == {"id": "f", "type": "data", "payload": {"data": {"fail": None},
+                                                                         "errors": [FIELD_MASKED]}}
+        assert await recv(ws) == {"id": "f", "type": "complete"}
+        await ws.send(json.dumps({"id": "g", "type": "start",
+                                  "payload": {"query": "subscription { failAfter(n: 1) }"}}))
+        assert await recv(ws) == {"id": "g", "type": "data", "payload": {"data": {"failAfter": 0}}}
+        assert await recv(ws) == {"id": "g", "type": "error", "payload": {"message": MASKED["message"],
+                                                                          "errors": [MASKED]}}
