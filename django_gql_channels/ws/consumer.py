@@ -43,6 +43,17 @@ logger = logging.getLogger("django_gql_channels")
 _confirm_current: ContextVar[Callable[[], None] | None] = ContextVar("gql_confirm_subscription", default=None)
 
 
+def _too_big(frame: str | bytes | None, limit: int) -> bool:
+    """Whether ``frame`` is over ``limit`` bytes (UTF-8), encoding text only when its length cannot tell."""
+    if frame is None:
+        return False
+    size = len(frame)
+    if isinstance(frame, bytes) or size > limit:
+        return size > limit
+    # A character takes one to four bytes in UTF-8.
+    return size * 4 > limit and len(frame.encode("utf-8", "surrogatepass")) > limit
+
+
 class ConnectionGone(Exception):
     """Sending to the client failed: the socket is closed or closing."""
 
@@ -117,6 +128,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
 
     **Limits.** At most ``MAX_OPERATIONS_PER_CONNECTION`` operations run at
     once on one socket; one more is refused with an ``error`` for it alone.
+    A frame larger than ``MAX_MESSAGE_SIZE`` bytes closes the socket with 1009
+    (message too big) before it is decoded or parsed.
     """
 
     protocol_classes: ClassVar[dict[str, type[ProtocolHandler]]] = {
@@ -157,6 +170,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
             gql_settings.SUBSCRIPTION_PROTOCOLS if subscription_protocols is None else subscription_protocols
         )
         self.max_operations: int | None = gql_settings.MAX_OPERATIONS_PER_CONNECTION
+        #: Bytes; a larger frame closes the socket with 1009 before it is decoded.
+        self.max_message_size: int | None = gql_settings.MAX_MESSAGE_SIZE
         #: The payload of ``connection_init`` (``{}`` when it had none).
         self.connection_params: dict[str, Any] = {}
         #: The context resolvers get, from :meth:`get_context`.
@@ -226,6 +241,7 @@ class GraphQLWSConsumer(ChannelsConsumer):
 
     async def _receive_loop(self, receive: Callable[..., Any], protocol: ProtocolHandler) -> None:
         handle_text = protocol.handle_text
+        limit = self.max_message_size
         while True:
             message = await receive()
             kind = message["type"]
@@ -233,6 +249,9 @@ class GraphQLWSConsumer(ChannelsConsumer):
                 if self.closed:
                     continue
                 text = message.get("text")
+                if limit is not None and _too_big(text if text is not None else message.get("bytes"), limit):
+                    await self.close(1009, f"Message too big: the limit is {limit} bytes")
+                    continue
                 try:
                     if text is None:
                         data = message.get("bytes") or b""

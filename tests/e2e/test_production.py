@@ -83,3 +83,15 @@ async def test_legacy_ws_masks_field_and_stream_errors(server):
         assert await recv(ws) == {"id": "g", "type": "data", "payload": {"data": {"failAfter": 0}}}
         assert await recv(ws) == {"id": "g", "type": "error", "payload": {"message": MASKED["message"],
                                                                           "errors": [MASKED]}}
+
+
+# -- MAX_MESSAGE_SIZE ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_a_frame_over_max_message_size_closes_1009(server, protocol):
+    async with open_socket(server, protocol) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert (await recv(ws))["type"] == "connection_ack"
+        await ws.send('{"type": "connection_init", "payload": "' + "x" * 65536 + '"}')  # 65536 + 39 bytes
+        assert await close_code(ws) == 1009
