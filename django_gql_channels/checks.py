@@ -18,6 +18,8 @@ id                        problem
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
+``gql_channels.E030``     a ``CORS_*`` setting has the wrong type or an invalid value
+``gql_channels.W030``     ``CORS_ALLOW_ALL_ORIGINS`` together with ``CORS_ALLOW_CREDENTIALS``
 ========================  =======================================================
 """
 
@@ -30,6 +32,7 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, SETTING_NAME, SettingProblem, SettingsError, load_schema_setting, validate_user_settings
+from .http.cors import cors_setting_problems
 
 __all__ = ["collect_problems", "check_settings"]
 
@@ -59,6 +62,7 @@ def collect_problems() -> list[SettingProblem]:
     alias = user_settings.get("CHANNEL_LAYER", DEFAULTS["CHANNEL_LAYER"])
     if "CHANNEL_LAYER" not in bad_keys:
         problems.extend(layer_problems(alias))
+    problems.extend(cors_setting_problems())
     return sorted(problems, key=lambda p: (not p.id.split(".")[1].startswith("E"), p.id))
 
 

@@ -95,3 +95,38 @@ async def test_a_frame_over_max_message_size_closes_1009(server, protocol):
         assert (await recv(ws))["type"] == "connection_ack"
         await ws.send('{"type": "connection_init", "payload": "' + "x" * 65536 + '"}')  # 65536 + 39 bytes
         assert await close_code(ws) == 1009
+
+
+# -- CORS -------------------------------------------------------------------------------
+
+
+async def test_cors_preflight_and_request_through_the_live_server(server):
+    origin = "https://app.example"
+    async with httpx.AsyncClient(timeout=WAIT) as http:
+        preflight = await http.options(f"{server.url}/graphql", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type"})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == origin
+        assert preflight.headers["access-control-allow-credentials"] == "true"
+        assert "content-type" in preflight.headers["access-control-allow-headers"]
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+        assert preflight.headers["access-control-max-age"] == "86400"
+        assert preflight.headers["vary"] == "Origin"
+
+        reply = await http.post(f"{server.url}/graphql", json={"query": "{ hello }"}, headers={"Origin": origin})
+        assert reply.json() == {"data": {"hello": "Hello, world!"}}
+        assert reply.headers["access-control-allow-origin"] == origin
+        assert reply.headers["access-control-expose-headers"] == "x-request-id"
+        assert reply.headers["vary"] == "Origin"
+
+        preview = "https://pr7.preview.example"
+        reply = await http.post(f"{server.url}/graphql", json={"query": "{ hello }"}, headers={"Origin": preview})
+        assert reply.headers["access-control-allow-origin"] == preview
+
+        for method in ("options", "post"):
+            kwargs = {"json": {"query": "{ hello }"}} if method == "post" else {}
+            other = await getattr(http, method)(f"{server.url}/graphql", headers={
+                "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, **kwargs)
+            assert other.status_code == 200
+            assert not [name for name in other.headers if name.startswith("access-control-")]
