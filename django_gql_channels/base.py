@@ -22,6 +22,11 @@ read-only.
 
 Listeners without ``groups`` read the consumer's own ``channel_name``, as in
 the Channels tutorial (``group_add(group, ws.channel_name)``).
+
+A channel-layer outage does not end subscriptions: receivers retry with a
+bounded backoff and re-join their groups when the layer answers again
+(:mod:`.outage`); a new subscription that cannot reach the layer gets
+:class:`~.exceptions.ChannelLayerUnavailable`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import contextlib
 import contextvars
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
@@ -40,6 +45,8 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import gql_settings
+from .exceptions import ChannelLayerUnavailable
+from .outage import backoff_delays, is_connection_error, layer_failed, layer_recovered, retry_once
 
 __all__ = ["ChannelListener", "ChannelsConsumer"]
 
@@ -97,28 +104,47 @@ class ChannelListener:
 
 async def _pump(
     layer: BaseChannelLayer,
-    channel: str,
+    channel: Callable[[], str],
     deliver: Callable[[dict[str, Any]], Awaitable[None] | None],
-    fail: Callable[[Exception], None],
+    rejoin: Callable[[], Awaitable[None]],
+    what: str,
 ) -> None:
-    """Hand every message arriving on ``channel`` to ``deliver`` until cancelled.
+    """Hand every message arriving on ``channel()`` to ``deliver`` until cancelled.
 
-    A layer error ends the loop: it is logged and handed to ``fail``, so
-    readers waiting on this channel raise it instead of waiting forever.
+    A failing receive (the layer's server went away) does not end the loop:
+    it is reported once per outage, then ``rejoin`` (re-create the channel,
+    re-join the groups) is retried with a bounded backoff until the layer
+    answers, and receiving resumes. Listeners keep waiting meanwhile.
     """
-    receive = layer.receive
+    failing = False
     while True:
-        try:
-            message = await receive(channel)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.exception("Receiving from channel %s failed.", channel)
-            fail(exc)
-            return
-        delivered = deliver(message)
-        if delivered is not None:
-            await delivered
+        receive = layer.receive
+        name = channel()
+        while True:
+            try:
+                message = await receive(name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                layer_failed(layer, what, exc)
+                failing = True
+                break
+            if failing:
+                layer_recovered(layer, what)
+                failing = False
+            delivered = deliver(message)
+            if delivered is not None:
+                await delivered
+        for delay in backoff_delays():
+            await asyncio.sleep(delay)
+            try:
+                await rejoin()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                layer_failed(layer, what, exc)
+                continue
+            break
 
 
 class _SharedGroup:
@@ -141,6 +167,7 @@ class _SharedGroup:
     async def join(self) -> None:
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
+        layer_recovered(self.layer, f"joining group {self.group}")
         # A clean context: the tasks outlive the listener that happened to
         # join first and must not hold on to its context variables.
         context = contextvars.Context()
@@ -158,8 +185,8 @@ class _SharedGroup:
             await asyncio.sleep(interval)
             try:
                 await self.layer.group_add(self.group, self.channel)
-            except Exception:
-                logger.exception("Renewing the membership of group %s failed; retrying.", self.group)
+            except Exception as exc:
+                layer_failed(self.layer, f"renewing the membership of group {self.group}", exc)
 
     async def _receive_forever(self) -> None:
         listeners_by_type = self.listeners
@@ -168,17 +195,25 @@ class _SharedGroup:
             for listener in listeners_by_type.get(message.get("type"), ()):  # type: ignore[arg-type]
                 listener.put(message)
 
-        def fail(exc: Exception) -> None:
-            # Later listeners join afresh; the current ones learn of it.
-            registry = _registry()
-            if registry.get(self.key) is self:
-                del registry[self.key]
-            for listeners in listeners_by_type.values():
-                for listener in listeners:
-                    listener.fail(exc)
+        await _pump(self.layer, lambda: self.channel, deliver, self._rejoin,  # type: ignore[arg-type,return-value]
+                    f"receiving group {self.group}")
 
-        assert self.channel is not None
-        await _pump(self.layer, self.channel, deliver, fail)
+    async def _rejoin(self) -> None:
+        """After an outage: a fresh channel in the group (the server may have forgotten both)."""
+        layer = self.layer
+        channel = await layer.new_channel()
+        try:
+            await layer.group_add(self.group, channel)
+        except BaseException:
+            _forget_channel(layer, channel)
+            raise
+        old, self.channel = self.channel, channel
+        layer_recovered(layer, f"re-joining group {self.group}")
+        if old is not None:
+            # After a short blip the server may still hold the old membership.
+            with contextlib.suppress(Exception):
+                await layer.group_discard(self.group, old)
+            _forget_channel(layer, old)
 
     async def leave(self) -> None:
         channel = self.channel
@@ -192,10 +227,26 @@ class _SharedGroup:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            if isinstance(self.layer, InMemoryChannelLayer):
-                # The in-memory layer keeps a queue per channel until its
-                # messages expire; nobody will read this one again.
-                self.layer.channels.pop(channel, None)
+            _forget_channel(self.layer, channel)
+
+
+def _forget_channel(layer: BaseChannelLayer, channel: str) -> None:
+    if isinstance(layer, InMemoryChannelLayer):
+        # The in-memory layer keeps a queue per channel until its messages
+        # expire; nobody will read this one again.
+        layer.channels.pop(channel, None)
+
+
+@contextlib.contextmanager
+def _unavailable_if_unreachable(layer: BaseChannelLayer, what: str) -> Iterator[None]:
+    """Turn "cannot reach the layer's server" into a clear error for the client (no host, no port)."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_connection_error(exc):
+            raise
+        layer_failed(layer, what, exc)
+        raise ChannelLayerUnavailable() from exc
 
 
 #: event loop -> {(id(layer), group): the process's membership}
@@ -236,6 +287,16 @@ class _ConsumerLayer:
         await self._layer.group_add(group, channel)
         if channel == self._consumer._channel_name:
             self.joined.add(group)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """The layer's ``group_send``, retried once if the first attempt could not reach its server."""
+        layer = self._layer
+        await retry_once(layer, f"group_send to {group}", lambda: layer.group_send(group, message))
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        """The layer's ``send``, retried once if the first attempt could not reach its server."""
+        layer = self._layer
+        await retry_once(layer, f"send to {channel}", lambda: layer.send(channel, message))
 
     async def group_discard(self, group: str, channel: str) -> None:
         await self._layer.group_discard(group, channel)
@@ -331,13 +392,15 @@ class ChannelsConsumer(AsyncConsumer):
             if groups:
                 memberships = self._group_listeners[listener] = []
                 for group in groups:
-                    shared = await self._join_group(layer, group)
+                    with _unavailable_if_unreachable(layer, f"joining group {group}"):
+                        shared = await self._join_group(layer, group)
                     memberships.append(shared)
                     # Listen before the next await: a message for this group
                     # may arrive while the next one is being joined.
                     shared.listeners.setdefault(type, set()).add(listener)
             else:
-                own_channel = await self.ensure_channel_name()
+                with _unavailable_if_unreachable(layer, "creating a channel"):
+                    own_channel = await self.ensure_channel_name()
                 self._listeners.setdefault(own_channel, set()).add(listener)
                 self._start_receiving(own_channel)
             yield listener
@@ -423,12 +486,17 @@ class ChannelsConsumer(AsyncConsumer):
             layer.channels.pop(channel, None)
 
     async def _receive_from(self, channel: str) -> None:
-        def fail(exc: Exception) -> None:
-            for listener in self._listeners.get(channel, ()):
-                listener.fail(exc)
-            self._receivers.pop(channel, None)
+        layer = self._require_layer()
 
-        await _pump(self._require_layer(), channel, lambda message: self._route_layer_message(channel, message), fail)
+        async def rejoin() -> None:
+            # The channel's name is the consumer's for good (resolvers hold
+            # it); the server may have forgotten the groups it joined.
+            view: _ConsumerLayer | None = self.__dict__.get("channel_layer")
+            for group in list(view.joined) if view is not None else ():
+                await layer.group_add(group, channel)
+
+        await _pump(layer, lambda: channel, lambda message: self._route_layer_message(channel, message), rejoin,
+                    f"receiving channel {channel}")
 
     async def _route_layer_message(self, channel: str, message: dict[str, Any]) -> None:
         message_type = message.get("type")

@@ -30,6 +30,7 @@ from ..base import ChannelsConsumer
 from ..conf import gql_settings
 from ..engine import Engine, Operation, get_engine, log_exception
 from ..exceptions import GraphQLRequestError
+from ..outage import layer_failed
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
 from .protocol import ProtocolHandler, close_reason
@@ -216,7 +217,12 @@ class GraphQLWSConsumer(ChannelsConsumer):
             return
         if self._layer is not None:
             # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
-            await self.ensure_channel_name()
+            try:
+                await self.ensure_channel_name()
+            except Exception as exc:
+                # The layer is down (a Redis pub/sub layer subscribes here):
+                # the socket still opens; the channel is made on first use.
+                layer_failed(self._layer, "creating a WebSocket's channel", exc)
         accept: dict[str, Any] = {"type": "websocket.accept"}
         if offered:
             accept["subprotocol"] = subprotocol

@@ -1,0 +1,110 @@
+"""Riding out a channel-layer outage: which errors count, how long to wait, what to log.
+
+When the layer's server (Redis) goes away, the process's group receivers
+retry with a bounded, jittered exponential backoff (``LAYER_RETRY_DELAY`` up
+to ``LAYER_RETRY_MAX_DELAY`` seconds) and re-join their groups when the layer
+answers again; their subscribers never notice but for the messages published
+meanwhile, which are lost. One outage is logged once when it starts (with the
+first error in full) and once when it ends, however many receivers retry how
+often in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+from .conf import gql_settings
+
+__all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_recovered", "retry_once"]
+
+logger = logging.getLogger("django_gql_channels")
+
+T = TypeVar("T")
+
+_connection_errors: tuple[type[BaseException], ...] | None = None
+
+
+def _connection_error_types() -> tuple[type[BaseException], ...]:
+    global _connection_errors
+    if _connection_errors is None:
+        types: list[type[BaseException]] = [OSError, asyncio.TimeoutError, TimeoutError, EOFError]
+        with contextlib.suppress(ImportError):  # redis-py's own, which are not OSErrors
+            from redis.exceptions import ConnectionError as RedisConnectionError
+            from redis.exceptions import TimeoutError as RedisTimeoutError
+
+            types += [RedisConnectionError, RedisTimeoutError]
+        _connection_errors = tuple(types)
+    return _connection_errors
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the layer's server could not be reached (rather than refused a request)."""
+    return isinstance(exc, _connection_error_types())
+
+
+def backoff_delays() -> Iterator[float]:
+    """Seconds to wait before each retry: doubling from ``LAYER_RETRY_DELAY`` to ``LAYER_RETRY_MAX_DELAY``.
+
+    Each delay is jittered down by up to half, so the processes of a
+    deployment do not all knock on the server in the same instant.
+    """
+    delay = float(gql_settings.LAYER_RETRY_DELAY)
+    ceiling = float(gql_settings.LAYER_RETRY_MAX_DELAY)
+    while True:
+        yield min(delay, ceiling) * random.uniform(0.5, 1.0)
+        delay *= 2
+
+
+#: id(layer) -> when its current outage started (monotonic seconds)
+_outages: dict[int, float] = {}
+
+
+def layer_failed(layer: Any, what: str, exc: BaseException) -> None:
+    """Record that ``what`` failed on ``layer``; logs only the first failure of an outage."""
+    key = id(layer)
+    if key in _outages:
+        logger.debug("Channel layer still unavailable (%s): %s", what, exc)
+        return
+    _outages[key] = time.monotonic()
+    logger.error("The channel layer %s is unavailable (%s failed); subscriptions wait and retry until it "
+                 "answers. Messages sent to groups meanwhile are lost.", type(layer).__name__, what,
+                 exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def layer_recovered(layer: Any, what: str) -> None:
+    """Record that ``what`` works on ``layer`` again; logs the end of an outage once."""
+    started = _outages.pop(id(layer), None)
+    if started is not None:
+        logger.warning("The channel layer %s answers again (%s), %.1f s after it failed.",
+                       type(layer).__name__, what, time.monotonic() - started)
+
+
+async def retry_once(layer: Any, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """``await call()``, once more if it fails to reach the layer's server.
+
+    Meant for publishing. The usual such failure is a pooled connection the
+    server dropped when it restarted: the command never reached a live
+    server, and the second attempt opens a fresh connection. A duplicate
+    delivery would need the server to run the command and then die before
+    answering it; see the README's "Running in production".
+    """
+    try:
+        return await call()
+    except Exception as exc:
+        if not is_connection_error(exc):
+            raise
+        logger.info("%s could not reach the channel layer (%s); retrying once.", what, exc)
+    try:
+        result = await call()
+    except Exception as exc:
+        if is_connection_error(exc):
+            layer_failed(layer, what, exc)
+        raise
+    layer_recovered(layer, what)
+    return result
