@@ -46,7 +46,15 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .conf import gql_settings
 from .exceptions import ChannelLayerUnavailable
-from .outage import backoff_delays, is_connection_error, layer_failed, layer_recovered, retry_once
+from .outage import (
+    backoff_delays,
+    is_connection_error,
+    layer_failed,
+    layer_recovered,
+    on_layer_recovery,
+    retry_once,
+    retry_until_done,
+)
 
 __all__ = ["ChannelListener", "ChannelsConsumer"]
 
@@ -135,22 +143,44 @@ async def _pump(
             delivered = deliver(message)
             if delivered is not None:
                 await delivered
-        for delay in backoff_delays():
-            await asyncio.sleep(delay)
-            try:
-                await rejoin()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                layer_failed(layer, what, exc)
-                continue
-            break
+        await asyncio.sleep(next(backoff_delays()))
+        await retry_until_done(layer, what, rejoin)
+
+
+class _Refresher:
+    """Re-joins a receiver's groups in the background when an outage of its layer ends.
+
+    For receivers that never saw the outage: the restarted server forgot
+    their memberships too, but their receive went on waiting.
+    """
+
+    __slots__ = ("_layer", "_rejoin", "_task", "_unregister", "_what")
+
+    def __init__(self, layer: BaseChannelLayer, what: str, rejoin: Callable[[], Awaitable[None]]) -> None:
+        self._layer = layer
+        self._what = what
+        self._rejoin = rejoin
+        self._task: asyncio.Task[None] | None = None
+        self._unregister = on_layer_recovery(layer, self._start)
+
+    def _start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                retry_until_done(self._layer, self._what, self._rejoin))
+
+    async def stop(self) -> None:
+        self._unregister()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class _SharedGroup:
     """This process's membership of one group on one layer, shared by every listener."""
 
-    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "refresher", "task", "users")
+    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "rejoiner", "refresher", "task", "users")
 
     def __init__(self, layer: BaseChannelLayer, group: str, key: tuple[int, str]) -> None:
         self.layer = layer
@@ -163,6 +193,7 @@ class _SharedGroup:
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task[None] | None = None
         self.refresher: asyncio.Task[None] | None = None
+        self.rejoiner: _Refresher | None = None
 
     async def join(self) -> None:
         self.channel = await self.layer.new_channel()
@@ -173,6 +204,7 @@ class _SharedGroup:
         context = contextvars.Context()
         create_task = asyncio.get_running_loop().create_task
         self.task = context.run(create_task, self._receive_forever())
+        self.rejoiner = _Refresher(self.layer, f"re-joining group {self.group}", self._add_current)
         expiry = getattr(self.layer, "group_expiry", None)
         if isinstance(expiry, (int, float)) and expiry > 0:
             self.refresher = context.run(create_task, self._refresh_membership(expiry / 2))
@@ -195,29 +227,20 @@ class _SharedGroup:
             for listener in listeners_by_type.get(message.get("type"), ()):  # type: ignore[arg-type]
                 listener.put(message)
 
-        await _pump(self.layer, lambda: self.channel, deliver, self._rejoin,  # type: ignore[arg-type,return-value]
+        # After an outage the channel's name is still good (a layer channel is
+        # only a name to its server); the server's memberships may be gone.
+        await _pump(self.layer, lambda: self.channel, deliver, self._add_current,  # type: ignore[arg-type,return-value]
                     f"receiving group {self.group}")
 
-    async def _rejoin(self) -> None:
-        """After an outage: a fresh channel in the group (the server may have forgotten both)."""
-        layer = self.layer
-        channel = await layer.new_channel()
-        try:
-            await layer.group_add(self.group, channel)
-        except BaseException:
-            _forget_channel(layer, channel)
-            raise
-        old, self.channel = self.channel, channel
-        layer_recovered(layer, f"re-joining group {self.group}")
-        if old is not None:
-            # After a short blip the server may still hold the old membership.
-            with contextlib.suppress(Exception):
-                await layer.group_discard(self.group, old)
-            _forget_channel(layer, old)
+    async def _add_current(self) -> None:
+        await self.layer.group_add(self.group, self.channel)  # type: ignore[arg-type]
+        layer_recovered(self.layer, f"re-joining group {self.group}")
 
     async def leave(self) -> None:
         channel = self.channel
         assert channel is not None
+        if self.rejoiner is not None:
+            await self.rejoiner.stop()  # no re-join may follow the leave
         try:
             # Leave first, so no message can arrive for a channel nobody reads.
             await self.layer.group_discard(self.group, channel)
@@ -495,8 +518,13 @@ class ChannelsConsumer(AsyncConsumer):
             for group in list(view.joined) if view is not None else ():
                 await layer.group_add(group, channel)
 
-        await _pump(layer, lambda: channel, lambda message: self._route_layer_message(channel, message), rejoin,
-                    f"receiving channel {channel}")
+        what = f"receiving channel {channel}"
+        refresher = _Refresher(layer, what, rejoin)
+        try:
+            await _pump(layer, lambda: channel, lambda message: self._route_layer_message(channel, message), rejoin,
+                        what)
+        finally:
+            await refresher.stop()
 
     async def _route_layer_message(self, channel: str, message: dict[str, Any]) -> None:
         message_type = message.get("type")

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 from .conf import gql_settings
 
-__all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_recovered", "retry_once"]
+__all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_recovered", "on_layer_recovery",
+           "retry_until_done", "retry_once"]
 
 logger = logging.getLogger("django_gql_channels")
 
@@ -63,6 +64,11 @@ def backoff_delays() -> Iterator[float]:
 
 #: id(layer) -> when its current outage started (monotonic seconds)
 _outages: dict[int, float] = {}
+#: id(layer) -> when its last outage ended
+_recovered_at: dict[int, float] = {}
+#: Seconds after an outage during which a failure is its tail (pooled
+#: connections to the old server failing once each), not a new outage.
+RECOVERY_GRACE = 10.0
 
 
 def layer_failed(layer: Any, what: str, exc: BaseException) -> None:
@@ -71,18 +77,62 @@ def layer_failed(layer: Any, what: str, exc: BaseException) -> None:
     if key in _outages:
         logger.debug("Channel layer still unavailable (%s): %s", what, exc)
         return
-    _outages[key] = time.monotonic()
+    now = time.monotonic()
+    if now - _recovered_at.get(key, -RECOVERY_GRACE) < RECOVERY_GRACE:
+        logger.info("%s failed just after the channel layer came back (%s); retrying.", what, exc)
+        return
+    _outages[key] = now
     logger.error("The channel layer %s is unavailable (%s failed); subscriptions wait and retry until it "
                  "answers. Messages sent to groups meanwhile are lost.", type(layer).__name__, what,
                  exc_info=(type(exc), exc, exc.__traceback__))
 
 
 def layer_recovered(layer: Any, what: str) -> None:
-    """Record that ``what`` works on ``layer`` again; logs the end of an outage once."""
-    started = _outages.pop(id(layer), None)
+    """Record that ``what`` works on ``layer`` again; logs the end of an outage once.
+
+    Ending an outage calls every callback registered with
+    :func:`on_layer_recovery` for the layer: a restarted server has forgotten
+    every group membership, including those whose receivers never saw an
+    error (with channels_redis' core layer only one receive per process
+    talks to the server at a time, so only that one fails).
+    """
+    key = id(layer)
+    started = _outages.pop(key, None)
     if started is not None:
+        now = _recovered_at[key] = time.monotonic()
         logger.warning("The channel layer %s answers again (%s), %.1f s after it failed.",
-                       type(layer).__name__, what, time.monotonic() - started)
+                       type(layer).__name__, what, now - started)
+        for callback in list(_recovery_callbacks.get(key, ())):
+            callback()
+
+
+#: id(layer) -> callbacks to run when an outage of that layer ends
+_recovery_callbacks: dict[int, set[Callable[[], None]]] = {}
+
+
+def on_layer_recovery(layer: Any, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` whenever an outage of ``layer`` ends; returns the function that unregisters it."""
+    key = id(layer)
+    callbacks = _recovery_callbacks.setdefault(key, set())
+    callbacks.add(callback)
+
+    def unregister() -> None:
+        callbacks.discard(callback)
+        if not callbacks and _recovery_callbacks.get(key) is callbacks:
+            del _recovery_callbacks[key]
+
+    return unregister
+
+
+async def retry_until_done(layer: Any, what: str, call: Callable[[], Awaitable[None]]) -> None:
+    """``await call()`` until it succeeds, waiting :func:`backoff_delays` between attempts (cancel to stop)."""
+    for delay in backoff_delays():
+        try:
+            await call()
+            return
+        except Exception as exc:
+            layer_failed(layer, what, exc)
+        await asyncio.sleep(delay)
 
 
 async def retry_once(layer: Any, what: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -95,11 +145,15 @@ async def retry_once(layer: Any, what: str, call: Callable[[], Awaitable[T]]) ->
     answering it; see the README's "Running in production".
     """
     try:
-        return await call()
+        result = await call()
     except Exception as exc:
         if not is_connection_error(exc):
             raise
         logger.info("%s could not reach the channel layer (%s); retrying once.", what, exc)
+    else:
+        if _outages:
+            layer_recovered(layer, what)
+        return result
     try:
         result = await call()
     except Exception as exc:

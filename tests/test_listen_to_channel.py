@@ -274,16 +274,14 @@ async def test_a_failing_layer_receive_is_retried_and_the_listener_keeps_listeni
 
     async with consumer.listen_to_channel("chat.message", groups=[room]) as messages:
         shared = membership(layer, room)
-        first_channel = shared.channel
         # Replace receive before the receive task first runs.
         monkeypatch.setattr(layer, "receive", broken_receive)
         monkeypatch.setattr(layer, "group_add", broken_group_add)
         await asyncio.sleep(0)
         while failures < 5:
             await asyncio.sleep(0.01)
-        while shared.channel == first_channel:
+        while "answers again" not in caplog.text:
             await asyncio.sleep(0.01)
-        # Re-joined on a fresh channel; the old one left the group.
         assert layer.groups[room].keys() == {shared.channel}
         await layer.group_send(room, {"type": "chat.message", "text": "after the outage"})
         assert (await next_message(messages))["text"] == "after the outage"
@@ -359,6 +357,42 @@ async def test_one_socket_closing_keeps_the_group_for_another(layer):
         await layer.group_send(room, {"type": "chat.message", "text": "still here"})
         assert (await next_message(messages))["text"] == "still here"
     no_leftovers(layer, staying)
+
+
+async def test_when_the_layer_returns_every_membership_is_restored_not_only_the_failed_ones(
+        layer, consumer, monkeypatch, quick_retries):
+    failing_room, quiet_room = group_name(), group_name()
+    real_receive, real_group_add = layer.receive, layer.group_add
+    down = True
+
+    async def receive(channel):
+        if down and channel == failing_channel:
+            raise ConnectionError("server gone")
+        return await real_receive(channel)
+
+    async def group_add(group, channel):
+        if down:
+            raise ConnectionError("server gone")
+        await real_group_add(group, channel)
+
+    async with consumer.listen_to_channel("chat.message", groups=[failing_room]) as failing, \
+            consumer.listen_to_channel("chat.message", groups=[quiet_room]) as quiet:
+        failing_channel = membership(layer, failing_room).channel
+        monkeypatch.setattr(layer, "receive", receive)
+        monkeypatch.setattr(layer, "group_add", group_add)
+        layer.groups.clear()  # a restarted server remembers no membership
+        await asyncio.sleep(0.05)  # the failing receiver retries meanwhile
+        down = False
+
+        async def rejoined(room):
+            while room not in layer.groups:
+                await asyncio.sleep(0.01)
+
+        for room, listener in ((failing_room, failing), (quiet_room, quiet)):
+            await asyncio.wait_for(rejoined(room), 5)
+            await layer.group_send(room, {"type": "chat.message", "text": room})
+            assert (await next_message(listener))["text"] == room
+    no_leftovers(layer, consumer)
 
 
 async def test_joining_while_the_layer_is_unreachable_is_a_clear_error(layer, consumer, monkeypatch):
