@@ -2,10 +2,10 @@
 PYTHON ?= python3
 PORT ?= 8000
 
-.PHONY: run test test-fast install bench tox
+.PHONY: run test test-fast install bench tox docs
 
 install:
-	$(PYTHON) -m pip install -q -e ".[test]"
+	$(PYTHON) -m pip install -q -e ".[test,docs]"
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 
 # The example project: GraphQL + IDE at http://127.0.0.1:$(PORT)/graphql, chat at /chat/.
@@ -28,3 +28,9 @@ test-fast:
 bench:
 	$(PYTHON) -m pip install -q -e ".[test,bench]"
 	$(PYTHON) -m benchmarks
+
+# The docs (docs/, Sphinx): warnings are errors. Sphinx comes with the docs
+# extra, which `make install` installs too.
+docs:
+	$(PYTHON) -c "import sphinx" 2>/dev/null || $(PYTHON) -m pip install -q -e ".[docs]"
+	$(PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html
