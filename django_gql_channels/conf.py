@@ -100,6 +100,18 @@ DESCRIPTIONS: dict[str, str] = {
     "SUBSCRIPTION_QUEUE_SIZE": "Channel-layer messages waiting per subscription before further ones are "
                                "dropped (and logged).",
     "CHANNEL_LAYER": "The ``CHANNEL_LAYERS`` alias subscriptions use.",
+    "MAX_MESSAGE_SIZE": "Bytes (UTF-8) of one WebSocket frame; a larger one closes the socket with ``1009`` "
+                        "(message too big) before it is decoded or parsed. ``None``: no limit.",
+    "MASK_ERRORS": "``None``: on when Django's ``DEBUG`` is off. Masked, an exception that is not a "
+                   "``GraphQLError`` reaches clients as ``\"Internal server error\"`` with "
+                   "``extensions.code`` ``\"INTERNAL_SERVER_ERROR\"`` (locations and path kept) and is "
+                   "logged in full with the operation and path; a ``GraphQLError`` passes as raised. "
+                   "Wins over :gqlsetting:`DEBUG`'s tracebacks.",
+    "LAYER_RETRY_DELAY": "Seconds before a subscription receiver first retries a channel layer that "
+                         "stopped answering; doubled on each retry (jittered) up to "
+                         ":gqlsetting:`LAYER_RETRY_MAX_DELAY`.",
+    "LAYER_RETRY_MAX_DELAY": "Seconds between retries at most while the channel layer is down: how long "
+                             "subscriptions may take to resume once it answers again.",
 }
 
 
