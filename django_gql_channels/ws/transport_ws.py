@@ -38,7 +38,7 @@ class TransportWSProtocol(ProtocolHandler):
     # -- client to server ----------------------------------------------------
 
     async def unknown_type(self, kind: Any, message: dict[str, Any]) -> None:
-        if kind in _SERVER_ONLY:
+        if isinstance(kind, str) and kind in _SERVER_ONLY:
             await self.invalid_message(f"Unexpected message of type {kind!r} from a client")
         elif kind is None:
             await self.invalid_message("Message is missing the 'type' property")
