@@ -54,6 +54,7 @@ from .outage import (
     on_layer_recovery,
     retry_once,
     retry_until_done,
+    sleep_until_retry,
 )
 
 __all__ = ["ChannelListener", "ChannelsConsumer"]
@@ -143,7 +144,7 @@ async def _pump(
             delivered = deliver(message)
             if delivered is not None:
                 await delivered
-        await asyncio.sleep(next(backoff_delays()))
+        await sleep_until_retry(layer, next(backoff_delays()))
         await retry_until_done(layer, what, rejoin)
 
 

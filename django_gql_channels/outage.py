@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from .conf import gql_settings
 
 __all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_recovered", "on_layer_recovery",
-           "retry_until_done", "retry_once"]
+           "retry_once", "retry_until_done", "sleep_until_retry"]
 
 logger = logging.getLogger("django_gql_channels")
 
@@ -104,6 +104,25 @@ def layer_recovered(layer: Any, what: str) -> None:
                        type(layer).__name__, what, now - started)
         for callback in list(_recovery_callbacks.get(key, ())):
             callback()
+    # Whoever got through first wakes the receivers waiting out their backoff.
+    with contextlib.suppress(RuntimeError):
+        event = _recovered_events.pop((key, asyncio.get_running_loop()), None)
+        if event is not None:
+            event.set()
+
+
+#: (id(layer), event loop) -> set when that layer next answers after failing
+_recovered_events: dict[tuple[int, asyncio.AbstractEventLoop], asyncio.Event] = {}
+
+
+async def sleep_until_retry(layer: Any, delay: float) -> None:
+    """Wait ``delay`` seconds, or less if anything in this process finds the layer answering again."""
+    key = (id(layer), asyncio.get_running_loop())
+    event = _recovered_events.get(key)
+    if event is None:
+        event = _recovered_events[key] = asyncio.Event()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(event.wait(), delay)
 
 
 #: id(layer) -> callbacks to run when an outage of that layer ends
@@ -132,7 +151,7 @@ async def retry_until_done(layer: Any, what: str, call: Callable[[], Awaitable[N
             return
         except Exception as exc:
             layer_failed(layer, what, exc)
-        await asyncio.sleep(delay)
+        await sleep_until_retry(layer, delay)
 
 
 async def retry_once(layer: Any, what: str, call: Callable[[], Awaitable[T]]) -> T:
