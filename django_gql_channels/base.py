@@ -50,6 +50,7 @@ from .outage import (
     backoff_delays,
     is_connection_error,
     layer_failed,
+    layer_is_down,
     layer_recovered,
     on_layer_recovery,
     retry_once,
@@ -308,7 +309,8 @@ class _ConsumerLayer:
         return f"<{type(self._layer).__name__} as seen by {type(self._consumer).__name__}>"
 
     async def group_add(self, group: str, channel: str) -> None:
-        await self._layer.group_add(group, channel)
+        with _unavailable_if_unreachable(self._layer, f"joining group {group}"):
+            await self._layer.group_add(group, channel)
         if channel == self._consumer._channel_name:
             self.joined.add(group)
 
@@ -387,6 +389,9 @@ class ChannelsConsumer(AsyncConsumer):
         listeners without ``groups`` and to ``type``-named handler methods.
         """
         if self._channel_name is None:
+            layer = self._layer
+            if layer is not None and layer_is_down(layer):
+                raise ChannelLayerUnavailable()  # the socket opened during an outage
             raise AttributeError(
                 "This consumer has no layer channel yet: use `await consumer.ensure_channel_name()`."
             )

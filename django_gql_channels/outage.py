@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 from .conf import gql_settings
 
-__all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_recovered", "on_layer_recovery",
+__all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_is_down", "layer_recovered",
+           "on_layer_recovery",
            "retry_once", "retry_until_done", "sleep_until_retry"]
 
 logger = logging.getLogger("django_gql_channels")
@@ -85,6 +86,11 @@ def layer_failed(layer: Any, what: str, exc: BaseException) -> None:
     logger.error("The channel layer %s is unavailable (%s failed); subscriptions wait and retry until it "
                  "answers. Messages sent to groups meanwhile are lost.", type(layer).__name__, what,
                  exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def layer_is_down(layer: Any) -> bool:
+    """Whether an outage of ``layer`` is under way (its last failure has not been followed by a success)."""
+    return id(layer) in _outages
 
 
 def layer_recovered(layer: Any, what: str) -> None:

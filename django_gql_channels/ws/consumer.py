@@ -30,7 +30,7 @@ from ..base import ChannelsConsumer
 from ..conf import gql_settings
 from ..engine import Engine, Operation, get_engine, log_exception
 from ..exceptions import GraphQLRequestError
-from ..outage import layer_failed
+from ..outage import layer_failed, layer_is_down
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
 from .protocol import ProtocolHandler, close_reason
@@ -215,14 +215,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
             await send({"type": "websocket.accept"})
             await self.close(4406, "Subprotocol not acceptable")
             return
-        if self._layer is not None:
-            # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
-            try:
-                await self.ensure_channel_name()
-            except Exception as exc:
-                # The layer is down (a Redis pub/sub layer subscribes here):
-                # the socket still opens; the channel is made on first use.
-                layer_failed(self._layer, "creating a WebSocket's channel", exc)
+        # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
+        await self._try_channel_name()
         accept: dict[str, Any] = {"type": "websocket.accept"}
         if offered:
             accept["subprotocol"] = subprotocol
@@ -233,6 +227,22 @@ class GraphQLWSConsumer(ChannelsConsumer):
             await self._receive_loop(receive, protocol)
         finally:
             await self._shutdown()
+
+    async def _try_channel_name(self) -> None:
+        """Create this socket's layer channel unless the layer is known to be down.
+
+        A socket opens during an outage all the same; its channel is then
+        made when an operation starts after the layer is back. (Each failed
+        attempt may leave state behind in the layer: the Redis pub/sub layer
+        keeps a queue for a channel it could not subscribe.)
+        """
+        layer = self._layer
+        if layer is None or self._channel_name is not None or layer_is_down(layer):
+            return
+        try:
+            await self.ensure_channel_name()
+        except Exception as exc:
+            layer_failed(layer, "creating a WebSocket's channel", exc)
 
     def pick_subprotocol(self, offered: Iterable[str]) -> str | None:
         """The first of ``subscription_protocols`` the client offers (see the class docs)."""
@@ -358,6 +368,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
         except GraphQLRequestError as exc:
             await protocol.send_errors(op_id, self.engine.format_errors(exc.errors))
             return
+        if self._channel_name is None:  # the socket opened while the layer was down
+            await self._try_channel_name()
         root_value = self.get_root_value(self)
         if inspect.isawaitable(root_value):
             root_value = await root_value
