@@ -71,14 +71,13 @@ class ChannelListener:
     a warning, so a stalled client cannot grow memory without bound.
     """
 
-    __slots__ = ("_failure", "_queue", "dropped", "timeout", "type")
+    __slots__ = ("_queue", "dropped", "timeout", "type")
 
     def __init__(self, type: str, *, timeout: float | None, max_queued: int) -> None:
         self.type = type
         self.timeout = timeout
         self.dropped = 0
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
-        self._failure: BaseException | None = None
 
     def put(self, message: dict[str, Any]) -> None:
         try:
@@ -88,18 +87,10 @@ class ChannelListener:
             logger.warning("Dropped a %r message: %d already wait for a slow subscriber.",
                            self.type, self._queue.maxsize)
 
-    def fail(self, exc: BaseException) -> None:
-        """The channel feeding this listener broke: raise ``exc`` to the reader."""
-        self._failure = exc
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait({})  # wake a waiting reader
-
     def __aiter__(self) -> ChannelListener:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
-        if self._queue.empty() and self._failure is not None:
-            raise self._failure
         try:
             if self.timeout is None:
                 message = await self._queue.get()
@@ -107,8 +98,6 @@ class ChannelListener:
                 message = await asyncio.wait_for(self._queue.get(), self.timeout)
         except asyncio.TimeoutError:
             raise StopAsyncIteration from None
-        if not message and self._failure is not None:
-            raise self._failure
         return message
 
 
