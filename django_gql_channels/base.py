@@ -103,25 +103,26 @@ class ChannelListener:
 
 async def _pump(
     layer: BaseChannelLayer,
-    channel: Callable[[], str],
+    channel: str,
     deliver: Callable[[dict[str, Any]], Awaitable[None] | None],
     rejoin: Callable[[], Awaitable[None]],
     what: str,
 ) -> None:
-    """Hand every message arriving on ``channel()`` to ``deliver`` until cancelled.
+    """Hand every message arriving on ``channel`` to ``deliver`` until cancelled.
 
     A failing receive (the layer's server went away) does not end the loop:
-    it is reported once per outage, then ``rejoin`` (re-create the channel,
-    re-join the groups) is retried with a bounded backoff until the layer
-    answers, and receiving resumes. Listeners keep waiting meanwhile.
+    it is reported once per outage, then ``rejoin`` (re-join the channel's
+    groups, which a restarted server has forgotten; the channel's name stays
+    good, it is only a name to the server) is retried with a bounded backoff
+    until the layer answers, and receiving resumes. Listeners keep waiting
+    meanwhile.
     """
     failing = False
     while True:
         receive = layer.receive
-        name = channel()
         while True:
             try:
-                message = await receive(name)
+                message = await receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -218,10 +219,8 @@ class _SharedGroup:
             for listener in listeners_by_type.get(message.get("type"), ()):  # type: ignore[arg-type]
                 listener.put(message)
 
-        # After an outage the channel's name is still good (a layer channel is
-        # only a name to its server); the server's memberships may be gone.
-        await _pump(self.layer, lambda: self.channel, deliver, self._add_current,  # type: ignore[arg-type,return-value]
-                    f"receiving group {self.group}")
+        assert self.channel is not None
+        await _pump(self.layer, self.channel, deliver, self._add_current, f"receiving group {self.group}")
 
     async def _add_current(self) -> None:
         await self.layer.group_add(self.group, self.channel)  # type: ignore[arg-type]
@@ -516,8 +515,7 @@ class ChannelsConsumer(AsyncConsumer):
         what = f"receiving channel {channel}"
         refresher = _Refresher(layer, what, rejoin)
         try:
-            await _pump(layer, lambda: channel, lambda message: self._route_layer_message(channel, message), rejoin,
-                        what)
+            await _pump(layer, channel, lambda message: self._route_layer_message(channel, message), rejoin, what)
         finally:
             await refresher.stop()
 
