@@ -20,6 +20,7 @@ id                        problem
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
 ``gql_channels.E030``     a ``CORS_*`` setting has the wrong type or an invalid value
 ``gql_channels.W030``     ``CORS_ALLOW_ALL_ORIGINS`` together with ``CORS_ALLOW_CREDENTIALS``
+``gql_channels.W031``     ``DEBUG`` on while ``MASK_ERRORS`` masks errors: no traceback is shown
 ========================  =======================================================
 """
 
@@ -63,6 +64,13 @@ def collect_problems() -> list[SettingProblem]:
     if "CHANNEL_LAYER" not in bad_keys:
         problems.extend(layer_problems(alias))
     problems.extend(cors_setting_problems())
+    if user_settings.get("DEBUG") is True and not bad_keys & {"DEBUG", "MASK_ERRORS"}:
+        mask = user_settings.get("MASK_ERRORS")
+        if mask is True or (mask is None and not settings.DEBUG):
+            problems.append(SettingProblem(
+                "gql_channels.W031", "DEBUG", "is True, but errors are masked (MASK_ERRORS, on while Django's "
+                "DEBUG is off): clients get no tracebacks.",
+                "Set MASK_ERRORS to False to show them, in development only."))
     return sorted(problems, key=lambda p: (not p.id.split(".")[1].startswith("E"), p.id))
 
 

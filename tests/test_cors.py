@@ -142,3 +142,4 @@ def test_allow_all_with_credentials_is_w030():
         assert [id_ for id_, _ in cors_messages()] == ["gql_channels.W030"]
     with override_settings(CORS_ALLOW_ALL_ORIGINS=True):
         assert cors_messages() == []
+
