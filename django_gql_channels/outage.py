@@ -63,12 +63,12 @@ def backoff_delays() -> Iterator[float]:
         delay *= 2
 
 
-#: id(layer) -> when its current outage started (monotonic seconds)
-_outages: dict[int, float] = {}
+#: id(layer) -> (when its current outage started in monotonic seconds, whether it was logged)
+_outages: dict[int, tuple[float, bool]] = {}
 #: id(layer) -> when its last outage ended
 _recovered_at: dict[int, float] = {}
 #: Seconds after an outage during which a failure is its tail (pooled
-#: connections to the old server failing once each), not a new outage.
+#: connections to the old server failing once each): tracked, not logged.
 RECOVERY_GRACE = 10.0
 
 
@@ -80,9 +80,10 @@ def layer_failed(layer: Any, what: str, exc: BaseException) -> None:
         return
     now = time.monotonic()
     if now - _recovered_at.get(key, -RECOVERY_GRACE) < RECOVERY_GRACE:
+        _outages[key] = (now, False)
         logger.info("%s failed just after the channel layer came back (%s); retrying.", what, exc)
         return
-    _outages[key] = now
+    _outages[key] = (now, True)
     logger.error("The channel layer %s is unavailable (%s failed); subscriptions wait and retry until it "
                  "answers. Messages sent to groups meanwhile are lost.", type(layer).__name__, what,
                  exc_info=(type(exc), exc, exc.__traceback__))
@@ -103,11 +104,13 @@ def layer_recovered(layer: Any, what: str) -> None:
     talks to the server at a time, so only that one fails).
     """
     key = id(layer)
-    started = _outages.pop(key, None)
-    if started is not None:
+    outage = _outages.pop(key, None)
+    if outage is not None:
+        started, logged = outage
         now = _recovered_at[key] = time.monotonic()
-        logger.warning("The channel layer %s answers again (%s), %.1f s after it failed.",
-                       type(layer).__name__, what, now - started)
+        if logged:
+            logger.warning("The channel layer %s answers again (%s), %.1f s after it failed.",
+                           type(layer).__name__, what, now - started)
         for callback in list(_recovery_callbacks.get(key, ())):
             callback()
     # Whoever got through first wakes the receivers waiting out their backoff.
