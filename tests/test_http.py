@@ -722,7 +722,7 @@ async def test_explicit_arguments_beat_settings():
         assert reply.status == 200 and b"pathfinder" in reply.body
 
 
-@override_settings(GQL_CHANNELS={"SCHEMA": "example_project.schema.schema", "DEBUG": True})
+@override_settings(GQL_CHANNELS={"SCHEMA": "example_project.schema.schema", "DEBUG": True, "MASK_ERRORS": False})
 async def test_debug_adds_tracebacks_to_resolver_errors():
     reply = await call(GraphQLHTTPConsumer.as_asgi(), payload={"query": "{ fail }"})
     exception = reply.json["errors"][0]["extensions"]["exception"]
