@@ -6,9 +6,10 @@ transport prepares an operation with the engine and hands it over with its
 context and root value; results, completions and failures go back through
 an :class:`OperationSink`, which says how they look on the wire.
 
-**Confirmation.** A subscription counts as started when its generator
-confirms it (yields ``None`` first — streamed to the client like any
-result), enters ``listen_to_channel``, yields its first result, or ends.
+**Confirmation.** A subscription counts as started once its first result
+is sent (a confirming ``None`` included, which the client receives as a
+``null`` result), it waits inside ``listen_to_channel`` for its first
+message, or it ends.
 :meth:`Operations.start` returns only then (or after ``confirm_timeout``),
 so a transport can handle the client's next request knowing the
 subscription already listens.
@@ -29,7 +30,8 @@ from typing import Any, Protocol
 
 from graphql import ExecutionResult, GraphQLError
 
-from .engine import Engine, Operation
+from .base import ChannelListener
+from .engine import Engine, Operation, log_exception
 
 __all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]
 
@@ -66,7 +68,13 @@ class _Operation:
 
 
 class _ConfirmOnEnter:
-    """``listen_to_channel`` for a starting subscription: entering it confirms the subscription."""
+    """``listen_to_channel`` for a starting subscription: once inside, the first wait confirms it.
+
+    Not entering itself: a generator that enters and yields its confirming
+    ``None`` (or a message already queued) gets that result sent before the
+    connection's next request is handled, so a client sees it before, say,
+    the ``pong`` to a ``ping`` sent after ``subscribe``.
+    """
 
     __slots__ = ("_confirm", "_manager")
 
@@ -76,7 +84,10 @@ class _ConfirmOnEnter:
 
     async def __aenter__(self) -> Any:
         listener = await self._manager.__aenter__()
-        self._confirm()
+        if isinstance(listener, ChannelListener):
+            listener.on_wait = self._confirm
+        else:  # a subclass's own listener: we cannot see it wait
+            self._confirm()
         return listener
 
     async def __aexit__(self, *exc_info: Any) -> Any:
@@ -208,16 +219,21 @@ class Operations:
         stream: Any = None
         try:
             stream = await engine.subscribe(operation, variables=variables, context=context,
-                                            root_value=root_value, on_confirm=confirm)
+                                            root_value=root_value)
             if isinstance(stream, ExecutionResult):
                 # The subscription could not start (bad variables, the
                 # subscribe resolver raised): one result with errors.
-                confirm()
                 await sink.send_next(op_id, engine.format_result(stream))
             else:
                 send_next = sink.send_next
                 format_result = engine.format_result
+                # Started once its first result (often the confirming null)
+                # is on the wire: the connection's next request is answered after it.
                 async for result in stream:
+                    await send_next(op_id, format_result(result))
+                    break
+                confirm()
+                async for result in stream:  # the same stream, from its second result on
                     await send_next(op_id, format_result(result))
             await sink.send_complete(op_id)
         except ConnectionGone:
@@ -240,9 +256,9 @@ class Operations:
         """An operation raised outside graphql-core's error handling: tell that operation only."""
         if self.closing:
             return
-        logger.error("Operation %s (%r) on %s failed: %s", op_id, operation, self.transport, exc,
-                     exc_info=(type(exc), exc, exc.__traceback__))
-        error = exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc) or type(exc).__name__,
-                                                                      original_error=exc)
+        if isinstance(exc, GraphQLError):
+            logger.info("Operation %s (%r) on %s ended with an error: %s", op_id, operation, self.transport, exc)
+        else:
+            log_exception(exc, operation)
         with contextlib.suppress(Exception):
-            await self.sink.send_errors(op_id, [self.engine.format_error(error)])
+            await self.sink.send_errors(op_id, [self.engine.format_exception(exc)])
