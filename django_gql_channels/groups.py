@@ -1,4 +1,4 @@
-"""The process-wide registry of shared group memberships.
+"""The process-wide registry of shared group memberships, and receiving through outages.
 
 Subscriptions that pass ``groups`` to
 :meth:`~django_gql_channels.base.ChannelsConsumer.listen_to_channel` share
@@ -9,7 +9,8 @@ crosses the layer once per *process*, however many connections listen
 there, and is handed to each listener's queue in-process.
 
 The registry is per event loop: memberships hold tasks, and tasks belong to
-one loop.
+one loop. Receivers (these memberships' and consumers' own channels) survive
+layer outages: see :func:`_pump` and :mod:`.outage`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer
 
+from .outage import (
+    backoff_delays,
+    layer_failed,
+    layer_recovered,
+    on_layer_recovery,
+    retry_until_done,
+    sleep_until_retry,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     from .base import ChannelListener
 
@@ -36,32 +46,74 @@ async def _pump(
     layer: BaseChannelLayer,
     channel: str,
     deliver: Callable[[dict[str, Any]], Awaitable[None] | None],
-    fail: Callable[[Exception], None],
+    rejoin: Callable[[], Awaitable[None]],
+    what: str,
 ) -> None:
     """Hand every message arriving on ``channel`` to ``deliver`` until cancelled.
 
-    A layer error ends the loop: it is logged and handed to ``fail``, so
-    readers waiting on this channel raise it instead of waiting forever.
+    A failing receive (the layer's server went away) does not end the loop:
+    it is reported once per outage, then ``rejoin`` (re-join the channel's
+    groups, which a restarted server has forgotten; the channel's name stays
+    good, it is only a name to the server) is retried with a bounded backoff
+    until the layer answers, and receiving resumes. Listeners keep waiting
+    meanwhile.
     """
-    receive = layer.receive
+    failing = False
     while True:
-        try:
-            message = await receive(channel)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.exception("Receiving from channel %s failed.", channel)
-            fail(exc)
-            return
-        delivered = deliver(message)
-        if delivered is not None:
-            await delivered
+        receive = layer.receive
+        while True:
+            try:
+                message = await receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                layer_failed(layer, what, exc)
+                failing = True
+                break
+            if failing:
+                layer_recovered(layer, what)
+                failing = False
+            delivered = deliver(message)
+            if delivered is not None:
+                await delivered
+        await sleep_until_retry(layer, next(backoff_delays()))
+        await retry_until_done(layer, what, rejoin)
+
+
+class _Refresher:
+    """Re-joins a receiver's groups in the background when an outage of its layer ends.
+
+    For receivers that never saw the outage: the restarted server forgot
+    their memberships too, but their receive went on waiting.
+    """
+
+    __slots__ = ("_layer", "_rejoin", "_task", "_unregister", "_what")
+
+    def __init__(self, layer: BaseChannelLayer, what: str, rejoin: Callable[[], Awaitable[None]]) -> None:
+        self._layer = layer
+        self._what = what
+        self._rejoin = rejoin
+        self._task: asyncio.Task[None] | None = None
+        self._unregister = on_layer_recovery(layer, self._start)
+
+    def _start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                retry_until_done(self._layer, self._what, self._rejoin))
+
+    async def stop(self) -> None:
+        self._unregister()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class _SharedGroup:
     """This process's membership of one group on one layer, shared by every listener."""
 
-    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "refresher", "task", "users")
+    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "rejoiner", "refresher", "task", "users")
 
     def __init__(self, layer: BaseChannelLayer, group: str, key: tuple[int, str]) -> None:
         self.layer = layer
@@ -74,15 +126,18 @@ class _SharedGroup:
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task[None] | None = None
         self.refresher: asyncio.Task[None] | None = None
+        self.rejoiner: _Refresher | None = None
 
     async def join(self) -> None:
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
+        layer_recovered(self.layer, f"joining group {self.group}")
         # A clean context: the tasks outlive the listener that happened to
         # join first and must not hold on to its context variables.
         context = contextvars.Context()
         create_task = asyncio.get_running_loop().create_task
         self.task = context.run(create_task, self._receive_forever())
+        self.rejoiner = _Refresher(self.layer, f"re-joining group {self.group}", self._add_current)
         expiry = getattr(self.layer, "group_expiry", None)
         if isinstance(expiry, (int, float)) and expiry > 0:
             self.refresher = context.run(create_task, self._refresh_membership(expiry / 2))
@@ -95,8 +150,8 @@ class _SharedGroup:
             await asyncio.sleep(interval)
             try:
                 await self.layer.group_add(self.group, self.channel)
-            except Exception:
-                logger.exception("Renewing the membership of group %s failed; retrying.", self.group)
+            except Exception as exc:
+                layer_failed(self.layer, f"renewing the membership of group {self.group}", exc)
 
     async def _receive_forever(self) -> None:
         listeners_by_type = self.listeners
@@ -105,21 +160,18 @@ class _SharedGroup:
             for listener in listeners_by_type.get(message.get("type"), ()):  # type: ignore[arg-type]
                 listener.put(message)
 
-        def fail(exc: Exception) -> None:
-            # Later listeners join afresh; the current ones learn of it.
-            registry = _registry()
-            if registry.get(self.key) is self:
-                del registry[self.key]
-            for listeners in listeners_by_type.values():
-                for listener in listeners:
-                    listener.fail(exc)
-
         assert self.channel is not None
-        await _pump(self.layer, self.channel, deliver, fail)
+        await _pump(self.layer, self.channel, deliver, self._add_current, f"receiving group {self.group}")
+
+    async def _add_current(self) -> None:
+        await self.layer.group_add(self.group, self.channel)  # type: ignore[arg-type]
+        layer_recovered(self.layer, f"re-joining group {self.group}")
 
     async def leave(self) -> None:
         channel = self.channel
         assert channel is not None
+        if self.rejoiner is not None:
+            await self.rejoiner.stop()  # no re-join may follow the leave
         try:
             # Leave first, so no message can arrive for a channel nobody reads.
             await self.layer.group_discard(self.group, channel)
@@ -129,10 +181,14 @@ class _SharedGroup:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            if isinstance(self.layer, InMemoryChannelLayer):
-                # The in-memory layer keeps a queue per channel until its
-                # messages expire; nobody will read this one again.
-                self.layer.channels.pop(channel, None)
+            _forget_channel(self.layer, channel)
+
+
+def _forget_channel(layer: BaseChannelLayer, channel: str) -> None:
+    if isinstance(layer, InMemoryChannelLayer):
+        # The in-memory layer keeps a queue per channel until its messages
+        # expire; nobody will read this one again.
+        layer.channels.pop(channel, None)
 
 
 #: event loop -> {(id(layer), group): the process's membership}

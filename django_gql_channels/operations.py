@@ -6,9 +6,10 @@ transport prepares an operation with the engine and hands it over with its
 context and root value; results, completions and failures go back through
 an :class:`OperationSink`, which says how they look on the wire.
 
-**Confirmation.** A subscription counts as started when its generator
-confirms it (yields ``None`` first — streamed to the client like any
-result), enters ``listen_to_channel``, yields its first result, or ends.
+**Confirmation.** A subscription counts as started once its first result
+is sent (a confirming ``None`` included, which the client receives as a
+``null`` result), it waits inside ``listen_to_channel`` for its first
+message, or it ends.
 :meth:`Operations.start` returns only then (or after ``confirm_timeout``),
 so a transport can handle the client's next request knowing the
 subscription already listens.
@@ -29,8 +30,9 @@ from typing import Any, Protocol
 
 from graphql import ExecutionResult, GraphQLError
 
+from .base import ChannelListener
 from .conf import gql_settings
-from .engine import Engine, Operation
+from .engine import Engine, Operation, log_exception
 from .shared_results import SharedOperation, SharedResult, join_shared
 
 __all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]
@@ -73,7 +75,13 @@ class _Operation:
 
 
 class _ConfirmOnEnter:
-    """``listen_to_channel`` for a starting subscription: entering it confirms the subscription."""
+    """``listen_to_channel`` for a starting subscription: once inside, the first wait confirms it.
+
+    Not entering itself: a generator that enters and yields its confirming
+    ``None`` (or a message already queued) gets that result sent before the
+    connection's next request is handled, so a client sees it before, say,
+    the ``pong`` to a ``ping`` sent after ``subscribe``.
+    """
 
     __slots__ = ("_confirm", "_manager")
 
@@ -83,7 +91,10 @@ class _ConfirmOnEnter:
 
     async def __aenter__(self) -> Any:
         listener = await self._manager.__aenter__()
-        self._confirm()
+        if isinstance(listener, ChannelListener):
+            listener.on_wait = self._confirm
+        else:  # a subclass's own listener: we cannot see it wait
+            self._confirm()
         return listener
 
     async def __aexit__(self, *exc_info: Any) -> Any:
@@ -227,18 +238,23 @@ class Operations:
                 if shared is not None:
                     map_event = shared.subscriber()
             stream = await engine.subscribe(operation, variables=variables, context=context,
-                                            root_value=root_value, on_confirm=confirm, map_event=map_event)
+                                            root_value=root_value, map_event=map_event)
             if isinstance(stream, ExecutionResult):
                 # The subscription could not start (bad variables, the
                 # subscribe resolver raised): one result with errors.
-                confirm()
                 await sink.send_next(op_id, engine.format_result(stream))
             elif map_event is not None:
-                await _send_shared(sink, op_id, stream)
+                await _send_shared(sink, op_id, stream, confirm)
             else:
                 send_next = sink.send_next
                 format_result = engine.format_result
+                # Started once its first result (often the confirming null)
+                # is on the wire: the connection's next request is answered after it.
                 async for result in stream:
+                    await send_next(op_id, format_result(result))
+                    break
+                confirm()
+                async for result in stream:  # the same stream, from its second result on
                     await send_next(op_id, format_result(result))
             await sink.send_complete(op_id)
         except ConnectionGone:
@@ -263,22 +279,31 @@ class Operations:
         """An operation raised outside graphql-core's error handling: tell that operation only."""
         if self.closing:
             return
-        logger.error("Operation %s (%r) on %s failed: %s", op_id, operation, self.transport, exc,
-                     exc_info=(type(exc), exc, exc.__traceback__))
-        error = exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc) or type(exc).__name__,
-                                                                      original_error=exc)
+        if isinstance(exc, GraphQLError):
+            logger.info("Operation %s (%r) on %s ended with an error: %s", op_id, operation, self.transport, exc)
+        else:
+            log_exception(exc, operation)
         with contextlib.suppress(Exception):
-            await self.sink.send_errors(op_id, [self.engine.format_error(error)])
+            await self.sink.send_errors(op_id, [self.engine.format_exception(exc)])
 
 
-async def _send_shared(sink: OperationSink, op_id: Any, stream: Any) -> None:
-    """Send a stream of :class:`SharedResult` objects, pre-encoded where the sink can splice."""
+async def _send_shared(sink: OperationSink, op_id: Any, stream: Any, confirm: Callable[[], None]) -> None:
+    """Send a stream of :class:`SharedResult` objects, pre-encoded where the sink can splice.
+
+    As for unshared results, the subscription counts as started once its
+    first result is on the wire.
+    """
     send_shared = getattr(sink, "send_next_shared", None)
-    if send_shared is not None:
-        async for result in stream:
-            await send_shared(op_id, result)
-    else:
+    result: SharedResult
+    if send_shared is None:
         send_next = sink.send_next
-        result: SharedResult
-        async for result in stream:
+
+        async def send_shared(op_id: Any, result: SharedResult) -> None:
             await send_next(op_id, result.payload)
+
+    async for result in stream:
+        await send_shared(op_id, result)
+        break
+    confirm()
+    async for result in stream:  # the same stream, from its second result on
+        await send_shared(op_id, result)

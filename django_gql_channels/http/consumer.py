@@ -51,6 +51,7 @@ from ..persisted import UNCACHEABLE, resolve_operation
 from ..unset import UNSET
 from . import sse
 from .assets import ASSET_PARAM, accepts_gzip, get_asset
+from .cors import cors_policy
 from .errors import HTTPError
 from .ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .multipart import (
@@ -166,6 +167,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         self._overridden_hooks = _overridden_hooks(type(self))
         self._response_started = False
         self._receive: Callable[..., Any] | None = None
+        #: CORS headers every response to this request carries (none without CORS settings).
+        self._cors_headers: list[tuple[bytes, bytes]] = []
 
     # -- hooks ---------------------------------------------------------------
 
@@ -198,6 +201,10 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         self.base_send = send
         self._receive = receive
         try:
+            policy = cors_policy()
+            if policy is not None and policy.applies_to(scope["path"][len(scope.get("root_path", "")):]):
+                if await self._cors(policy, scope, send):
+                    return
             await self.handle(scope, receive, send)
         except _Disconnected:
             pass
@@ -212,6 +219,20 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             # Nothing to do unless a resolver used the layer.
             if self.layer_in_use:
                 await self.close_channel_layer()
+
+    async def _cors(self, policy: Any, scope: dict[str, Any], send: Callable[..., Any]) -> bool:
+        """Pick this request's CORS headers; answer it if it is a preflight (then True)."""
+        origin = request_method = None
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value
+            elif name == b"access-control-request-method":
+                request_method = value
+        preflight = scope["method"] == "OPTIONS" and request_method is not None
+        self._cors_headers = policy.headers(origin, preflight=preflight)
+        if preflight:
+            await self.send_response(send, 200, b"", [])
+        return preflight
 
     async def handle(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         """Answer one request (raising :class:`HTTPError` to refuse it)."""
@@ -399,7 +420,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         """Distinct connections mode: run one operation, streaming its results until it ends or the client goes."""
         response = TemporalResponse()
         context, root_value = await self.operation_context(request, self, response)
-        stream = sse.EventStream(send, response)
+        stream = sse.EventStream(send, response, self._cors_headers)
         operations = Operations(self.engine, sse.DistinctSink(stream, self.encode_json), transport="an SSE stream")
         if operation.kind == "subscription" and self._layer is not None:
             # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
@@ -414,7 +435,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
 
     async def stream_errors(self, send: Callable[..., Any], errors: list[dict[str, Any]]) -> None:
         """Distinct connections mode: a request error, as the stream's only result."""
-        stream = sse.EventStream(send)
+        stream = sse.EventStream(send, headers=self._cors_headers)
         self._response_started = True
         with contextlib.suppress(ConnectionGone):
             await sse.DistinctSink(stream, self.encode_json).send_errors(None, errors)
@@ -442,7 +463,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         """Single connection mode, ``GET`` with the token: the reserved stream, until the client goes."""
         if reservation.stream is not None:
             raise HTTPError(409, "Stream already open: one token admits one event stream at a time.")
-        stream = sse.EventStream(send)
+        stream = sse.EventStream(send, headers=self._cors_headers)
         reservation.open(stream)
         self._response_started = True
         try:
@@ -597,6 +618,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                             headers: list[tuple[bytes, bytes]]) -> None:
         self._response_started = True
         headers.append((b"content-length", str(len(body)).encode()))
+        if self._cors_headers:
+            headers.extend(self._cors_headers)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -138,10 +138,13 @@ def _event(name: bytes, data: str | bytes | None) -> bytes:
 class EventStream:
     """One ``text/event-stream`` response: started on first write, ended once."""
 
-    __slots__ = ("_send", "active", "closed", "response", "started")
+    __slots__ = ("_send", "active", "closed", "headers", "response", "started")
 
-    def __init__(self, send: Callable[..., Any], response: TemporalResponse | None = None) -> None:
+    def __init__(self, send: Callable[..., Any], response: TemporalResponse | None = None,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self._send = send
+        #: More headers for the response (CORS).
+        self.headers = headers
         #: Headers resolvers set on it before the first event go out with the stream's.
         self.response = response
         self.started = False
@@ -155,6 +158,8 @@ class EventStream:
             return
         self.started = True
         headers = list(_STREAM_HEADERS)
+        if self.headers:
+            headers.extend(self.headers)
         if self.response is not None and self.response.headers:
             headers.extend(encode_headers(self.response.headers))
         await self._write_message({"type": "http.response.start", "status": 200, "headers": headers})

@@ -23,6 +23,7 @@ from ..conf import gql_settings
 from ..engine import Engine, get_engine
 from ..exceptions import GraphQLRequestError
 from ..operations import ConfirmingListener, ConnectionGone, Operations
+from ..outage import layer_failed, layer_is_down
 from ..persisted import resolve_operation
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
@@ -32,6 +33,17 @@ from .transport_ws import TransportWSProtocol
 __all__ = ["GraphQLWSConsumer"]
 
 logger = logging.getLogger("django_gql_channels")
+
+def _too_big(frame: str | bytes | None, limit: int) -> bool:
+    """Whether ``frame`` is over ``limit`` bytes (UTF-8), encoding text only when its length cannot tell."""
+    if frame is None:
+        return False
+    size = len(frame)
+    if isinstance(frame, bytes) or size > limit:
+        return size > limit
+    # A character takes one to four bytes in UTF-8.
+    return size * 4 > limit and len(frame.encode("utf-8", "surrogatepass")) > limit
+
 
 class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
     """GraphQL queries, mutations and subscriptions over one WebSocket.
@@ -50,14 +62,16 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
     ``graphql-transport-ws`` — without a subprotocol in the handshake answer.
 
     **Order and confirmation.** Messages from one socket are handled in the
-    order they arrive. A subscription counts as started when its generator
-    confirms it (yields ``None`` first — that item is never sent), enters
-    ``listen_to_channel``, yields its first result, or ends; the socket's next
-    message is handled only after that (or after ``confirm_timeout`` seconds,
-    so a generator that does none of these cannot stall the socket). So a
-    client may subscribe and then send a mutation, or a ``ping``, on the same
-    socket and know the subscription is already listening: the ``pong`` is
-    the confirmation a client can see.
+    order they arrive. A subscription counts as started once its first
+    result is sent (a confirming ``None`` included, which the client receives
+    as a ``null`` result), it waits inside ``listen_to_channel`` for its first
+    message, or it ends;
+    the socket's next message is handled only after that (or after
+    ``confirm_timeout`` seconds, so a generator that does none of these
+    cannot stall the socket). So a client may subscribe and then send a
+    mutation, or a ``ping``, on the same socket and know the subscription is
+    already listening: the ``pong`` (or that first ``null``) is the
+    confirmation a client can see.
 
     **In resolvers.** ``info.context["ws"]`` is this consumer: its ``scope``
     (``user`` and ``session`` from ``AuthMiddlewareStack``, ``headers``),
@@ -76,6 +90,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
 
     **Limits.** At most ``MAX_OPERATIONS_PER_CONNECTION`` operations run at
     once on one socket; one more is refused with an ``error`` for it alone.
+    A frame larger than ``MAX_MESSAGE_SIZE`` bytes closes the socket with 1009
+    (message too big) before it is decoded or parsed.
     """
 
     protocol_classes: ClassVar[dict[str, type[ProtocolHandler]]] = {
@@ -119,6 +135,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         #: Names this consumer's ``encode_json`` for shared results: consumers of one
         #: class encode alike, so they reuse each other's encoded payloads.
         self.encoder_key: Any = type(self).encode_json
+        #: Bytes; a larger frame closes the socket with 1009 before it is decoded.
+        self.max_message_size: int | None = gql_settings.MAX_MESSAGE_SIZE
         #: The payload of ``connection_init`` (``{}`` when it had none).
         self.connection_params: dict[str, Any] = {}
         #: The context resolvers get, from :meth:`get_context`.
@@ -161,9 +179,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             await send({"type": "websocket.accept"})
             await self.close(4406, "Subprotocol not acceptable")
             return
-        if self._layer is not None:
-            # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
-            await self.ensure_channel_name()
+        # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
+        await self._try_channel_name()
         accept: dict[str, Any] = {"type": "websocket.accept"}
         if offered:
             accept["subprotocol"] = subprotocol
@@ -176,6 +193,22 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             await self._receive_loop(receive, protocol)
         finally:
             await self._shutdown()
+
+    async def _try_channel_name(self) -> None:
+        """Create this socket's layer channel unless the layer is known to be down.
+
+        A socket opens during an outage all the same; its channel is then
+        made when an operation starts after the layer is back. (Each failed
+        attempt may leave state behind in the layer: the Redis pub/sub layer
+        keeps a queue for a channel it could not subscribe.)
+        """
+        layer = self._layer
+        if layer is None or self._channel_name is not None or layer_is_down(layer):
+            return
+        try:
+            await self.ensure_channel_name()
+        except Exception as exc:
+            layer_failed(layer, "creating a WebSocket's channel", exc)
 
     def pick_subprotocol(self, offered: Iterable[str]) -> str | None:
         """The first of ``subscription_protocols`` the client offers (see the class docs)."""
@@ -190,6 +223,7 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
 
     async def _receive_loop(self, receive: Callable[..., Any], protocol: ProtocolHandler) -> None:
         handle_text = protocol.handle_text
+        limit = self.max_message_size
         while True:
             message = await receive()
             kind = message["type"]
@@ -197,6 +231,9 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
                 if self.closed:
                     continue
                 text = message.get("text")
+                if limit is not None and _too_big(text if text is not None else message.get("bytes"), limit):
+                    await self.close(1009, f"Message too big: the limit is {limit} bytes")
+                    continue
                 try:
                     if text is None:
                         data = message.get("bytes") or b""
@@ -308,6 +345,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         except GraphQLRequestError as exc:
             await protocol.send_errors(op_id, self.engine.format_errors(exc.errors))
             return
+        if self._channel_name is None:  # the socket opened while the layer was down
+            await self._try_channel_name()
         root_value = self.get_root_value(self)
         if inspect.isawaitable(root_value):
             root_value = await root_value

@@ -19,12 +19,15 @@ import contextlib
 import functools
 import json
 from collections.abc import Coroutine
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
 from ..persisted import has_document_reference
 from ..unset import UNSET
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine import Engine
 
 __all__ = ["MAX_CLOSE_REASON_BYTES", "ProtocolConnection", "ProtocolHandler", "close_reason", "encode_id"]
 
@@ -53,8 +56,9 @@ def close_reason(reason: str) -> str:
 class ProtocolConnection(Protocol):
     """What a protocol handler needs from its connection (``GraphQLWSConsumer`` provides it)."""
 
-    #: Include exception details in internal-error reasons.
+    #: Include exception details in internal-error reasons (unless ``engine.mask_errors``).
     debug: bool
+    engine: Engine
     keep_alive: bool
     keep_alive_interval: float
     connection_init_wait_timeout: float
