@@ -142,7 +142,7 @@ def _in_memory_loop(layer: Any) -> asyncio.AbstractEventLoop | None:
     """
     if not isinstance(layer, InMemoryChannelLayer):
         return None
-    from .base import _registries
+    from .groups import _registries
 
     loops = {ref() for ref in list(_registries.data)}  # loops with subscriptions listening to groups
     loops.update(getattr(queue, "_loop", None) for queue in list(layer.channels.values()))
