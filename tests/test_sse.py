@@ -282,3 +282,11 @@ async def test_persisted_documents_run_over_sse_in_both_modes():
         assert reply.status == 202
         assert await stream.next_event() == ("next", {"id": "p", "payload": {"data": {"count": 1}}})
         await stream.disconnect()
+
+
+async def test_streams_carry_cors_headers():
+    with override_settings(CORS_ALLOWED_ORIGINS=["https://app.example.com"]):
+        reply = await request(make_app(), payload={"query": "subscription { count(to: 1) }"},
+                              headers=[("Origin", "https://app.example.com")])
+    assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert reply.headers["access-control-allow-origin"] == "https://app.example.com"
