@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PORT ?= 8000
 
-.PHONY: run test test-fast install bench tox
+.PHONY: run test test-fast install bench tox lint
 
 install:
 	$(PYTHON) -m pip install -q -e ".[test]"
@@ -21,6 +21,11 @@ test: install
 	$(PYTHON) -m pytest -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 	$(PYTHON) -m tox -q -e graphene
+
+# Ruff and mypy at the versions the `lint` extra pins (config in pyproject.toml).
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not e2e" -x
