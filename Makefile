@@ -2,34 +2,50 @@
 PYTHON ?= python3
 PORT ?= 8000
 
+# tox finds an interpreter by name on PATH (python3.12 for py312...). pyenv's shims
+# answer only for the active version, so the interpreters pyenv installed are appended
+# to PATH for tox (newest patch release first; appended, so `python3` stays the one
+# you have). Without pyenv this adds nothing and tox uses what PATH has.
+PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null || echo "$(HOME)/.pyenv")
+PYENV_PATH := $(shell ls -d "$(PYENV_ROOT_DIR)"/versions/3.[0-9]*/bin 2>/dev/null | sort -r -V | paste -s -d: -)
+TOX = PATH="$$PATH$(if $(PYENV_PATH),:$(PYENV_PATH))" $(PYTHON) -m tox
+# The tox envs `make test` (and so CI) runs after the suite on $(PYTHON):
+# the newest combination, every floor at once, and graphene (graphql-core 3.2).
+CI_ENVS ?= py313-dj61,py311-lowest,graphene
+ENVS ?= ALL
+
 .PHONY: run test test-fast install bench tox lint
 
 install:
-	$(PYTHON) -m pip install -q -e ".[test]"
+	$(PYTHON) -m pip install -q -e ".[test,lint,dev]" -r example_project/requirements.txt
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 
 # The example project: GraphQL + IDE at http://127.0.0.1:$(PORT)/graphql, chat at /chat/.
 run:
-	$(PYTHON) -m pip install -q -e ".[example]"
+	$(PYTHON) -m pip install -q -e . -r example_project/requirements.txt
 	$(PYTHON) manage.py migrate --no-input -v 0
 	$(PYTHON) -m uvicorn example_project.asgi:application --host 127.0.0.1 --port $(PORT)
 
-# The whole suite: unit tests, end-to-end tests against live servers and real
-# clients, then the graphene env (graphene 3 needs graphql-core 3.2).
+# What CI runs: the linters, the whole suite (unit tests, end-to-end tests against
+# live servers and real clients) on $(PYTHON), then the tox envs in $(CI_ENVS).
 # pytest's exit code 5 (no tests collected) counts as a failure.
-test: install
+test: install lint
 	$(PYTHON) -m pytest -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
-	$(PYTHON) -m tox -q -e graphene
+	$(TOX) -e $(CI_ENVS)
+
+test-fast:
+	$(PYTHON) -m pytest -q -m "not e2e" -x
 
 # Ruff and mypy at the versions the `lint` extra pins (config in pyproject.toml).
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy
 
-test-fast:
-	$(PYTHON) -m pytest -q -m "not e2e" -x
+# The whole matrix (`tox -l` lists it), or some of it: make tox ENVS=py312-dj60,ariadne
+tox:
+	$(TOX) -e $(ENVS)
 
 bench:
-	$(PYTHON) -m pip install -q -e ".[test,bench]"
+	$(PYTHON) -m pip install -q -e ".[test,bench]" -r example_project/requirements.txt
 	$(PYTHON) -m benchmarks
