@@ -18,7 +18,7 @@ ENVS ?= ALL
 
 install:
 	$(PYTHON) -m pip install -q -e ".[test,lint,dev]" -r example_project/requirements.txt
-	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) tests/js/install.py
 
 # The example project: GraphQL + IDE at http://127.0.0.1:$(PORT)/graphql, chat at /chat/.
 run:

@@ -88,7 +88,7 @@ class ChannelListener:
                 message = await self._queue.get()
             else:
                 message = await asyncio.wait_for(self._queue.get(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise StopAsyncIteration from None
         if not message and self._failure is not None:
             raise self._failure

@@ -15,11 +15,12 @@ from django.utils.datastructures import CaseInsensitiveMapping, MultiValueDict
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..base import ChannelsConsumer
+    from .multipart import UploadedFiles
 
 __all__ = ["ChannelsRequest", "ChannelsResponse", "HeadersInput", "TemporalResponse", "encode_headers"]
 
-#: Headers as a mapping (a value may be a list, sent as repeated headers) or as pairs.
-HeadersInput = Union[Mapping[str, Union[str, Iterable[str]]], Iterable[tuple[str, str]]]
+#: Headers as a mapping (a value may be a list or tuple, sent as repeated headers) or as pairs.
+HeadersInput = Union[Mapping[str, Union[str, list[str], tuple[str, ...]]], Iterable[tuple[str, str]]]
 
 
 class ChannelsRequest:
@@ -42,14 +43,14 @@ class ChannelsRequest:
         headers: Mapping[str, str] | None = None,
         method: str = "POST",
         content_type: str | None = None,
-        files: MultiValueDict | None = None,
+        files: UploadedFiles | None = None,
     ) -> None:
         self.consumer = consumer
         self.body = body
         self._headers = headers
         self.method = method
         self.content_type = content_type
-        self.files: MultiValueDict = files if files is not None else MultiValueDict()
+        self.files: UploadedFiles = files if files is not None else MultiValueDict()
 
     @property
     def headers(self) -> Mapping[str, str]:
