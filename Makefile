@@ -14,10 +14,10 @@ TOX = PATH="$$PATH$(if $(PYENV_PATH),:$(PYENV_PATH))" $(PYTHON) -m tox
 CI_ENVS ?= py313-dj61,py311-lowest,graphene
 ENVS ?= ALL
 
-.PHONY: run test test-fast install bench tox lint
+.PHONY: run test test-fast install bench tox lint docs
 
 install:
-	$(PYTHON) -m pip install -q -e ".[test,lint,dev]" -r example_project/requirements.txt
+	$(PYTHON) -m pip install -q -e ".[test,lint,dev,docs]" -r example_project/requirements.txt
 	$(PYTHON) tests/js/install.py
 
 # The example project: GraphQL + IDE at http://127.0.0.1:$(PORT)/graphql, chat at /chat/.
@@ -49,3 +49,9 @@ tox:
 bench:
 	$(PYTHON) -m pip install -q -e ".[test,bench]" -r example_project/requirements.txt
 	$(PYTHON) -m benchmarks
+
+# The docs (docs/, Sphinx): warnings are errors. Sphinx comes with the docs
+# extra, which `make install` installs too.
+docs:
+	$(PYTHON) -c "import sphinx" 2>/dev/null || $(PYTHON) -m pip install -q -e ".[docs]"
+	$(PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html

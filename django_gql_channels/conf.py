@@ -53,6 +53,54 @@ DEFAULTS: dict[str, Any] = {
 #: Keys whose values are dotted paths, imported on first use.
 IMPORT_STRINGS = frozenset({"SCHEMA", "HTTP_CONSUMER", "WS_CONSUMER", "VALIDATION_RULES"})
 
+#: key -> what it does, in reStructuredText. The settings page of the docs is
+#: generated from this, ``DEFAULTS`` and the expected types below, so every key
+#: in ``DEFAULTS`` needs an entry here (a test checks it).
+DESCRIPTIONS: dict[str, str] = {
+    "SCHEMA": "Required. Dotted path to a graphql-core ``GraphQLSchema``, or to a Strawberry "
+              "(``strawberry.Schema``), Graphene 3 (``graphene.Schema``) or Ariadne "
+              "(``make_executable_schema``) schema object; the graphql-core schema inside it is served.",
+    "URL_PATTERN": "Regular expression matched against the request path without its leading slash, "
+                   "as Channels' ``re_path``: HTTP and WebSocket connections that match go to the GraphQL "
+                   "consumers, every other HTTP request to Django.",
+    "GRAPHQL_IDE": "The IDE a browser ``GET`` is shown: ``\"graphiql\"``, ``\"apollo-sandbox\"``, "
+                   "``\"pathfinder\"``, or ``None`` for none (a browser ``GET`` then gets ``404``).",
+    "ALLOW_QUERIES_VIA_GET": "Queries over ``GET`` with query parameters (never mutations: those get ``405`` "
+                             "with ``Allow: POST``).",
+    "MULTIPART_UPLOADS_ENABLED": "File uploads following the GraphQL multipart request spec, behind the "
+                                 "``GraphQL-Require-Preflight`` CSRF guard.",
+    "SUBSCRIPTION_PROTOCOLS": "WebSocket subprotocols accepted, in preference order: "
+                              "``\"graphql-transport-ws\"`` and/or ``\"graphql-ws\"`` (the legacy "
+                              "subscriptions-transport-ws protocol). A socket that offers no subprotocol is "
+                              "served the first one.",
+    "CONNECTION_INIT_WAIT_TIMEOUT": "Seconds a socket may wait before sending ``connection_init``; then "
+                                    "it is closed (4408 on ``graphql-transport-ws``).",
+    "KEEP_ALIVE": "Send keep-alive messages once the connection is acknowledged: ``ka`` on the legacy "
+                  "``graphql-ws`` protocol, ``ping`` on ``graphql-transport-ws``.",
+    "KEEP_ALIVE_INTERVAL": "Seconds between keep-alive messages when ``KEEP_ALIVE`` is on.",
+    "DEBUG": "Include tracebacks in ``errors[].extensions.exception``.",
+    "HTTP_CONSUMER": "Dotted path to the HTTP consumer: a subclass of ``GraphQLHTTPConsumer`` whose hooks "
+                     "change the context, root value or results.",
+    "WS_CONSUMER": "Dotted path to the WebSocket consumer: a subclass of ``GraphQLWSConsumer`` (for "
+                   "``on_ws_connect`` and the context).",
+    "AUTH_MIDDLEWARE": "Wrap both transports in Channels' ``AuthMiddlewareStack`` (``scope[\"user\"]``, "
+                       "``scope[\"session\"]``) when ``django.contrib.auth`` and ``django.contrib.sessions`` "
+                       "are installed.",
+    "ALLOWED_ORIGINS_CHECK": "Wrap WebSockets in Channels' ``AllowedHostsOriginValidator``, which refuses "
+                             "sockets whose ``Origin`` is not in ``ALLOWED_HOSTS`` (and sockets without one "
+                             "unless ``ALLOWED_HOSTS`` contains ``\"*\"``).",
+    "MAX_QUERY_DEPTH": "Deepest field nesting allowed (fragments included); ``None``: no limit.",
+    "MAX_QUERY_TOKENS": "The parser gives up past this many tokens; ``None``: no limit.",
+    "INTROSPECTION": "``False`` refuses ``__schema`` and ``__type`` (production APIs).",
+    "VALIDATION_RULES": "Dotted paths to extra graphql-core validation rules, run beside the standard ones.",
+    "DOCUMENT_CACHE_SIZE": "Parsed and validated documents kept (LRU, keyed by the document text); "
+                           "``0`` disables the cache.",
+    "MAX_OPERATIONS_PER_CONNECTION": "Operations running at once on one socket; ``None``: no limit.",
+    "SUBSCRIPTION_QUEUE_SIZE": "Channel-layer messages waiting per subscription before further ones are "
+                               "dropped (and logged).",
+    "CHANNEL_LAYER": "The ``CHANNEL_LAYERS`` alias subscriptions use.",
+}
+
 
 @dataclass(frozen=True)
 class SettingProblem:

@@ -60,7 +60,7 @@ def require_binary(name: str) -> str:
     if path is None:
         if os.environ.get("CI"):
             pytest.fail(f"{name} is missing on CI: .ci/run must install it")
-        pytest.skip(f"{name} is not installed (CI installs it; locally: see README 'Running the tests')")
+        pytest.skip(f"{name} is not installed (CI installs it; locally: see docs/development.rst)")
     return path
 
 
