@@ -31,9 +31,9 @@ import contextlib
 import contextvars
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
@@ -154,10 +154,12 @@ class _SharedGroup:
         # Layers with a group_expiry (the in-memory one, channels_redis' core
         # layer: 86400 s by default) silently drop a membership that old, and
         # a shared one lives as long as any subscriber in the process does.
+        channel = self.channel
+        assert channel is not None  # join() sets it before starting this task
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.layer.group_add(self.group, self.channel)
+                await self.layer.group_add(self.group, channel)
             except Exception:
                 logger.exception("Renewing the membership of group %s failed; retrying.", self.group)
 
@@ -246,11 +248,15 @@ class _ConsumerLayer:
 class ChannelsConsumer(AsyncConsumer):
     """Base of the GraphQL consumers: scope, send, and channel-layer listening."""
 
-    channel_layer_alias: str = "default"
+    channel_layer_alias: ClassVar[str] = "default"
+    # types-channels types scope and messages as WebSocket ones (TypedDicts); these
+    # consumers serve HTTP too and build their messages as plain dicts.
+    scope: dict[str, Any]  # type: ignore[assignment]
+    base_send: Callable[[Mapping[str, Any]], Awaitable[None]]
 
     def __init__(self) -> None:
         super().__init__()
-        self.scope: dict[str, Any] = {}
+        self.scope = {}
         self._channel_name: str | None = None
         #: listeners of this consumer's own channel
         self._listeners: dict[str, set[ChannelListener]] = {}

@@ -14,7 +14,7 @@ import logging
 import traceback
 from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, cast
 
 from graphql import (
     DocumentNode,
@@ -38,15 +38,16 @@ from graphql import (
 from graphql.error import GraphQLSyntaxError
 
 try:  # graphql-core 3.3: build the executor once, map the source through it
-    from graphql.execution import Executor as _Executor
     from graphql.execution import create_source_event_stream as _create_source_event_stream
     from graphql.execution import map_source_to_response_event as _map_source_to_response_event
     from graphql.execution.executor_throwing_on_incremental import (
         ExecutorThrowingOnIncremental as _ExecutorThrowingOnIncremental,
     )
+
+    _GRAPHQL_CORE_3_3 = True
 except ImportError:  # graphql-core 3.2
-    _Executor = None
-    from graphql.execution import create_source_event_stream as _create_source_event_stream  # type: ignore[no-redef]
+    _GRAPHQL_CORE_3_3 = False
+    from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
 from .conf import gql_settings, on_reload
 from .exceptions import GraphQLRequestError
@@ -57,6 +58,16 @@ __all__ = ["Engine", "Operation", "OperationKind", "get_engine", "max_depth_rule
 logger = logging.getLogger("django_gql_channels")
 
 OperationKind = Literal["query", "mutation", "subscription"]
+
+
+class _CreateSourceEventStream32(Protocol):
+    """graphql-core 3.2's ``create_source_event_stream``; type checkers see the installed
+    graphql-core (3.3 in CI), whose function takes an executor instead."""
+
+    def __call__(self, schema: GraphQLSchema, document: DocumentNode, root_value: Any = None,
+                 context_value: Any = None, variable_values: Mapping[str, Any] | None = None,
+                 operation_name: str | None = None) -> Awaitable[AsyncIterable[Any] | ExecutionResult]: ...
+
 
 _PARSE_SUPPORTS_MAX_TOKENS = "max_tokens" in inspect.signature(parse).parameters
 
@@ -336,7 +347,7 @@ class Engine:
         """
         document = operation.document
         name = operation.name
-        if _Executor is not None:  # graphql-core 3.3
+        if _GRAPHQL_CORE_3_3:
             executor = _ExecutorThrowingOnIncremental.build(
                 self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
             )
@@ -348,8 +359,9 @@ class Engine:
             if isinstance(source, ExecutionResult):
                 return self._errors_result(source.errors or [])
             return _map_source_to_response_event(executor, _ConfirmingSource(source, on_confirm))
-        source = await _create_source_event_stream(  # graphql-core 3.2
-            self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
+        create_source_event_stream = cast(_CreateSourceEventStream32, _create_source_event_stream_3_2)
+        source = await create_source_event_stream(  # graphql-core 3.2
+            self.schema, document, root_value, context, variables, name
         )
         if isinstance(source, ExecutionResult):
             return self._errors_result(source.errors or [])
@@ -357,7 +369,7 @@ class Engine:
 
         async def execute_event(payload: Any) -> ExecutionResult:
             result = execute(schema, document, payload, context, variables, name)  # type: ignore[arg-type]
-            return await result if inspect.isawaitable(result) else result  # type: ignore[return-value]
+            return await result if inspect.isawaitable(result) else result
 
         return _map_events(_ConfirmingSource(source, on_confirm), execute_event)
 

@@ -44,7 +44,9 @@ def _no_op() -> None:
 
 
 _waiters_keeping_connections = 0
-_close_old_connections = channels.db.close_old_connections
+# channels.db imports Django's close_old_connections, which types-channels leaves out.
+_channels_db: Any = channels.db
+_close_old_connections = _channels_db.close_old_connections
 
 
 @contextlib.contextmanager
@@ -59,15 +61,15 @@ def _keep_test_db_connections() -> Iterator[None]:
     """
     global _waiters_keeping_connections, _close_old_connections
     if _waiters_keeping_connections == 0:
-        _close_old_connections = channels.db.close_old_connections
-        channels.db.close_old_connections = _no_op
+        _close_old_connections = _channels_db.close_old_connections
+        _channels_db.close_old_connections = _no_op
     _waiters_keeping_connections += 1
     try:
         yield
     finally:
         _waiters_keeping_connections -= 1
         if _waiters_keeping_connections == 0:
-            channels.db.close_old_connections = _close_old_connections
+            _channels_db.close_old_connections = _close_old_connections
 
 
 _DEFAULT_HEADERS = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
@@ -132,7 +134,7 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
 
     # -- connecting ----------------------------------------------------------
 
-    async def connect(self, timeout: float | None = None) -> tuple[bool, Any]:  # type: ignore[override]
+    async def connect(self, timeout: float | None = None) -> tuple[bool, Any]:
         """Open the socket: ``(True, subprotocol)`` or ``(False, close_code)``."""
         await self.send_input({"type": "websocket.connect"})
         message = await self._next_output(timeout)
@@ -180,7 +182,7 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
                 raise ConnectionRejectionError(message.get("payload"))
             self.control_messages.append(message)
 
-    async def disconnect(self, code: int = 1000, timeout: float | None = None) -> None:  # type: ignore[override]
+    async def disconnect(self, code: int = 1000, timeout: float | None = None) -> None:
         """Close the socket from the client's side and wait for the app to finish."""
         self.connected = False
         await super().disconnect(code, self.timeout if timeout is None else timeout)
@@ -238,7 +240,8 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
         timeout = self.timeout if timeout is None else timeout
         queue = self.output_queue
         if not queue.empty():
-            return queue.get_nowait()
+            message: dict[str, Any] = queue.get_nowait()
+            return message
         getter = asyncio.ensure_future(queue.get())
         try:
             # As Channels' communicator does: the app runs while we wait, and
@@ -250,7 +253,8 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
             if not getter.done():
                 getter.cancel()
         if getter in done:
-            return getter.result()
+            received: dict[str, Any] = getter.result()
+            return received
         if self.future.done():
             self.future.result()  # the app raised: show its exception
             raise WebSocketClosed(self.close_code, "the application ended")
@@ -349,7 +353,8 @@ class GraphQLSubscription:
         message = await self.communicator._read_for(self.id)
         kind = message.get("type")
         if kind in ("next", "data"):
-            return message["payload"]
+            result: dict[str, Any] = message["payload"]
+            return result
         self.done = True
         self.communicator._finish(self.id)
         if kind == "error":

@@ -77,7 +77,8 @@ class _Disconnected(Exception):
 def _is_request_error(result: ExecutionResult) -> bool:
     # graphql-core reports variable coercion failures as a result without
     # data whose errors have no path; field errors always have one.
-    return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+    errors = result.errors or ()
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 class GraphQLHTTPConsumer(ChannelsConsumer):
@@ -142,7 +143,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
 
     # -- ASGI ----------------------------------------------------------------
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(  # type: ignore[override]  # any scope dict, not types-channels' WebSocket TypedDict
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         self.scope = scope
         self.base_send = send
         try:
@@ -163,7 +166,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
     async def handle(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         """Answer one request (raising :class:`HTTPError` to refuse it)."""
         method = scope["method"]
-        content_type = accept = content_length = None
+        content_type: bytes | None = None
+        accept: bytes | None = None
+        content_length: bytes | None = None
         preflight = False
         for name, value in scope["headers"]:
             if name == b"content-type":
@@ -180,17 +185,18 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
             if method == "POST":
                 if negotiated.content_type is None:
                     raise self._not_acceptable()
-                media_type = (content_type or b"").split(b";", 1)[0].strip().lower()
+                raw_type = content_type or b""
+                media_type = raw_type.split(b";", 1)[0].strip().lower()
                 if media_type == b"application/json":
-                    if b";" in content_type:  # type: ignore[operator]
-                        self._check_charset(content_type)  # type: ignore[arg-type]
+                    if b";" in raw_type:
+                        self._check_charset(raw_type)
                     body = await self.read_body(receive, content_length)
                     params = params_from_data(await self._decode(body, "The request body"))
                 elif media_type == b"multipart/form-data" and self.multipart_uploads_enabled:
                     if not preflight:
                         raise HTTPError(400, MISSING_PREFLIGHT_MESSAGE)
                     body = b""
-                    params, files = await self._read_multipart(receive, content_type.decode("latin-1"))  # type: ignore[union-attr]
+                    params, files = await self._read_multipart(receive, raw_type.decode("latin-1"))
                 else:
                     raise self._unsupported_media_type(content_type)
             elif method == "GET":
@@ -198,7 +204,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                 if "query" not in query_params:
                     if negotiated.html and self.graphql_ide is not None:
                         request = ChannelsRequest(self, b"", None, method, None)
-                        page = await self._hook(self.render_graphql_ide(request))
+                        page: ChannelsResponse = await self._hook(self.render_graphql_ide(request))
                         await self.send_response(send, page.status, page.content,
                                                  [(b"content-type", page.content_type.encode("latin-1")),
                                                   *encode_headers(page.headers)])
@@ -221,7 +227,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                                 {"Allow": self._allowed_methods()})
             request = ChannelsRequest(self, body, None, method,
                                       content_type.decode("latin-1") if content_type else None, files)
-            await self.execute(send, request, params, negotiated.content_type)  # type: ignore[arg-type]
+            await self.execute(send, request, params, negotiated.content_type)
         finally:
             close_files(files)
 
@@ -252,7 +258,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                 result = await engine.execute(operation, variables=params.variables, context=context,
                                               root_value=root_value)
                 request_error = _is_request_error(result)
-        data = await self._hook(self.process_result(request, result))
+        data: dict[str, Any] = await self._hook(self.process_result(request, result))
         if request_error and data.get("data", False) is None:
             # A request error never started executing: the spec's response has no data entry.
             del data["data"]
@@ -262,7 +268,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
             status = response._status_code
         if response.headers:
             headers.extend(encode_headers(response.headers))
-        body = await self._hook(self.encode_json(data))
+        body: str | bytes = await self._hook(self.encode_json(data))
         await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
 
     # -- reading -------------------------------------------------------------
@@ -280,7 +286,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         message = await receive()
         if message["type"] != "http.request":
             raise _Disconnected
-        body = message.get("body", b"")
+        body: bytes = message.get("body", b"")
         if not message.get("more_body"):
             if limit is not None and len(body) > limit:
                 raise self._too_large(limit)
@@ -362,7 +368,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
     async def _hook(value: MaybeAwaitable[T]) -> T:
         if isawaitable(value):
             return await value
-        return value  # type: ignore[return-value]
+        return value
 
     async def send_response(self, send: Callable[..., Any], status: int, body: bytes,
                             headers: list[tuple[bytes, bytes]]) -> None:

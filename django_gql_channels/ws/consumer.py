@@ -187,7 +187,9 @@ class GraphQLWSConsumer(ChannelsConsumer):
 
     # -- the socket ----------------------------------------------------------
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(  # type: ignore[override]  # any scope dict, not types-channels' WebSocket TypedDict
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         self.scope = scope
         self.base_send = send
         message = await receive()
@@ -261,7 +263,7 @@ class GraphQLWSConsumer(ChannelsConsumer):
         except Exception as exc:  # the ASGI server refuses: the client is gone
             raise ConnectionGone(str(exc)) from exc
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:  # type: ignore[override]
+    async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the socket (once); ``reason`` is cut to the 123 bytes a close frame holds."""
         if self.closed:
             return
@@ -337,11 +339,11 @@ class GraphQLWSConsumer(ChannelsConsumer):
         if inspect.isawaitable(root_value):
             root_value = await root_value
         loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] | None = None
         if operation.kind == "subscription":
-            started: asyncio.Future[None] | None = loop.create_future()
+            started = loop.create_future()
             coroutine = self._run_subscription(op_id, operation, variables, root_value, started)
         else:
-            started = None
             coroutine = self._run_single(op_id, operation, variables, root_value)
         task = loop.create_task(coroutine)
         self._operations[op_id] = _Operation(op_id, task, started)

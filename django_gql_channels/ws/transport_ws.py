@@ -89,7 +89,7 @@ class TransportWSProtocol(ProtocolHandler):
     async def _subscribe(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         problem = _id_problem("subscribe", op_id)
-        payload = message.get("payload")
+        payload: Any = message.get("payload")  # any JSON until checked below
         if problem is None:
             problem = _subscribe_payload_problem(payload)
         if problem is not None:
