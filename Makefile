@@ -14,13 +14,14 @@ TOX = PATH="$$PATH$(if $(PYENV_PATH),:$(PYENV_PATH))" $(PYTHON) -m tox
 CI_ENVS ?= py313-dj61,py311-lowest,graphene
 ENVS ?= ALL
 
-.PHONY: run test test-fast install bench tox lint docs
+.PHONY: run test test-fast install bench tox lint docs ide-assets
 
 install:
 	$(PYTHON) -m pip install -q -e ".[test,lint,dev,docs]" -r example_project/requirements.txt
 	$(PYTHON) tests/js/install.py
 
-# The example project: GraphQL + IDE at http://127.0.0.1:$(PORT)/graphql, chat at /chat/.
+# The example project: landing page at http://127.0.0.1:$(PORT)/ linking the IDE
+# (/graphql) and the chat (/chat/lobby/).
 run:
 	$(PYTHON) -m pip install -q -e . -r example_project/requirements.txt
 	$(PYTHON) manage.py migrate --no-input -v 0
@@ -55,3 +56,8 @@ bench:
 docs:
 	$(PYTHON) -c "import sphinx" 2>/dev/null || $(PYTHON) -m pip install -q -e ".[docs]"
 	$(PYTHON) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# GraphiQL's files, from the npm packages pinned in scripts/ide_assets.py
+# (needs npm); `check` instead of `fetch` compares them with a fresh download.
+ide-assets:
+	$(PYTHON) scripts/ide_assets.py fetch

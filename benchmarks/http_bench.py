@@ -15,7 +15,10 @@ Contenders, all measured in the same run in interleaved rounds:
   document on the same graphql-core schema, no HTTP: the execution floor;
 - ``strawberry``: ``strawberry.channels.GraphQLHTTPConsumer``;
 - ``ours (consumer)``: ``django_gql_channels.GraphQLHTTPConsumer.as_asgi(schema=...)``;
-- ``ours (router)``: the settings-driven ``get_application()`` router in front.
+- ``ours (router)``: the settings-driven ``get_application()`` router in front;
+- ``ours: by documentId`` (``{ hello }`` only): the consumer again, the request
+  naming the persisted document ``sha256:<hex>`` of ``{ hello }`` instead of
+  sending its text (``benchmarks/persisted_documents.json``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .report import Table, goal_line
+
+BY_DOCUMENT_ID = "ours: GraphQLHTTPConsumer by documentId"
 
 QUERIES = {
     "hello": "{ hello }",
@@ -119,8 +124,8 @@ class Contender:
 
 
 def _asgi_contender(name: str, app: Callable[..., Awaitable[None]], path: str, query: str,
-                    expected: Any, note: str = "") -> Contender:
-    body = json.dumps({"query": query}).encode()
+                    expected: Any, note: str = "", payload: dict[str, Any] | None = None) -> Contender:
+    body = json.dumps(payload if payload is not None else {"query": query}).encode()
     scope = make_scope(path, body)
 
     async def run(n: int) -> int:
@@ -222,6 +227,13 @@ def build_contenders(query_name: str) -> tuple[list[Contender], list[str]]:
         contenders.append(_asgi_contender(
             "ours: get_application()", get_application(get_asgi_application()), "/graphql", query, expected,
             "settings-driven router, API-only settings"))
+        if query_name == "hello":
+            from django_gql_channels.persisted import sha256_id
+
+            contenders.append(_asgi_contender(
+                BY_DOCUMENT_ID, GraphQLHTTPConsumer.as_asgi(schema=schemas.schema, graphql_ide=None),
+                "/graphql", query, expected, "persisted document, no text sent",
+                payload={"documentId": sha256_id(query)}))
     return contenders, missing
 
 
@@ -296,6 +308,9 @@ def report(
         elif strawberry:
             goals.append(goal_line(f"{ours_name} items(n: 100) >= 1.5x Strawberry",
                                    ours.median / strawberry.median, 1.5))
+    by_id, by_text = by_name.get(BY_DOCUMENT_ID), by_name.get("ours: GraphQLHTTPConsumer")
+    if by_id and by_text:
+        goals.append(goal_line("{ hello } by documentId as fast as by text", by_id.median / by_text.median, 1.0))
     lines.extend(text for text, _ in goals)
     lines.extend(f"note: {n}" for n in notes)
     return "\n".join(lines), goals

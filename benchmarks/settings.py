@@ -11,6 +11,7 @@ server process), or Redis pub/sub when ``BENCH_REDIS_URL`` is set.
 """
 
 import os
+from pathlib import Path
 
 SECRET_KEY = "benchmarks-only-not-secret"
 DEBUG = False
@@ -26,6 +27,8 @@ DATABASES: dict = {}
 GQL_CHANNELS = {
     "SCHEMA": "benchmarks.schemas.schema",  # the Strawberry schema, unwrapped by django-gql-channels
     "GRAPHQL_IDE": None,
+    # `{ hello }` as a persisted document, for the by-documentId contender.
+    "PERSISTED_DOCUMENTS": str(Path(__file__).resolve().parent / "persisted_documents.json"),
 }
 
 # A burst queues many messages per channel at once: raise the in-memory

@@ -23,6 +23,8 @@ _EXPORTS = {
     "get_application": ".routing",
     "UNSET": ".unset",
     "ConnectionRejectionError": ".exceptions",
+    "broadcast": ".publishing",
+    "abroadcast": ".publishing",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -31,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .base import ChannelsConsumer
     from .exceptions import ConnectionRejectionError
     from .http import ChannelsRequest, ChannelsResponse, GraphQLHTTPConsumer, TemporalResponse
+    from .publishing import abroadcast, broadcast
     from .routing import GraphQLProtocolTypeRouter, get_application
     from .unset import UNSET
     from .upload import Upload

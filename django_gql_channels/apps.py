@@ -8,3 +8,6 @@ class GQLChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .model_events import connect_model_events
+
+        connect_model_events()

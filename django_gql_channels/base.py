@@ -47,17 +47,20 @@ logger = logging.getLogger("django_gql_channels")
 
 
 class ChannelListener:
-    """Async iterator over channel-layer messages of one ``type``.
+    """Async iterator over channel-layer messages of one ``type`` (or several, in arrival order).
 
     ``timeout`` bounds the wait for each message; when it passes, iteration
     ends quietly. Messages beyond ``max_queued`` waiting ones are dropped with
     a warning, so a stalled client cannot grow memory without bound.
     """
 
-    __slots__ = ("_failure", "_queue", "dropped", "timeout", "type")
+    __slots__ = ("_failure", "_queue", "dropped", "timeout", "type", "types")
 
-    def __init__(self, type: str, *, timeout: float | None, max_queued: int) -> None:
-        self.type = type
+    def __init__(self, type: str | Iterable[str], *, timeout: float | None, max_queued: int) -> None:
+        self.types: tuple[str, ...] = (type,) if isinstance(type, str) else tuple(dict.fromkeys(type))
+        if not self.types:
+            raise ValueError("listen_to_channel needs at least one message type.")
+        self.type = self.types[0] if len(self.types) == 1 else "|".join(self.types)
         self.timeout = timeout
         self.dropped = 0
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
@@ -319,13 +322,15 @@ class ChannelsConsumer(AsyncConsumer):
     @contextlib.asynccontextmanager
     async def listen_to_channel(
         self,
-        type: str,
+        type: str | Iterable[str],
         *,
         timeout: float | None = None,
         groups: Iterable[str] = (),
     ) -> AsyncIterator[ChannelListener]:
         """Join ``groups`` and yield an async iterator of their ``type`` messages.
 
+        ``type`` may also be several types: one iterator then yields all of
+        them in the order they arrived (``("model.saved", "model.deleted")``).
         Without ``groups`` the iterator reads the consumer's own channel. On exit
         the groups this listener alone used are left and its queue is freed.
         """
@@ -341,7 +346,8 @@ class ChannelsConsumer(AsyncConsumer):
                     memberships.append(shared)
                     # Listen before the next await: a message for this group
                     # may arrive while the next one is being joined.
-                    shared.listeners.setdefault(type, set()).add(listener)
+                    for message_type in listener.types:
+                        shared.listeners.setdefault(message_type, set()).add(listener)
             else:
                 own_channel = await self.ensure_channel_name()
                 self._listeners.setdefault(own_channel, set()).add(listener)
@@ -395,11 +401,12 @@ class ChannelsConsumer(AsyncConsumer):
             return
         registry = _registry()
         for shared in memberships:
-            listeners = shared.listeners.get(listener.type)
-            if listeners is not None:
-                listeners.discard(listener)
-                if not listeners:
-                    del shared.listeners[listener.type]
+            for message_type in listener.types:
+                listeners = shared.listeners.get(message_type)
+                if listeners is not None:
+                    listeners.discard(listener)
+                    if not listeners:
+                        del shared.listeners[message_type]
             shared.users -= 1
             if shared.users > 0:
                 continue
@@ -440,7 +447,7 @@ class ChannelsConsumer(AsyncConsumer):
         message_type = message.get("type")
         delivered = False
         for listener in self._listeners.get(channel, ()):
-            if listener.type == message_type:
+            if message_type in listener.types:
                 listener.put(message)
                 delivered = True
         if delivered or channel != self._channel_name or not isinstance(message_type, str):

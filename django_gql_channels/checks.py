@@ -15,9 +15,19 @@ id                        problem
 ``gql_channels.E010``     a ``VALIDATION_RULES`` entry unimportable or not a rule
 ``gql_channels.E011``     ``CHANNEL_LAYER`` names no entry of ``CHANNEL_LAYERS``
 ``gql_channels.E012``     that layer's ``BACKEND`` cannot be imported
+``gql_channels.E020``     a ``MODEL_EVENTS`` key names no installed model
+``gql_channels.E021``     a ``MODEL_EVENTS`` group template is malformed or names no field
+``gql_channels.E022``     a ``MODEL_EVENTS`` dotted path cannot be imported or is not callable
+``gql_channels.E023``     a ``MODEL_EVENTS`` value is no group name, template or callable
+``gql_channels.E040``     ``APQ_CACHE`` names no entry of ``CACHES``
+``gql_channels.E041``     ``ONLY_PERSISTED_DOCUMENTS`` without ``PERSISTED_DOCUMENTS``
+``gql_channels.E043``     the ``PERSISTED_DOCUMENTS`` manifest cannot be read or has the wrong shape
+``gql_channels.E044``     a manifest document does not parse or validate (named by its id)
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
+``gql_channels.W040``     ``AUTOMATIC_PERSISTED_QUERIES`` with ``ONLY_PERSISTED_DOCUMENTS``: nothing registers
+``gql_channels.W041``     a manifest ``sha256`` id that is not the hash of its document
 ========================  =======================================================
 """
 
@@ -59,6 +69,11 @@ def collect_problems() -> list[SettingProblem]:
     alias = user_settings.get("CHANNEL_LAYER", DEFAULTS["CHANNEL_LAYER"])
     if "CHANNEL_LAYER" not in bad_keys:
         problems.extend(layer_problems(alias))
+    problems.extend(persisted_problems(user_settings, bad_keys))
+    if "MODEL_EVENTS" in user_settings and "MODEL_EVENTS" not in bad_keys:
+        from .model_events import model_event_problems
+
+        problems.extend(model_event_problems(user_settings["MODEL_EVENTS"]))
     return sorted(problems, key=lambda p: (not p.id.split(".")[1].startswith("E"), p.id))
 
 
@@ -104,6 +119,62 @@ def _rule_problems(paths: list[str]) -> list[SettingProblem]:
             problems.append(SettingProblem("gql_channels.E010", "VALIDATION_RULES",
                                            f"{path!r} is not a graphql-core validation rule class.",
                                            "Subclass graphql.ValidationRule."))
+    return problems
+
+
+#: Settings the engine's validation rules are built from: a manifest is checked with them.
+_ENGINE_KEYS = frozenset({"SCHEMA", "VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS", "INTROSPECTION",
+                          "DOCUMENT_CACHE_SIZE"})
+
+
+def persisted_problems(user_settings: dict[str, Any], bad_keys: set[str | None]) -> list[SettingProblem]:
+    """The persisted-documents settings, and every manifest document validated as the server will."""
+    problems: list[SettingProblem] = []
+    path = user_settings.get("PERSISTED_DOCUMENTS")
+    only = user_settings.get("ONLY_PERSISTED_DOCUMENTS") is True
+    if only and path is None:
+        problems.append(SettingProblem("gql_channels.E041", "ONLY_PERSISTED_DOCUMENTS",
+                                       "is on, but PERSISTED_DOCUMENTS is not set: no operation could run.",
+                                       "Point PERSISTED_DOCUMENTS at your manifest, or turn this off."))
+    if user_settings.get("AUTOMATIC_PERSISTED_QUERIES") is True:
+        if only:
+            problems.append(SettingProblem("gql_channels.W040", "AUTOMATIC_PERSISTED_QUERIES",
+                                           "is on with ONLY_PERSISTED_DOCUMENTS: only manifest documents run, "
+                                           "so nothing is ever registered.",
+                                           "Turn one of them off."))
+        cache_alias = user_settings.get("APQ_CACHE")
+        if isinstance(cache_alias, str) and "APQ_CACHE" not in bad_keys:
+            caches = getattr(settings, "CACHES", None) or {"default": {}}
+            if cache_alias not in caches:
+                problems.append(SettingProblem("gql_channels.E040", "APQ_CACHE",
+                                               f"{cache_alias!r} is not a key of CACHES ({', '.join(caches)}).",
+                                               "Name one of the configured caches, or None for this "
+                                               "process's own store."))
+    if path is None or "PERSISTED_DOCUMENTS" in bad_keys or bad_keys & _ENGINE_KEYS:
+        return problems
+    from .engine import Engine, engine_options
+    from .persisted import ManifestError, load_manifest
+
+    try:
+        documents = load_manifest(path)
+    except ManifestError as exc:
+        return [*problems, SettingProblem("gql_channels.E043", "PERSISTED_DOCUMENTS", str(exc),
+                                          "Point it at a JSON manifest written by "
+                                          "`manage.py gql_check --manifest` or a client build.")]
+    try:
+        engine = Engine(load_schema_setting(user_settings["SCHEMA"]), **engine_options(persisted=False),
+                        persisted_documents=documents)
+    except SettingsError:  # the schema or rules are broken: reported on their own keys
+        return problems
+    assert engine.persisted_documents is not None
+    for problem in engine.persisted_documents.problems:
+        if problem.level == "error":
+            problems.append(SettingProblem("gql_channels.E044", "PERSISTED_DOCUMENTS", f"{path}: {problem}",
+                                           "Regenerate the manifest from documents that validate "
+                                           "(manage.py gql_check --documents DIR --manifest FILE)."))
+        else:
+            problems.append(SettingProblem("gql_channels.W041", "PERSISTED_DOCUMENTS", f"{path}: {problem}",
+                                           "Key the document by sha256:<hex of its UTF-8 text>."))
     return problems
 
 

@@ -7,6 +7,7 @@ handed plain values, so a setting is looked up in one place only.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPERATIONS_PER_CONNECTION": 100,
     "SUBSCRIPTION_QUEUE_SIZE": 1000,
     "CHANNEL_LAYER": "default",
+    # Persisted (trusted) documents and automatic persisted queries.
+    "PERSISTED_DOCUMENTS": None,
+    "ONLY_PERSISTED_DOCUMENTS": False,
+    "AUTOMATIC_PERSISTED_QUERIES": False,
+    "APQ_CACHE": None,
+    # Publishing: {"app_label.ModelName": group spec(s)}; see model_events.py.
+    "MODEL_EVENTS": {},
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -99,6 +107,24 @@ DESCRIPTIONS: dict[str, str] = {
     "SUBSCRIPTION_QUEUE_SIZE": "Channel-layer messages waiting per subscription before further ones are "
                                "dropped (and logged).",
     "CHANNEL_LAYER": "The ``CHANNEL_LAYERS`` alias subscriptions use.",
+    "PERSISTED_DOCUMENTS": "Path to a persisted-documents manifest: a JSON object ``{\"<id>\": \"<document>\"}`` "
+                           "(ids ``sha256:<hex>`` or bare hex) or Apollo's persisted query manifest. Read and "
+                           "validated once, at start-up; requests may then name a document by ``documentId`` "
+                           "or by Apollo's ``extensions.persistedQuery.sha256Hash``. See :doc:`trusted-documents`.",
+    "ONLY_PERSISTED_DOCUMENTS": "Refuse query text that is not a document of the manifest (``400``, or an "
+                                "``error`` for a WebSocket operation): only trusted documents run. "
+                                "``not DEBUG`` keeps the IDE usable in development.",
+    "AUTOMATIC_PERSISTED_QUERIES": "Apollo's automatic persisted queries: an unknown hash gets "
+                                   "``PersistedQueryNotFound``, and text sent with its hash is registered once "
+                                   "the hash matches and the text validates. Never used with "
+                                   "``ONLY_PERSISTED_DOCUMENTS``.",
+    "APQ_CACHE": "A ``CACHES`` alias keeping APQ texts in that Django cache, shared by every process using "
+                 "it; ``None``: each process keeps its ``DOCUMENT_CACHE_SIZE`` most recent texts.",
+    "MODEL_EVENTS": "``{\"app_label.ModelName\": group}``: after the transaction that saved or deleted an "
+                    "instance commits, the group receives ``{\"type\": \"model.saved\"`` (or "
+                    "``\"model.deleted\"``), ``\"model\", \"pk\", \"created\"}``. The group may be a "
+                    "``str.format`` template of the instance (``\"order_{pk}\"``), a dotted path to a callable "
+                    "``(instance) -> group(s)``, or a list of these. See :doc:`publishing`.",
 }
 
 
@@ -177,6 +203,15 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_OPERATIONS_PER_CONNECTION": (_is_optional_positive_int, "a positive int or None"),
     "SUBSCRIPTION_QUEUE_SIZE": (_is_positive_int, "a positive int"),
     "CHANNEL_LAYER": (_is_str, "a CHANNEL_LAYERS alias string"),
+    "PERSISTED_DOCUMENTS": (lambda v: v is None or isinstance(v, (str, os.PathLike)),
+                            "a path to a manifest file, or None"),
+    "ONLY_PERSISTED_DOCUMENTS": (_is_bool, "a bool"),
+    "AUTOMATIC_PERSISTED_QUERIES": (_is_bool, "a bool"),
+    "APQ_CACHE": (lambda v: v is None or isinstance(v, str), "a CACHES alias string or None"),
+    "MODEL_EVENTS": (
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
+        'a dict like {"app_label.ModelName": "group"}',
+    ),
 }
 
 

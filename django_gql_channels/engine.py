@@ -5,6 +5,11 @@ back an :class:`Operation` (parsed, validated and selected, from a bounded LRU
 cache keyed by the text) or a :class:`~.exceptions.GraphQLRequestError`. It
 then executes or subscribes to that operation and formats results with
 :meth:`Engine.format_result`. Nothing here knows about HTTP or WebSockets.
+
+Transports take requests through
+:func:`~django_gql_channels.persisted.resolve_operation` rather than
+:meth:`Engine.prepare`: it also accepts a ``documentId`` or an APQ hash, and
+enforces ``ONLY_PERSISTED_DOCUMENTS``.
 """
 
 from __future__ import annotations
@@ -49,11 +54,12 @@ except ImportError:  # graphql-core 3.2
     _GRAPHQL_CORE_3_3 = False
     from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
-from .conf import gql_settings, on_reload
+from .conf import SettingProblem, SettingsError, gql_settings, on_reload
 from .exceptions import GraphQLRequestError
+from .persisted import APQStore, DjangoCacheAPQStore, LocalAPQStore, ManifestError, PersistedDocuments, load_manifest
 from .schema import get_graphql_schema
 
-__all__ = ["Engine", "Operation", "OperationKind", "get_engine", "max_depth_rule"]
+__all__ = ["Engine", "Operation", "OperationKind", "engine_options", "get_engine", "max_depth_rule"]
 
 logger = logging.getLogger("django_gql_channels")
 
@@ -90,7 +96,7 @@ class Operation:
 class _CachedDocument:
     """Outcome of parsing and validating one document text (errors included)."""
 
-    __slots__ = ("document", "error", "operations")
+    __slots__ = ("document", "error", "only", "operations")
 
     def __init__(self, document: DocumentNode | None, error: GraphQLRequestError | None) -> None:
         self.document = document
@@ -101,8 +107,12 @@ class _CachedDocument:
                 if isinstance(definition, OperationDefinitionNode):
                     operation = Operation(document, definition)
                     self.operations[operation.name] = operation
+        #: The document's one operation, picked without a name (the common case, kept at hand).
+        self.only = next(iter(self.operations.values())) if len(self.operations) == 1 else None
 
     def select(self, operation_name: str | None) -> Operation:
+        if not operation_name and self.only is not None:
+            return self.only
         operations = self.operations
         if operation_name:
             try:
@@ -233,6 +243,9 @@ class Engine:
         max_tokens: int | None = None,
         introspection: bool = True,
         cache_size: int = 1000,
+        persisted_documents: Mapping[str, str] | None = None,
+        only_persisted_documents: bool = False,
+        apq_store: APQStore | None = None,
     ) -> None:
         self.schema: GraphQLSchema = get_graphql_schema(schema)
         self.debug = debug
@@ -246,6 +259,15 @@ class Engine:
         self.validation_rules = tuple(rules)
         self.cache_size = cache_size
         self._documents: OrderedDict[str, _CachedDocument] = OrderedDict()
+        #: The manifest's documents (``PERSISTED_DOCUMENTS``), parsed and validated
+        #: here, once, and never evicted; see :mod:`.persisted`.
+        self.persisted_documents: PersistedDocuments | None = (
+            None if persisted_documents is None else PersistedDocuments(self, persisted_documents)
+        )
+        #: Refuse free-form query text that is not a manifest document.
+        self.only_persisted_documents = only_persisted_documents
+        #: Where automatic persisted queries are registered (None: APQ off).
+        self.apq_store = apq_store
 
     # -- preparing -----------------------------------------------------------
 
@@ -432,17 +454,48 @@ def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
     entry = _engines.get(key)
     if entry is not None and entry[0] is schema:
         return entry[1]
-    engine = Engine(
-        schema,
-        debug=debug,
-        validation_rules=gql_settings.VALIDATION_RULES,
-        max_depth=gql_settings.MAX_QUERY_DEPTH,
-        max_tokens=gql_settings.MAX_QUERY_TOKENS,
-        introspection=gql_settings.INTROSPECTION,
-        cache_size=gql_settings.DOCUMENT_CACHE_SIZE,
-    )
+    engine = Engine(schema, debug=debug, **engine_options())
+    if engine.persisted_documents is not None and engine.persisted_documents.errors:
+        # Refuse to serve rather than fail request by request: a bad manifest
+        # is found at start-up (the router builds its engine) and by `manage.py check`.
+        problems = engine.persisted_documents.errors
+        more = f" (and {len(problems) - 1} more; run `manage.py check`)" if len(problems) > 1 else ""
+        raise SettingsError(SettingProblem("gql_channels.E044", "PERSISTED_DOCUMENTS", f"{problems[0]}{more}",
+                                           "Regenerate the manifest from documents that validate "
+                                           "(manage.py gql_check --documents DIR --manifest FILE)."))
     _engines[key] = (schema, engine)
     return engine
+
+
+def engine_options(*, persisted: bool = True) -> dict[str, Any]:
+    """The :class:`Engine` keyword arguments ``GQL_CHANNELS`` asks for (read once per call).
+
+    ``persisted=False`` leaves out the manifest and APQ, for checking a
+    manifest without loading the configured one.
+    """
+    options: dict[str, Any] = {
+        "validation_rules": gql_settings.VALIDATION_RULES,
+        "max_depth": gql_settings.MAX_QUERY_DEPTH,
+        "max_tokens": gql_settings.MAX_QUERY_TOKENS,
+        "introspection": gql_settings.INTROSPECTION,
+        "cache_size": gql_settings.DOCUMENT_CACHE_SIZE,
+    }
+    if not persisted:
+        return options
+    path = gql_settings.PERSISTED_DOCUMENTS
+    if path is not None:
+        try:
+            options["persisted_documents"] = load_manifest(path)
+        except ManifestError as exc:
+            raise SettingsError(SettingProblem("gql_channels.E043", "PERSISTED_DOCUMENTS", str(exc),
+                                               "Point it at a JSON manifest written by "
+                                               "`manage.py gql_check --manifest` or a client build.")) from None
+    options["only_persisted_documents"] = gql_settings.ONLY_PERSISTED_DOCUMENTS
+    if gql_settings.AUTOMATIC_PERSISTED_QUERIES:
+        alias = gql_settings.APQ_CACHE
+        options["apq_store"] = (DjangoCacheAPQStore(alias) if alias is not None
+                                else LocalAPQStore(gql_settings.DOCUMENT_CACHE_SIZE))
+    return options
 
 
 on_reload(_engines.clear)

@@ -77,6 +77,12 @@ class GraphQLProtocolTypeRouter:
             connection_init_wait_timeout=gql_settings.CONNECTION_INIT_WAIT_TIMEOUT,
             subscription_protocols=tuple(gql_settings.SUBSCRIPTION_PROTOCOLS),
         ))
+        if gql_settings.PERSISTED_DOCUMENTS is not None:
+            # Read and validate the manifest now, so a bad one stops the server
+            # at start-up (naming the document) instead of failing requests.
+            from .engine import get_engine
+
+            get_engine(schema)
 
     @staticmethod
     def _wrap_http(app: ASGIApp) -> ASGIApp:
@@ -165,4 +171,10 @@ def get_application(django_application: ASGIApp | None = None, *,
     """
     if not settings.configured:  # pragma: no cover - a configuration error
         raise RuntimeError("Configure Django settings before building the application.")
+    if gql_settings.PERSISTED_DOCUMENTS is not None:
+        # The router is built on first use; the manifest is read and validated
+        # now, so a bad one stops the server at start-up, naming the document.
+        from .engine import get_engine
+
+        get_engine()
     return _SettingsApplication(django_application, websocket_application)

@@ -1,14 +1,18 @@
 """The example schema, written with plain graphql-core types.
 
 ``hello`` and ``items`` serve the HTTP benchmarks; ``joinChatRooms`` and
-``sendChatMessage`` are the chat tutorial; ``onGroupMessage`` feeds the
-subscription fan-out benchmark.
+``sendChatMessage`` are the chat tutorial; ``postChatMessage``,
+``chatHistory`` and ``storedChatMessages`` store chat messages and announce
+them through ``MODEL_EVENTS``; ``onGroupMessage`` feeds the subscription
+fan-out benchmark.
 """
 
 import asyncio
 import os
+from contextlib import aclosing
 
-from channels.layers import get_channel_layer
+from channels.db import database_sync_to_async
+from django.db import transaction
 from graphql import (
     GraphQLArgument,
     GraphQLBoolean,
@@ -25,7 +29,8 @@ from graphql import (
     GraphQLString,
 )
 
-from django_gql_channels import Upload
+from django_gql_channels import Upload, abroadcast, broadcast
+from django_gql_channels.model_events import model_events
 
 
 def nonnull(type_):
@@ -71,6 +76,25 @@ def resolve_fail(_root, _info):
     raise ValueError("This field always fails.")
 
 
+ChatRoom = GraphQLInputObjectType("ChatRoom", {"roomName": GraphQLInputField(nonnull(GraphQLString))})
+
+StoredChatMessage = GraphQLObjectType("StoredChatMessage", {
+    "id": GraphQLField(nonnull(GraphQLID)),
+    "roomName": GraphQLField(nonnull(GraphQLString), resolve=lambda stored, _info: stored.room),
+    "user": GraphQLField(nonnull(GraphQLString)),
+    "message": GraphQLField(nonnull(GraphQLString), resolve=lambda stored, _info: stored.text),
+    "createdAt": GraphQLField(nonnull(GraphQLString), resolve=lambda stored, _info: stored.created_at.isoformat()),
+})
+
+
+@database_sync_to_async
+def chat_history(_root, _info, room, last):
+    from example_project.chat.models import Message
+
+    newest = Message.objects.filter(room=room["roomName"]).order_by("-created_at", "-id")[:max(0, min(last, 500))]
+    return list(reversed(newest))
+
+
 Query = GraphQLObjectType("Query", {
     "hello": GraphQLField(
         nonnull(GraphQLString),
@@ -93,9 +117,12 @@ Query = GraphQLObjectType("Query", {
     "slow": GraphQLField(GraphQLFloat, args={"seconds": GraphQLArgument(nonnull(GraphQLFloat))},
                          resolve=resolve_slow),
     "fail": GraphQLField(GraphQLString, resolve=resolve_fail),
+    "chatHistory": GraphQLField(
+        list_of(StoredChatMessage),
+        args={"room": GraphQLArgument(nonnull(ChatRoom)), "last": GraphQLArgument(GraphQLInt, default_value=50)},
+        resolve=chat_history, description="The last messages stored in a room (postChatMessage), oldest first.",
+    ),
 })
-
-ChatRoom = GraphQLInputObjectType("ChatRoom", {"roomName": GraphQLInputField(nonnull(GraphQLString))})
 
 ChatRoomMessage = GraphQLObjectType("ChatRoomMessage", {
     "roomName": GraphQLField(nonnull(GraphQLString)),
@@ -126,10 +153,26 @@ def group_name(room):
 
 
 async def send_chat_message(_root, _info, room, message):
-    await get_channel_layer().group_send(
-        group_name(room), {"type": "chat.message", "room_id": group_name(room), "message": message}
-    )
+    await abroadcast(group_name(room), {"type": "chat.message", "room_id": group_name(room), "message": message},
+                     raise_errors=True)
     return True
+
+
+@database_sync_to_async
+def store_chat_message(room, user, text):
+    """Plain sync Django code: the row and the room-page message commit, or neither happens."""
+    from example_project.chat.models import Message
+
+    with transaction.atomic():
+        stored = Message.objects.create(room=room["roomName"], user=user, text=text)
+        # Sent after the commit, like the model.saved event MODEL_EVENTS sends to chat_log_<room>.
+        broadcast(group_name(room), {"type": "chat.message", "room_id": group_name(room), "message": text})
+    return stored
+
+
+async def post_chat_message(_root, _info, room, message, user):
+    return await store_chat_message(room, user, message)
+
 
 
 Mutation = GraphQLObjectType("Mutation", {
@@ -139,6 +182,13 @@ Mutation = GraphQLObjectType("Mutation", {
         nonnull(GraphQLBoolean),
         args={"room": GraphQLArgument(nonnull(ChatRoom)), "message": GraphQLArgument(nonnull(GraphQLString))},
         resolve=send_chat_message,
+    ),
+    "postChatMessage": GraphQLField(
+        nonnull(StoredChatMessage),
+        args={"room": GraphQLArgument(nonnull(ChatRoom)), "message": GraphQLArgument(nonnull(GraphQLString)),
+              "user": GraphQLArgument(GraphQLString, default_value="anonymous")},
+        resolve=post_chat_message,
+        description="Store a chat message; the room page and chat subscribers hear of it after the commit.",
     ),
     "uploadFile": GraphQLField(nonnull(UploadedFileInfo), args={"file": GraphQLArgument(nonnull(Upload))},
                                resolve=lambda _root, _info, file: file_info(file)),
@@ -160,6 +210,16 @@ async def join_chat_rooms(_root, info, rooms, user):
             })
         async for message in messages:
             yield {"roomName": message.get("room_id", ""), "currentUser": user, "message": message["message"]}
+
+
+async def stored_chat_messages(_root, info, room):
+    """Chat messages of one room as they are saved, read back from the database."""
+    async with aclosing(model_events(info, "chat.Message", fields={"room": room["roomName"]})) as events:
+        async for event in events:
+            if event is None:
+                yield None  # listening: confirms the subscription
+            elif not event.deleted:
+                yield event.instance
 
 
 async def count(_root, _info, to, delay):
@@ -192,6 +252,11 @@ Subscription = GraphQLObjectType("Subscription", {
         ChatRoomMessage,
         args={"rooms": GraphQLArgument(list_of(ChatRoom)), "user": GraphQLArgument(nonnull(GraphQLString))},
         subscribe=join_chat_rooms, resolve=lambda message, _info, **_: message,
+    ),
+    "storedChatMessages": GraphQLField(
+        StoredChatMessage, args={"room": GraphQLArgument(nonnull(ChatRoom))},
+        subscribe=stored_chat_messages, resolve=lambda stored, _info, **_: stored,
+        description="Messages saved in a room (postChatMessage), as stored, after each commit.",
     ),
     "count": GraphQLField(
         nonnull(GraphQLInt),

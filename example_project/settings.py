@@ -46,7 +46,7 @@ ROOT_URLCONF = "example_project.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "example_project" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -63,6 +63,8 @@ GQL_CHANNELS = {
     "SCHEMA": "example_project.schema.schema",
     "MULTIPART_UPLOADS_ENABLED": True,
     "DEBUG": DEBUG,
+    # Each saved chat message is announced to the subscribers of its room (README "Publishing events").
+    "MODEL_EVENTS": {"chat.Message": "chat_log_{room}"},
 }
 
 

@@ -24,5 +24,6 @@ GQL_CHANNELS = {
     "SCHEMA": "example_project.schema.schema",
     "MULTIPART_UPLOADS_ENABLED": True,
     "CONNECTION_INIT_WAIT_TIMEOUT": 5,
+    "MODEL_EVENTS": {"chat.Message": "chat_log_{room}"},
 }
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}

@@ -39,6 +39,18 @@ def test_clean_settings_have_no_messages():
         ({**BASE, "VALIDATION_RULES": ["no.such.Rule"]}, "gql_channels.E010"),
         ({**BASE, "VALIDATION_RULES": ["tests.check_fixtures.bad_things.not_a_rule"]}, "gql_channels.E010"),
         ({**BASE, "CHANNEL_LAYER": "other"}, "gql_channels.E011"),
+        ({**BASE, "MODEL_EVENTS": ["chat.Message"]}, "gql_channels.E007"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Nope": "g"}}, "gql_channels.E020"),
+        ({**BASE, "MODEL_EVENTS": {"Message": "g"}}, "gql_channels.E020"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": "room_{nofield}"}}, "gql_channels.E021"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": "room_{0}"}}, "gql_channels.E021"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": "room_{room"}}, "gql_channels.E021"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": "chat room {room}"}}, "gql_channels.E021"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": "example_project.schema.no_such_function"}}, "gql_channels.E022"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": "example_project.schema.ITEMS"}}, "gql_channels.E022"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": "chat room"}}, "gql_channels.E023"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": 42}}, "gql_channels.E023"),
+        ({**BASE, "MODEL_EVENTS": {"chat.Message": []}}, "gql_channels.E023"),
     ],
 )
 def test_each_error_has_its_own_id(gql, expected):

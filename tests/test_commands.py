@@ -274,7 +274,7 @@ BAD_CONFIGURATIONS = [
 ]
 
 
-SUMMARY = ("Schema example_project.schema.schema: 9 types, 7 queries, 4 mutations, 4 subscriptions; "
+SUMMARY = ("Schema example_project.schema.schema: 10 types, 8 queries, 5 mutations, 5 subscriptions; "
            "endpoint ^graphql/?$; layer 'default' (channels.layers.InMemoryChannelLayer).")
 
 
@@ -288,8 +288,8 @@ class TestGqlCheck:
         assert result.code == 0, result.err
         report = json.loads(result.out)
         assert report["ok"] is True
-        assert report["schema"] == {"path": "example_project.schema.schema", "types": 9, "queries": 7,
-                                    "mutations": 4, "subscriptions": 4}
+        assert report["schema"] == {"path": "example_project.schema.schema", "types": 10, "queries": 8,
+                                    "mutations": 5, "subscriptions": 5}
         assert report["layer"] == {"alias": "default", "backend": "channels.layers.InMemoryChannelLayer"}
         assert report["problems"] == [] and report["layer_check"] is None
 
@@ -355,7 +355,7 @@ class TestGqlCheck:
         first, second = tmp_path / "a.graphql", tmp_path / "b.graphql"
         result = manage("gql_check", "--schema-out", str(first))
         assert result.code == 0
-        assert result.out.splitlines() == [SUMMARY, f"Wrote the schema SDL (56 lines) to {first}."]
+        assert result.out.splitlines() == [SUMMARY, f"Wrote the schema SDL (76 lines) to {first}."]
         manage("gql_check", "--schema-out", str(second))
         sdl = first.read_text()
         assert sdl == second.read_text()
@@ -371,7 +371,7 @@ class TestGqlCheck:
         assert result.code == 0
         build_schema(result.out)  # nothing but SDL on stdout
         assert result.out.startswith("input ChatRoom {")
-        assert result.err_lines == [SUMMARY, "Wrote the schema SDL (56 lines) to standard output."]
+        assert result.err_lines == [SUMMARY, "Wrote the schema SDL (76 lines) to standard output."]
 
     def test_schema_out_with_json_is_a_usage_error(self, manage):
         result = manage("gql_check", "--schema-out", "-", "--format", "json")
@@ -467,6 +467,72 @@ class TestGqlCheck:
                         settings_module="tests.command_settings.bad_rules")
         assert result.code == 1
         assert "skipped --documents: the validation settings have errors" in result.err_lines
+
+    # -- --manifest / --check-manifest (persisted documents)
+
+    def test_manifest_of_a_directory_of_documents(self, manage, documents, tmp_path):
+        from django_gql_channels.persisted import sha256_id
+
+        out = tmp_path / "manifest.json"
+        result = manage("gql_check", "--documents", str(documents), "--manifest", str(out))
+        assert result.code == 0, result.err
+        assert result.out.splitlines()[1:] == ["Documents: 3 files, 3 operations, 1 fragment; 0 errors.",
+                                               f"Wrote the manifest of 2 persisted documents to {out}."]
+        manifest = json.loads(out.read_text())
+        assert all(key == sha256_id(text) for key, text in manifest.items())
+        # A self-contained file is kept verbatim; one using another file's fragment gets it appended.
+        items = (documents / "sub" / "items.graphql").read_text()
+        assert items in manifest.values()
+        [composed] = [text for text in manifest.values() if text != items]
+        assert composed.startswith("query Hello {") and "fragment Me on Query" in composed
+        assert manage("gql_check", "--check-manifest", str(out)).code == 0
+
+    def test_no_manifest_when_a_document_fails(self, manage, documents, tmp_path):
+        (documents / "bad.graphql").write_text("query Bad { nope }\n")
+        out = tmp_path / "manifest.json"
+        result = manage("gql_check", "--documents", str(documents), "--manifest", str(out))
+        assert result.code == 1
+        assert f"skipped --manifest {out}: the documents have errors" in result.err_lines
+        assert not out.exists()
+
+    def test_manifest_needs_documents(self, manage, tmp_path):
+        result = manage("gql_check", "--manifest", str(tmp_path / "m.json"))
+        assert result.code == 2 and "add --documents DIR" in result.err
+
+    def test_check_manifest_reports_documents_that_no_longer_validate(self, manage, tmp_path):
+        path = tmp_path / "manifest.json"
+        path.write_text(json.dumps({"good": "{ hello }", "gone": "query Old { removedField }",
+                                    "sha256:" + "c" * 64: "{ me }"}))
+        result = manage("gql_check", "--check-manifest", str(path))
+        assert result.code == 1
+        assert result.err_lines[:-1] == [
+            f"error {path}: document 'gone': Cannot query field 'removedField' on type 'Query'. (line 1, column 13)",
+            f"warning {path}: document '{'sha256:' + 'c' * 64}': the id is not the sha256 of the document's text "
+            "(sha256:" + __import__("hashlib").sha256(b"{ me }").hexdigest() + "): clients hashing the text "
+            "will not find it.",
+        ]
+        assert result.out.splitlines()[-1] == f"Manifest {path}: 3 documents, 1 no longer valid."
+        report = json.loads(manage("gql_check", "--format", "json", "--check-manifest", str(path)).out)
+        assert report["check_manifest"]["problems"][0]["id"] == "gone"
+
+    def test_regenerating_the_configured_manifest_ignores_the_old_one(self, manage, documents, tmp_path):
+        out = tmp_path / "persisted-documents.json"
+        settings = {"settings_module": "tests.command_settings.persisted", "env": {"TEST_MANIFEST": str(out)}}
+        # Not there yet (the first CI run), then stale (a document no longer validates): both are replaced.
+        first = manage("gql_check", "--documents", str(documents), "--manifest", str(out), **settings)
+        assert first.code == 0, first.err
+        out.write_text(json.dumps({"old": "{ removedField }"}))
+        again = manage("gql_check", "--documents", str(documents), "--manifest", str(out), **settings)
+        assert again.code == 0, again.err
+        assert "old" not in json.loads(out.read_text())
+        # Without --manifest the configured file is checked like any setting.
+        out.write_text(json.dumps({"old": "{ removedField }"}))
+        plain = manage("gql_check", **settings)
+        assert plain.code == 1 and "gql_channels.E044" in plain.err and "'old'" in plain.err
+
+    def test_check_manifest_unreadable_is_a_usage_error(self, manage, tmp_path):
+        result = manage("gql_check", "--check-manifest", str(tmp_path / "missing.json"))
+        assert result.code == 2 and "--check-manifest: cannot read" in result.err
 
     # -- --compare
 

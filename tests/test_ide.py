@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,16 +15,19 @@ from tests.test_http import BROWSER_ACCEPT, assert_json_error, call
 
 EXPECTED = {
     "graphiql": ("<title>GraphiQL</title>", [
-        "https://unpkg.com/graphiql@", "https://unpkg.com/react@", "https://unpkg.com/react-dom@",
-        "https://unpkg.com/graphql-ws@", "graphqlWs.createClient({ url: root.dataset.subscriptionEndpoint",
-        "GraphiQL.createFetcher(",
+        '<script src="?ide-asset=graphiql-4.1.2/graphiql.min.js&amp;v=',
+        '<script src="?ide-asset=react-18.3.1/react.production.min.js&amp;v=',
+        '<script src="?ide-asset=react-dom-18.3.1/react-dom.production.min.js&amp;v=',
+        '<link rel="stylesheet" href="?ide-asset=graphiql-4.1.2/graphiql.min.css&amp;v=',
+        '<script src="?ide-asset=page/graphiql.js&amp;v=',
     ]),
     "apollo-sandbox": ("<title>Apollo Sandbox</title>", [
-        "https://embeddable-sandbox.cdn.apollographql.com/", "new window.EmbeddedSandbox(",
-        "initialSubscriptionEndpoint: root.dataset.subscriptionEndpoint",
+        '<script src="https://embeddable-sandbox.cdn.apollographql.com/v2/embeddable-sandbox.umd.production.min.js"',
+        '<script src="?ide-asset=page/apollo-sandbox.js&amp;v=', "needs internet access",
     ]),
     "pathfinder": ("<title>Pathfinder</title>", [
-        "https://esm.sh/@pathfinder-ide/react@", "fetcherOptions: { endpoint: root.dataset.endpoint }",
+        'data-pathfinder="https://esm.sh/@pathfinder-ide/react@0.2.6?', "needs internet access",
+        'href="https://unpkg.com/@pathfinder-ide/react@0.2.6/dist/style.css" integrity="sha384-',
     ]),
 }
 
@@ -45,10 +49,14 @@ async def test_each_ide_is_served_to_browsers(ide, accept):
     assert title in html
     for snippet in snippets:
         assert snippet in html, snippet
-    # Endpoints come from the page's location: ws:// or wss:// at the same URL.
-    assert 'root.dataset.subscriptionEndpoint = (here.protocol === "https:" ? "wss://" : "ws://") + here.host' \
-        in html
+    # Endpoints come from the page's location (ws:// or wss:// at the same URL), in a served file.
+    assert '<script src="?ide-asset=page/endpoints.js&amp;v=' in html
+    assert "_latest" not in html
     assert "{%" not in html and "{{" not in html
+    # No inline script: every <script> names a file, and every local file carries its integrity.
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []
+    for tag in re.findall(r"<(?:script|link)[^>]*\?ide-asset=[^>]*>", html):
+        assert 'integrity="sha384-' in tag, tag
 
 
 async def test_the_ide_works_with_get_queries_turned_off():

@@ -424,3 +424,28 @@ async def test_the_layer_view_is_the_layer_for_everything_else(layer, consumer):
     view = consumer.channel_layer
     assert view.extensions == layer.extensions
     assert view.group_send.__self__ is layer
+
+
+@pytest.mark.parametrize("on_groups", [True, False], ids=["groups", "own-channel"])
+async def test_one_listener_for_several_types_gets_them_in_arrival_order(layer, consumer, on_groups):
+    room = group_name()
+    groups = [room] if on_groups else []
+    async with consumer.listen_to_channel(("model.saved", "model.deleted"), groups=groups) as events:
+        if not on_groups:
+            await layer.group_add(room, consumer.channel_name)
+        for kind in ("model.saved", "other.type", "model.deleted", "model.saved"):
+            await layer.group_send(room, {"type": kind})
+        assert [(await next_message(events))["type"] for _ in range(3)] == [
+            "model.saved", "model.deleted", "model.saved"]
+        await settle()
+        assert events._queue.empty()
+        if not on_groups:
+            await layer.group_discard(room, consumer.channel_name)
+    await consumer.close_channel_layer()
+    no_leftovers(layer, consumer)
+
+
+async def test_no_message_type_is_refused(consumer):
+    with pytest.raises(ValueError, match="at least one message type"):
+        async with consumer.listen_to_channel(()):
+            pass

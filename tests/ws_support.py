@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from channels.auth import AuthMiddlewareStack
 
@@ -24,3 +26,14 @@ def client_factory(protocol: str) -> Callable[..., GraphQLWebsocketCommunicator]
         return GraphQLWebsocketCommunicator(app or make_app(), "/graphql", **kwargs)
 
     return client_for
+
+
+async def group_inbox(layer, group: str) -> Callable[..., Any]:
+    """Join ``group`` with a fresh layer channel; ``await inbox()`` is the next message it receives."""
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+
+    async def next_message(timeout: float = 5.0) -> dict:
+        return await asyncio.wait_for(layer.receive(channel), timeout)
+
+    return next_message

@@ -41,9 +41,12 @@ from ..base import ChannelsConsumer
 from ..conf import gql_settings
 from ..engine import Engine, get_engine
 from ..exceptions import GraphQLRequestError
+from ..persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
+from ..persisted import UNCACHEABLE, resolve_operation
 from ..unset import UNSET
+from .assets import ASSET_PARAM, accepts_gzip, get_asset
 from .errors import HTTPError
-from .ide import render_ide_page
+from .ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .multipart import (
     MISSING_PREFLIGHT_MESSAGE,
     PREFLIGHT_HEADERS,
@@ -64,10 +67,17 @@ T = TypeVar("T")
 MaybeAwaitable = Union[T, Awaitable[T]]
 
 _JSON_HEADER = (b"content-type", JSON)
+# As Apollo Server sends with PersistedQueryNotFound: a miss must not be cached.
+_NO_CACHE_HEADER = (b"cache-control", b"private, no-cache, must-revalidate")
+#: GET parameters that make a request a GraphQL request rather than a visit to the IDE.
+_REQUEST_PARAMETERS = ("query", "documentId", "extensions")
 _GRAPHQL_RESPONSE_HEADER = (b"content-type", GRAPHQL_RESPONSE_JSON)
 # ensure_ascii: the body is pure ASCII, so strings holding lone surrogates
 # (valid in JSON input) cannot fail to encode on the way out.
 _encoder = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+# An asset URL names its content's digest, so a matching request may be cached for good.
+_IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+_REVALIDATE = (b"cache-control", b"no-cache")
 
 
 class _Disconnected(Exception):
@@ -94,6 +104,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
       ``ExecutionResult`` (default: the engine's formatting).
     - ``decode_json(data)`` / ``encode_json(data)``: JSON in and out.
     - ``render_graphql_ide(request)``: the IDE page, a :class:`ChannelsResponse`.
+
+    With an IDE on, ``GET ?ide-asset=<name>`` serves the IDE's own files
+    (GraphiQL, React) from the package: see :mod:`.assets`.
 
     Any of them may raise :class:`~django_gql_channels.http.HTTPError` to
     refuse the request with a status and message.
@@ -139,7 +152,10 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
 
     async def render_graphql_ide(self, request: ChannelsRequest) -> ChannelsResponse:
         assert self.graphql_ide is not None
-        return ChannelsResponse(render_ide_page(self.graphql_ide))
+        nonce = new_csp_nonce()
+        page = render_ide_page(self.graphql_ide, nonce=nonce,
+                               only_persisted_documents=self.engine.only_persisted_documents)
+        return ChannelsResponse(page, headers=ide_page_headers(self.graphql_ide, nonce))
 
     # -- ASGI ----------------------------------------------------------------
 
@@ -201,7 +217,11 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                     raise self._unsupported_media_type(content_type)
             elif method == "GET":
                 query_params = self._query_params(scope.get("query_string", b""))
-                if "query" not in query_params:
+                if not any(name in query_params for name in _REQUEST_PARAMETERS):
+                    asset = query_params.get(ASSET_PARAM)
+                    if asset is not None and self.graphql_ide is not None:
+                        await self.send_ide_asset(send, scope, asset, query_params.get("v"))
+                        return
                     if negotiated.html and self.graphql_ide is not None:
                         request = ChannelsRequest(self, b"", None, method, None)
                         page: ChannelsResponse = await self._hook(self.render_graphql_ide(request))
@@ -237,11 +257,18 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         engine = self.engine
         response = TemporalResponse()
         request_error = False
+        status: int | None = None
+        extra_headers: list[tuple[bytes, bytes]] = []
         try:
-            operation = engine.prepare(params.query, params.operation_name)
+            operation = await resolve_operation(engine, params.query, params.operation_name,
+                                                document_id=params.document_id, extensions=params.extensions)
         except GraphQLRequestError as error:
             result = ExecutionResult(None, error.errors)
             request_error = True
+            # Persisted-document refusals have their own status whatever the media type.
+            status = PERSISTED_HTTP_STATUS.get(error.kind)
+            if error.kind in UNCACHEABLE:
+                extra_headers.append(_NO_CACHE_HEADER)
         else:
             kind = operation.kind
             if kind == "subscription":
@@ -262,8 +289,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         if request_error and data.get("data", False) is None:
             # A request error never started executing: the spec's response has no data entry.
             del data["data"]
-        status = 400 if request_error and media_type is GRAPHQL_RESPONSE_JSON else 200
-        headers = [_GRAPHQL_RESPONSE_HEADER if media_type is GRAPHQL_RESPONSE_JSON else _JSON_HEADER]
+        if status is None:
+            status = 400 if request_error and media_type is GRAPHQL_RESPONSE_JSON else 200
+        headers = [_GRAPHQL_RESPONSE_HEADER if media_type is GRAPHQL_RESPONSE_JSON else _JSON_HEADER, *extra_headers]
         if response._status_code is not None:
             status = response._status_code
         if response.headers:
@@ -346,8 +374,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         return params
 
     async def _get_data(self, query_params: dict[str, str]) -> dict[str, Any]:
-        data: dict[str, Any] = {"query": query_params["query"],
-                                "operationName": query_params.get("operationName") or None}
+        data: dict[str, Any] = {"query": query_params.get("query"),
+                                "operationName": query_params.get("operationName") or None,
+                                "documentId": query_params.get("documentId") or None}
         for name in ("variables", "extensions"):
             raw = query_params.get(name)
             data[name] = await self._decode(raw, f"The '{name}' parameter") if raw else None
@@ -376,6 +405,37 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def send_ide_asset(self, send: Callable[..., Any], scope: dict[str, Any], name: str,
+                             version: str | None) -> None:
+        """One of the IDE's files, gzipped when the client accepts it, 304 when its copy is current."""
+        asset = get_asset(name)
+        if asset is None:
+            raise HTTPError(404, f"There is no IDE file {name!r}.")
+        accept_encoding = if_none_match = None
+        for header, value in scope["headers"]:
+            if header == b"accept-encoding":
+                accept_encoding = value
+            elif header == b"if-none-match":
+                if_none_match = value
+        gzipped = asset.gzip_path is not None and accepts_gzip(accept_encoding)
+        etag = asset.gzip_etag if gzipped else asset.etag
+        headers = [(b"content-type", asset.content_type), _IMMUTABLE if version == asset.digest else _REVALIDATE,
+                   (b"etag", etag), (b"x-content-type-options", b"nosniff")]
+        if asset.gzip_path is not None:
+            headers.append((b"vary", b"Accept-Encoding"))
+        if if_none_match is not None and (if_none_match.strip() == b"*" or etag in (
+                tag.strip().removeprefix(b"W/") for tag in if_none_match.split(b","))):
+            self._response_started = True
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if gzipped:
+            headers.append((b"content-encoding", b"gzip"))
+        # Read per request, from the page cache in practice: browsers fetch each
+        # file once and keep it, so holding them in memory would buy nothing.
+        body = (asset.gzip_path if gzipped else asset.path).read_bytes()  # type: ignore[union-attr]
+        await self.send_response(send, 200, body, headers)
 
     async def send_error(self, send: Callable[..., Any], status: int, message: str,
                          headers: dict[str, str] | None = None) -> None:

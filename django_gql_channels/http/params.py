@@ -9,16 +9,20 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..json_kinds import json_kind_with_article
+from ..persisted import document_params_problem, has_document_reference
 from .errors import HTTPError
 
 __all__ = ["GraphQLParams", "params_from_data"]
 
 
 class GraphQLParams(NamedTuple):
-    query: str
+    #: None when the request names a persisted document instead (``document_id``
+    #: or Apollo's ``extensions.persistedQuery``).
+    query: str | None
     operation_name: str | None
     variables: dict[str, Any] | None
     extensions: dict[str, Any] | None
+    document_id: str | None = None
 
 
 def params_from_data(data: Any) -> GraphQLParams:
@@ -30,10 +34,13 @@ def params_from_data(data: Any) -> GraphQLParams:
         if not isinstance(data, dict):
             raise HTTPError(400, f"The request body must be a JSON object, not {json_kind_with_article(data)}.")
     query = data.get("query")
+    document_id = data.get("documentId")
     if type(query) is not str:  # noqa: E721
         if query is None:
-            raise HTTPError(400, "The request has no 'query': send the GraphQL document as a string.")
-        if not isinstance(query, str):
+            if not has_document_reference(document_id, data.get("extensions")):
+                raise HTTPError(400, "The request has no 'query': send the GraphQL document as a string "
+                                     "(or a persisted document's 'documentId').")
+        elif not isinstance(query, str):
             raise HTTPError(400, f"'query' must be a string, not {json_kind_with_article(query)}.")
     operation_name = data.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
@@ -44,4 +51,8 @@ def params_from_data(data: Any) -> GraphQLParams:
     extensions = data.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise HTTPError(400, f"'extensions' must be an object or null, not {json_kind_with_article(extensions)}.")
-    return GraphQLParams(query, operation_name, variables, extensions)
+    if document_id is not None or (extensions is not None and "persistedQuery" in extensions):
+        problem = document_params_problem(document_id, extensions)
+        if problem is not None:
+            raise HTTPError(400, problem)
+    return GraphQLParams(query, operation_name, variables, extensions, document_id)

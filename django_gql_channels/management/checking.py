@@ -6,6 +6,7 @@ Plain functions returning plain data, so the command only decides how to print i
 from __future__ import annotations
 
 import glob
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,22 +25,28 @@ from graphql import (
     is_introspection_type,
     is_specified_scalar_type,
     lexicographic_sort_schema,
+    print_ast,
     print_schema,
+    separate_operations,
     validate,
 )
 
 from ..engine import Engine
+from ..persisted import DocumentProblem, ManifestError, PersistedDocuments, load_manifest, sha256_id
 
 __all__ = [
     "Change",
     "DocumentError",
     "DocumentsReport",
     "InputError",
+    "build_manifest",
+    "check_manifest",
     "SchemaSummary",
     "compare_schema",
     "schema_sdl",
     "summarize",
     "validate_documents",
+    "write_manifest",
 ]
 
 
@@ -98,11 +105,24 @@ class DocumentsReport:
     errors: list[DocumentError] = field(default_factory=list)
 
 
+#: What a directory given to ``--documents`` stands for.
+DIRECTORY_PATTERNS = ("**/*.graphql", "**/*.gql")
+
+
 def expand_globs(patterns: Sequence[str]) -> list[str]:
-    """Files matching the patterns (``**`` recurses), sorted, each once; a pattern matching nothing is an error."""
+    """Files matching the patterns (``**`` recurses), sorted, each once; a pattern matching nothing is an error.
+
+    A directory stands for every ``.graphql`` / ``.gql`` file under it.
+    """
     files: dict[str, None] = {}
     for pattern in patterns:
-        matches = sorted(p for p in glob.glob(os.path.expanduser(pattern), recursive=True) if os.path.isfile(p))
+        pattern = os.path.expanduser(pattern)
+        if os.path.isdir(pattern):
+            found = (glob.glob(os.path.join(glob.escape(pattern), suffix), recursive=True)
+                     for suffix in DIRECTORY_PATTERNS)
+            matches = sorted(p for paths in found for p in paths if os.path.isfile(p))
+        else:
+            matches = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
         if not matches:
             raise InputError(f"--documents {pattern!r} matches no file.")
         files.update(dict.fromkeys(matches))
@@ -164,6 +184,62 @@ def validate_documents(engine: Engine, patterns: Sequence[str]) -> DocumentsRepo
     # Like a compiler's output: by file, then position.
     report.errors.sort(key=lambda e: (e.file, e.line or 0, e.column or 0))
     return report
+
+
+# -- persisted-documents manifests -----------------------------------------------------
+
+
+def build_manifest(engine: Engine, files: Sequence[str]) -> dict[str, str]:
+    """``{"sha256:<hex>": text}``: one persisted document per file that holds operations.
+
+    Call after :func:`validate_documents` found no errors. A file that
+    validates on its own is kept verbatim, so a client hashing the file's text
+    gets its id; one that uses fragments from other files becomes its
+    operations plus every fragment they need, printed as one document.
+    """
+    parsed: dict[str, DocumentNode] = {}
+    texts: dict[str, str] = {}
+    for path in files:
+        with open(path, encoding="utf-8") as stream:
+            texts[path] = stream.read()
+        parsed[path] = engine.parse(Source(texts[path], path))
+    merged = DocumentNode(definitions=tuple(d for document in parsed.values() for d in document.definitions))
+    per_operation = separate_operations(merged)
+    manifest: dict[str, str] = {}
+    for path, document in parsed.items():
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if not operations:
+            continue
+        text = texts[path]
+        if validate(engine.schema, document, engine.validation_rules):
+            definitions: dict[tuple[str, str], Any] = {}
+            for operation in operations:
+                name = operation.name.value if operation.name else ""
+                for definition in per_operation[name].definitions:
+                    key = (type(definition).__name__, definition.name.value if definition.name else "")
+                    definitions.setdefault(key, definition)
+            ordered = sorted(definitions.values(), key=lambda d: not isinstance(d, OperationDefinitionNode))
+            text = print_ast(DocumentNode(definitions=tuple(ordered))) + "\n"
+        manifest[sha256_id(text)] = text
+    return manifest
+
+
+def write_manifest(manifest: dict[str, str], path: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as stream:
+            json.dump(dict(sorted(manifest.items())), stream, indent=2, ensure_ascii=False)
+            stream.write("\n")
+    except OSError as exc:
+        raise InputError(f"Cannot write --manifest {path}: {exc.strerror or exc}.") from None
+
+
+def check_manifest(engine: Engine, path: str) -> list[DocumentProblem]:
+    """Every document of the manifest at ``path`` that no longer parses or validates (and id warnings)."""
+    try:
+        documents = load_manifest(path)
+    except ManifestError as exc:
+        raise InputError(f"--check-manifest: {exc}") from None
+    return PersistedDocuments(engine, documents).problems
 
 
 # -- schema changes ----------------------------------------------------------------

@@ -30,6 +30,7 @@ from ..base import ChannelsConsumer
 from ..conf import gql_settings
 from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
+from ..persisted import resolve_operation
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
 from .protocol import ProtocolHandler, close_reason
@@ -316,11 +317,20 @@ class GraphQLWSConsumer(ChannelsConsumer):
     async def start_operation(
         self,
         op_id: Any,
-        query: str,
+        query: str | None,
         variables: dict[str, Any] | None,
         operation_name: str | None,
+        *,
+        document_id: str | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
-        """Prepare and start one operation; for subscriptions, wait until it has started."""
+        """Prepare and start one operation; for subscriptions, wait until it has started.
+
+        The document is the ``query`` text, or the persisted document named by
+        ``document_id`` or Apollo's ``extensions.persistedQuery`` (see
+        :func:`~django_gql_channels.persisted.resolve_operation`); a refusal is
+        an ``error`` for this operation.
+        """
         protocol = self.protocol
         assert protocol is not None
         limit = self.max_operations
@@ -331,7 +341,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
             }])
             return
         try:
-            operation = self.engine.prepare(query, operation_name)
+            operation = await resolve_operation(self.engine, query, operation_name,
+                                                document_id=document_id, extensions=extensions)
         except GraphQLRequestError as exc:
             await protocol.send_errors(op_id, self.engine.format_errors(exc.errors))
             return
@@ -365,7 +376,9 @@ class GraphQLWSConsumer(ChannelsConsumer):
             logger.warning("An operation did not finish within %ss of being cancelled: %r "
                            "(does its generator catch CancelledError?)", self.cleanup_timeout, task)
 
-    def listen_to_channel(self, type: str, *, timeout: float | None = None, groups: Iterable[str] = ()) -> Any:
+    def listen_to_channel(
+        self, type: str | Iterable[str], *, timeout: float | None = None, groups: Iterable[str] = ()
+    ) -> Any:
         manager = super().listen_to_channel(type, timeout=timeout, groups=groups)
         confirm = _confirm_current.get()
         return manager if confirm is None else _ConfirmOnEnter(manager, confirm)

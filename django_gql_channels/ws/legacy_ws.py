@@ -25,6 +25,7 @@ from typing import Any
 
 from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
+from ..persisted import has_document_reference
 from ..unset import UNSET
 from .protocol import ProtocolHandler
 
@@ -83,7 +84,9 @@ class LegacyWSProtocol(ProtocolHandler):
         # As subscriptions-transport-ws does: a start with the id of a running
         # operation replaces it.
         await consumer.stop_operation(op_id)
-        await consumer.start_operation(op_id, payload["query"], payload.get("variables"), payload.get("operationName"))
+        await consumer.start_operation(op_id, payload.get("query"), payload.get("variables"),
+                                       payload.get("operationName"), document_id=payload.get("documentId"),
+                                       extensions=payload.get("extensions"))
 
     async def _stop(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
@@ -150,9 +153,13 @@ def _valid_id(op_id: Any) -> bool:
 def _start_payload_problem(payload: Any) -> str | None:
     if not isinstance(payload, dict):
         return f"'start' message expects the 'payload' property to be an object, but got {json_kind(payload)}"
-    if not isinstance(payload.get("query"), str):
-        return f"'start' payload expects 'query' to be a string, but got {json_kind(payload.get('query'))}"
-    for key, expected, check in (("variables", "an object", dict), ("operationName", "a string", str)):
+    query = payload.get("query")
+    if not isinstance(query, str) and (
+        query is not None or not has_document_reference(payload.get("documentId"), payload.get("extensions"))
+    ):
+        return f"'start' payload expects 'query' to be a string, but got {json_kind(query)}"
+    for key, expected, check in (("variables", "an object", dict), ("operationName", "a string", str),
+                                 ("extensions", "an object", dict), ("documentId", "a string", str)):
         value = payload.get(key)
         if value is not None and not isinstance(value, check):
             return f"'start' payload expects '{key}' to be {expected} or null, but got {json_kind(value)}"

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
+from ..persisted import has_document_reference
 from ..unset import UNSET
 from .protocol import ProtocolHandler
 
@@ -102,7 +103,8 @@ class TransportWSProtocol(ProtocolHandler):
             await self.consumer.close(4409, f"Subscriber for {op_id} already exists")
             return
         await self.consumer.start_operation(
-            op_id, payload["query"], payload.get("variables"), payload.get("operationName")
+            op_id, payload.get("query"), payload.get("variables"), payload.get("operationName"),
+            document_id=payload.get("documentId"), extensions=payload.get("extensions"),
         )
 
     async def _complete(self, message: dict[str, Any]) -> None:
@@ -168,12 +170,16 @@ def _id_problem(kind: str, op_id: Any) -> str | None:
 def _subscribe_payload_problem(payload: Any) -> str | None:
     if not isinstance(payload, dict):
         return f"'subscribe' message expects the 'payload' property to be an object, but got {json_kind(payload)}"
-    if not isinstance(payload.get("query"), str):
-        return f"'subscribe' payload expects 'query' to be a string, but got {json_kind(payload.get('query'))}"
+    query = payload.get("query")
+    if not isinstance(query, str) and (
+        query is not None or not has_document_reference(payload.get("documentId"), payload.get("extensions"))
+    ):
+        return f"'subscribe' payload expects 'query' to be a string, but got {json_kind(query)}"
     for key, expected, check in (
         ("variables", "an object", dict),
         ("operationName", "a string", str),
         ("extensions", "an object", dict),
+        ("documentId", "a string", str),
     ):
         value = payload.get(key)
         if value is not None and not isinstance(value, check):

@@ -11,6 +11,7 @@ prints one JSON object on standard output instead.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -19,17 +20,21 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...checks import collect_problems
 from ...conf import DEFAULTS, SETTING_NAME, SettingProblem, SettingsError, gql_settings, load_schema_setting
-from ...engine import get_engine
+from ...engine import Engine, engine_options
+from ...persisted import DocumentProblem, load_manifest
 from ..checking import (
     Change,
     DocumentsReport,
     InputError,
     SchemaSummary,
+    build_manifest,
+    check_manifest,
     compare_schema,
     load_sdl,
     schema_sdl,
     summarize,
     validate_documents,
+    write_manifest,
 )
 from ..cli import FAILED, USAGE_ERROR, plain, plural, positive_float
 from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, configured_layer, describe_error, group_round_trip
@@ -37,6 +42,14 @@ from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, configured_layer, describ
 #: The settings the engine's validation is built from: --documents needs them sound.
 ENGINE_SETTINGS = frozenset({"VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS", "INTROSPECTION",
                              "DOCUMENT_CACHE_SIZE", "DEBUG"})
+
+
+#: Problems of the configured manifest's content, moot while ``--manifest`` rewrites that file.
+_MANIFEST_FILE_PROBLEMS = frozenset({"gql_channels.E043", "gql_channels.E044", "gql_channels.W041"})
+
+
+def _same_file(path: str, configured: Any) -> bool:
+    return isinstance(configured, (str, os.PathLike)) and os.path.abspath(path) == os.path.abspath(configured)
 
 
 def _level(problem: SettingProblem) -> str:
@@ -56,8 +69,8 @@ class Command(BaseCommand):
     help = (
         "Check GQL_CHANNELS and the GraphQL schema (system checks and graphql-core's validate_schema); "
         "optionally write the schema as sorted SDL, validate client documents, report changes against a "
-        "saved SDL and try a round trip through the channel layer. Exit status 0 when all is well, 1 when "
-        "something is wrong, 2 for unusable arguments."
+        "saved SDL, write or re-check a persisted-documents manifest and try a round trip through the channel "
+        "layer. Exit status 0 when all is well, 1 when something is wrong, 2 for unusable arguments."
     )
     requires_system_checks: list[str] = []  # this command reports them itself, one line each
 
@@ -68,6 +81,14 @@ class Command(BaseCommand):
                             help="Validate these .graphql operation documents against the schema with the "
                                  "server's own rules and limits ('**' recurses; quote the patterns). All files "
                                  "are validated together, so fragments may live in their own files.")
+        parser.add_argument("--manifest", metavar="OUT.json",
+                            help="With --documents: when every document validates, write the persisted-documents "
+                                 "manifest {\"sha256:<hex>\": document} (one document per file with operations) "
+                                 "for PERSISTED_DOCUMENTS.")
+        parser.add_argument("--check-manifest", metavar="FILE",
+                            help="Report the documents of this persisted-documents manifest (this app's, "
+                                 "Codegen's, Relay's or Apollo's format) that no longer validate against the "
+                                 "schema.")
         parser.add_argument("--compare", metavar="FILE",
                             help="Report breaking and dangerous changes from this saved SDL to the current "
                                  "schema; a breaking change fails the check.")
@@ -86,6 +107,9 @@ class Command(BaseCommand):
         if options["format"] not in ("text", "json"):
             raise CommandError(f"--format must be 'text' or 'json', not {options['format']!r}.",
                                returncode=USAGE_ERROR)
+        if options.get("manifest") and not options["documents"]:
+            raise CommandError("--manifest writes the manifest of the --documents it validates: "
+                               "add --documents DIR.", returncode=USAGE_ERROR)
         if options["format"] == "json" and options["schema_out"] == "-":
             raise CommandError("--schema-out - and --format json both want standard output; "
                                "write the SDL to a file.", returncode=USAGE_ERROR)
@@ -138,6 +162,17 @@ class Command(BaseCommand):
                 finding(str(error))
             summary(f"Documents: {plural(len(docs.files), 'file')}, {plural(docs.operations, 'operation')}, "
                     f"{plural(docs.fragments, 'fragment')}; {plural(len(docs.errors), 'error')}.")
+        if report.manifest is not None:
+            summary(f"Wrote the manifest of {plural(len(report.manifest), 'persisted document')} to "
+                    f"{report.options['manifest']}.")
+        elif report.options.get("manifest") and report.documents is not None and report.documents.errors:
+            finding(f"skipped --manifest {report.options['manifest']}: the documents have errors")
+        if report.manifest_problems is not None:
+            for problem in report.manifest_problems:
+                finding(f"{problem.level} {report.options['check_manifest']}: {problem}")
+            failing = sum(p.level == "error" for p in report.manifest_problems)
+            summary(f"Manifest {report.options['check_manifest']}: {plural(report.manifest_size, 'document')}, "
+                    f"{failing} no longer valid.")
         if report.changes is not None:
             for change in report.changes:
                 finding(str(change))
@@ -168,6 +203,9 @@ class _Check:
         self.sdl_lines = 0
         self.documents: DocumentsReport | None = None
         self.changes: list[Change] | None = None
+        self.manifest: dict[str, str] | None = None
+        self.manifest_problems: list[DocumentProblem] | None = None
+        self.manifest_size = 0
         self.layer_ms: float | None = None
         self.layer_first_ms: float | None = None
         self.layer_error: str | None = None
@@ -177,6 +215,11 @@ class _Check:
     def run(self) -> _Check:
         options = self.options
         self.problems = collect_problems()
+        if options.get("manifest") and options["documents"] and _same_file(
+                options["manifest"], gql_settings.user_settings.get("PERSISTED_DOCUMENTS")):
+            # Regenerating the configured manifest: what is wrong with the old
+            # one (or that it does not exist yet) is about to be replaced.
+            self.problems = [p for p in self.problems if p.id not in _MANIFEST_FILE_PROBLEMS]
         schema_errors = [p for p in self.problems if p.key == "SCHEMA" and _level(p) == "error"]
         self.schema_failure = any(p.id in ("gql_channels.E004", "gql_channels.E005") for p in schema_errors)
         schema = None
@@ -188,14 +231,16 @@ class _Check:
                     self.problems.append(exc.problem)
         if schema is not None:
             self.summary = summarize(schema)
-        wanted = [name for name in ("schema_out", "documents", "compare") if options[name]]
+        wanted = [name for name in ("schema_out", "documents", "check_manifest", "compare") if options.get(name)]
         if schema is None:
             self.skipped += [f"--{name.replace('_', '-')}: the schema has errors" for name in wanted]
         else:
             if options["schema_out"]:
                 self._write_sdl(schema, options["schema_out"])
             if options["documents"]:
-                self._documents(schema, options["documents"])
+                self._documents(schema, options["documents"], options.get("manifest"))
+            if options.get("check_manifest"):
+                self._check_manifest(schema, options["check_manifest"])
             if options["compare"]:
                 self.changes = compare_schema(load_sdl(options["compare"]), schema)
         if options["check_layer"]:
@@ -216,12 +261,28 @@ class _Check:
         self.sdl_written = True
         self.sdl_lines = sdl.count("\n")
 
-    def _documents(self, schema: Any, patterns: list[str]) -> None:
+    def _checking_engine(self, schema: Any, option: str) -> Engine | None:
+        """An engine with the server's rules and limits (not its manifest), or None when they are broken."""
         error_keys = {p.key for p in self.problems if _level(p) == "error"}
         if error_keys & ENGINE_SETTINGS:  # the server's rules cannot be built; say so rather than guess
-            self.skipped.append("--documents: the validation settings have errors")
+            self.skipped.append(f"{option}: the validation settings have errors")
+            return None
+        return Engine(schema, **engine_options(persisted=False))
+
+    def _documents(self, schema: Any, patterns: list[str], manifest_path: str | None) -> None:
+        engine = self._checking_engine(schema, "--documents")
+        if engine is None:
             return
-        self.documents = validate_documents(get_engine(schema), patterns)
+        self.documents = validate_documents(engine, patterns)
+        if manifest_path and not self.documents.errors:
+            self.manifest = build_manifest(engine, self.documents.files)
+            write_manifest(self.manifest, manifest_path)
+
+    def _check_manifest(self, schema: Any, path: str) -> None:
+        engine = self._checking_engine(schema, "--check-manifest")
+        if engine is not None:
+            self.manifest_problems = check_manifest(engine, path)
+            self.manifest_size = len(load_manifest(path))
 
     def _check_layer(self, timeout: float) -> None:
         try:
@@ -238,6 +299,9 @@ class _Check:
         warnings = sum(_level(p) == "warning" for p in self.problems)
         if self.documents is not None:
             errors += len(self.documents.errors)
+        if self.manifest_problems is not None:
+            errors += sum(p.level == "error" for p in self.manifest_problems)
+            warnings += sum(p.level != "error" for p in self.manifest_problems)
         if self.changes is not None:
             errors += sum(c.breaking for c in self.changes)
             warnings += sum(not c.breaking for c in self.changes)
@@ -266,6 +330,14 @@ class _Check:
                 "files": self.documents.files, "operations": self.documents.operations,
                 "fragments": self.documents.fragments,
                 "errors": [vars(e) for e in self.documents.errors],
+            },
+            "manifest": None if self.manifest is None else {
+                "file": self.options["manifest"], "documents": len(self.manifest),
+            },
+            "check_manifest": None if self.manifest_problems is None else {
+                "file": self.options["check_manifest"], "documents": self.manifest_size,
+                "problems": [{"id": p.document_id, "level": p.level, "message": p.message}
+                             for p in self.manifest_problems],
             },
             "compare": None if self.changes is None else {
                 "file": self.options["compare"],
