@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import re
 import string
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -73,7 +73,7 @@ class _InstanceFields(Mapping[str, Any]):
         except AttributeError:
             raise KeyError(name) from None
 
-    def __iter__(self):  # pragma: no cover - format_map never iterates
+    def __iter__(self) -> Iterator[str]:  # pragma: no cover - format_map never iterates
         return iter(())
 
     def __len__(self) -> int:  # pragma: no cover
