@@ -21,7 +21,17 @@ Listeners of one process receive the *same* message dict: treat it as
 read-only.
 
 Listeners without ``groups`` read the consumer's own ``channel_name``, as in
-the Channels tutorial (``group_add(group, ws.channel_name)``).
+the Channels tutorial (``group_add(group, ws.channel_name)``), and so do
+listeners for the groups that channel already joined by hand: those messages
+arrive there anyway, and reading them through the shared membership as well
+would deliver them twice. Own-channel messages that arrive while nothing
+listens are kept (bounded in count and age) for a listener that starts
+later: the tutorial greets the rooms it joined before it listens.
+
+A channel-layer outage does not end subscriptions: receivers retry with a
+bounded backoff and re-join their groups when the layer answers again
+(:mod:`.outage`); a new subscription that cannot reach the layer gets
+:class:`~.exceptions.ChannelLayerUnavailable`.
 """
 
 from __future__ import annotations
@@ -30,18 +40,33 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any, ClassVar
 
 from channels.consumer import AsyncConsumer, get_handler_name
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.datastructures import CaseInsensitiveMapping
 
 from .conf import gql_settings
+from .exceptions import ChannelLayerUnavailable
+from .outage import (
+    backoff_delays,
+    is_connection_error,
+    layer_failed,
+    layer_is_down,
+    layer_recovered,
+    on_layer_recovery,
+    retry_once,
+    retry_until_done,
+    sleep_until_retry,
+)
 
-__all__ = ["ChannelListener", "ChannelsConsumer"]
+__all__ = ["ChannelListener", "ChannelsConsumer", "scope_headers"]
 
 logger = logging.getLogger("django_gql_channels")
 
@@ -54,7 +79,7 @@ class ChannelListener:
     a warning, so a stalled client cannot grow memory without bound.
     """
 
-    __slots__ = ("_failure", "_queue", "dropped", "timeout", "type", "types")
+    __slots__ = ("_queue", "dropped", "on_wait", "timeout", "type", "types")
 
     def __init__(self, type: str | Iterable[str], *, timeout: float | None, max_queued: int) -> None:
         self.types: tuple[str, ...] = (type,) if isinstance(type, str) else tuple(dict.fromkeys(type))
@@ -63,8 +88,9 @@ class ChannelListener:
         self.type = self.types[0] if len(self.types) == 1 else "|".join(self.types)
         self.timeout = timeout
         self.dropped = 0
+        #: Called once, the first time a reader finds no message waiting.
+        self.on_wait: Callable[[], None] | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
-        self._failure: BaseException | None = None
 
     def put(self, message: dict[str, Any]) -> None:
         try:
@@ -74,18 +100,13 @@ class ChannelListener:
             logger.warning("Dropped a %r message: %d already wait for a slow subscriber.",
                            self.type, self._queue.maxsize)
 
-    def fail(self, exc: BaseException) -> None:
-        """The channel feeding this listener broke: raise ``exc`` to the reader."""
-        self._failure = exc
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait({})  # wake a waiting reader
-
     def __aiter__(self) -> ChannelListener:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
-        if self._queue.empty() and self._failure is not None:
-            raise self._failure
+        if self.on_wait is not None and self._queue.empty():
+            on_wait, self.on_wait = self.on_wait, None
+            on_wait()
         try:
             if self.timeout is None:
                 message = await self._queue.get()
@@ -93,8 +114,6 @@ class ChannelListener:
                 message = await asyncio.wait_for(self._queue.get(), self.timeout)
         except TimeoutError:
             raise StopAsyncIteration from None
-        if not message and self._failure is not None:
-            raise self._failure
         return message
 
 
@@ -102,32 +121,74 @@ async def _pump(
     layer: BaseChannelLayer,
     channel: str,
     deliver: Callable[[dict[str, Any]], Awaitable[None] | None],
-    fail: Callable[[Exception], None],
+    rejoin: Callable[[], Awaitable[None]],
+    what: str,
 ) -> None:
     """Hand every message arriving on ``channel`` to ``deliver`` until cancelled.
 
-    A layer error ends the loop: it is logged and handed to ``fail``, so
-    readers waiting on this channel raise it instead of waiting forever.
+    A failing receive (the layer's server went away) does not end the loop:
+    it is reported once per outage, then ``rejoin`` (re-join the channel's
+    groups, which a restarted server has forgotten; the channel's name stays
+    good, it is only a name to the server) is retried with a bounded backoff
+    until the layer answers, and receiving resumes. Listeners keep waiting
+    meanwhile.
     """
-    receive = layer.receive
+    failing = False
     while True:
-        try:
-            message = await receive(channel)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.exception("Receiving from channel %s failed.", channel)
-            fail(exc)
-            return
-        delivered = deliver(message)
-        if delivered is not None:
-            await delivered
+        receive = layer.receive
+        while True:
+            try:
+                message = await receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                layer_failed(layer, what, exc)
+                failing = True
+                break
+            if failing:
+                layer_recovered(layer, what)
+                failing = False
+            delivered = deliver(message)
+            if delivered is not None:
+                await delivered
+        await sleep_until_retry(layer, next(backoff_delays()))
+        await retry_until_done(layer, what, rejoin)
+
+
+class _Refresher:
+    """Re-joins a receiver's groups in the background when an outage of its layer ends.
+
+    For receivers that never saw the outage: the restarted server forgot
+    their memberships too, but their receive went on waiting.
+    """
+
+    __slots__ = ("_layer", "_rejoin", "_task", "_unregister", "_what")
+
+    def __init__(self, layer: BaseChannelLayer, what: str, rejoin: Callable[[], Awaitable[None]]) -> None:
+        self._layer = layer
+        self._what = what
+        self._rejoin = rejoin
+        self._task: asyncio.Task[None] | None = None
+        self._unregister = on_layer_recovery(layer, self._start)
+
+    def _start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                retry_until_done(self._layer, self._what, self._rejoin))
+
+    async def stop(self) -> None:
+        self._unregister()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class _SharedGroup:
     """This process's membership of one group on one layer, shared by every listener."""
 
-    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "refresher", "task", "users")
+    __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "rejoiner", "refresher", "task", "users")
 
     def __init__(self, layer: BaseChannelLayer, group: str, key: tuple[int, str]) -> None:
         self.layer = layer
@@ -140,15 +201,18 @@ class _SharedGroup:
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task[None] | None = None
         self.refresher: asyncio.Task[None] | None = None
+        self.rejoiner: _Refresher | None = None
 
     async def join(self) -> None:
         self.channel = await self.layer.new_channel()
         await self.layer.group_add(self.group, self.channel)
+        layer_recovered(self.layer, f"joining group {self.group}")
         # A clean context: the tasks outlive the listener that happened to
         # join first and must not hold on to its context variables.
         context = contextvars.Context()
         create_task = asyncio.get_running_loop().create_task
         self.task = context.run(create_task, self._receive_forever())
+        self.rejoiner = _Refresher(self.layer, f"re-joining group {self.group}", self._add_current)
         expiry = getattr(self.layer, "group_expiry", None)
         if isinstance(expiry, (int, float)) and expiry > 0:
             self.refresher = context.run(create_task, self._refresh_membership(expiry / 2))
@@ -163,8 +227,8 @@ class _SharedGroup:
             await asyncio.sleep(interval)
             try:
                 await self.layer.group_add(self.group, channel)
-            except Exception:
-                logger.exception("Renewing the membership of group %s failed; retrying.", self.group)
+            except Exception as exc:
+                layer_failed(self.layer, f"renewing the membership of group {self.group}", exc)
 
     async def _receive_forever(self) -> None:
         listeners_by_type = self.listeners
@@ -173,21 +237,18 @@ class _SharedGroup:
             for listener in listeners_by_type.get(message.get("type"), ()):  # type: ignore[arg-type]
                 listener.put(message)
 
-        def fail(exc: Exception) -> None:
-            # Later listeners join afresh; the current ones learn of it.
-            registry = _registry()
-            if registry.get(self.key) is self:
-                del registry[self.key]
-            for listeners in listeners_by_type.values():
-                for listener in listeners:
-                    listener.fail(exc)
-
         assert self.channel is not None
-        await _pump(self.layer, self.channel, deliver, fail)
+        await _pump(self.layer, self.channel, deliver, self._add_current, f"receiving group {self.group}")
+
+    async def _add_current(self) -> None:
+        await self.layer.group_add(self.group, self.channel)  # type: ignore[arg-type]
+        layer_recovered(self.layer, f"re-joining group {self.group}")
 
     async def leave(self) -> None:
         channel = self.channel
         assert channel is not None
+        if self.rejoiner is not None:
+            await self.rejoiner.stop()  # no re-join may follow the leave
         try:
             # Leave first, so no message can arrive for a channel nobody reads.
             await self.layer.group_discard(self.group, channel)
@@ -197,10 +258,26 @@ class _SharedGroup:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            if isinstance(self.layer, InMemoryChannelLayer):
-                # The in-memory layer keeps a queue per channel until its
-                # messages expire; nobody will read this one again.
-                self.layer.channels.pop(channel, None)
+            _forget_channel(self.layer, channel)
+
+
+def _forget_channel(layer: BaseChannelLayer, channel: str) -> None:
+    if isinstance(layer, InMemoryChannelLayer):
+        # The in-memory layer keeps a queue per channel until its messages
+        # expire; nobody will read this one again.
+        layer.channels.pop(channel, None)
+
+
+@contextlib.contextmanager
+def _unavailable_if_unreachable(layer: BaseChannelLayer, what: str) -> Iterator[None]:
+    """Turn "cannot reach the layer's server" into a clear error for the client (no host, no port)."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_connection_error(exc):
+            raise
+        layer_failed(layer, what, exc)
+        raise ChannelLayerUnavailable() from exc
 
 
 #: event loop -> {(id(layer), group): the process's membership}
@@ -238,14 +315,43 @@ class _ConsumerLayer:
         return f"<{type(self._layer).__name__} as seen by {type(self._consumer).__name__}>"
 
     async def group_add(self, group: str, channel: str) -> None:
-        await self._layer.group_add(group, channel)
+        with _unavailable_if_unreachable(self._layer, f"joining group {group}"):
+            await self._layer.group_add(group, channel)
         if channel == self._consumer._channel_name:
             self.joined.add(group)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """The layer's ``group_send``, retried once if the first attempt could not reach its server."""
+        layer = self._layer
+        await retry_once(layer, f"group_send to {group}", lambda: layer.group_send(group, message))
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        """The layer's ``send``, retried once if the first attempt could not reach its server."""
+        layer = self._layer
+        await retry_once(layer, f"send to {channel}", lambda: layer.send(channel, message))
 
     async def group_discard(self, group: str, channel: str) -> None:
         await self._layer.group_discard(group, channel)
         if channel == self._consumer._channel_name:
             self.joined.discard(group)
+
+
+def scope_headers(scope: Mapping[str, Any]) -> CaseInsensitiveMapping[str]:
+    """An ASGI scope's headers as a case-insensitive mapping of decoded values.
+
+    Repeated headers are joined as RFC 9110 allows (``, ``), cookies with
+    ``; `` as RFC 6265 does.
+    """
+    merged: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1")
+        value = raw_value.decode("latin-1")
+        if name in merged:
+            separator = "; " if name.lower() == "cookie" else ", "
+            merged[name] = merged[name] + separator + value
+        else:
+            merged[name] = value
+    return CaseInsensitiveMapping(merged)
 
 
 class ChannelsConsumer(AsyncConsumer):
@@ -256,6 +362,12 @@ class ChannelsConsumer(AsyncConsumer):
     # consumers serve HTTP too and build their messages as plain dicts.
     scope: dict[str, Any]  # type: ignore[assignment]
     base_send: Callable[[Mapping[str, Any]], Awaitable[None]]
+    #: Own-channel messages nothing listened to or handled are kept for a
+    #: listener that starts later (the tutorial greets a room it joined by
+    #: hand, then listens): at most this many (or the layer's ``capacity``)...
+    unclaimed_limit: ClassVar[int] = 100
+    #: ...for at most this many seconds (or the layer's ``expiry``).
+    unclaimed_expiry: ClassVar[float] = 60.0
 
     def __init__(self) -> None:
         super().__init__()
@@ -266,6 +378,17 @@ class ChannelsConsumer(AsyncConsumer):
         #: this consumer's group listeners -> the process memberships they use
         self._group_listeners: dict[ChannelListener, list[_SharedGroup]] = {}
         self._receivers: dict[str, asyncio.Task[None]] = {}
+        #: (arrival time, message) that reached the own channel while nothing
+        #: took them; created on first need (an empty deque costs 760 bytes)
+        self._unclaimed: deque[tuple[float, dict[str, Any]]] | None = None
+
+    @cached_property
+    def headers(self) -> Mapping[str, str]:
+        """The request's (HTTP) or the handshake's (WebSocket) headers, case-insensitive.
+
+        ``info.context["ws"].headers["authorization"]``; built on first use.
+        """
+        return scope_headers(self.scope)
 
     # -- the layer -----------------------------------------------------------
 
@@ -311,6 +434,9 @@ class ChannelsConsumer(AsyncConsumer):
         listeners without ``groups`` and to ``type``-named handler methods.
         """
         if self._channel_name is None:
+            layer = self._layer
+            if layer is not None and layer_is_down(layer):
+                raise ChannelLayerUnavailable()  # the socket opened during an outage
             raise AttributeError(
                 "This consumer has no layer channel yet: use `await consumer.ensure_channel_name()`."
             )
@@ -331,8 +457,15 @@ class ChannelsConsumer(AsyncConsumer):
 
         ``type`` may also be several types: one iterator then yields all of
         them in the order they arrived (``("model.saved", "model.deleted")``).
-        Without ``groups`` the iterator reads the consumer's own channel. On exit
-        the groups this listener alone used are left and its queue is freed.
+        Without ``groups`` the iterator reads the consumer's own channel. So
+        does it for those of ``groups`` that the own channel already joined
+        by hand (``ws.channel_layer.group_add(group, ws.channel_name)``, as in
+        the Channels tutorial): their messages arrive there anyway, so
+        reading them from the process's shared membership too would deliver
+        each twice. A listener reading the own channel first gets the
+        messages of its types that reached it while nothing listened (a
+        greeting sent right after joining). On exit the groups this listener
+        alone used are left and its queue is freed.
         """
         layer = self._require_layer()
         groups = list(dict.fromkeys(groups))
@@ -340,17 +473,26 @@ class ChannelsConsumer(AsyncConsumer):
         own_channel: str | None = None
         try:
             if groups:
-                memberships = self._group_listeners[listener] = []
-                for group in groups:
-                    shared = await self._join_group(layer, group)
-                    memberships.append(shared)
-                    # Listen before the next await: a message for this group
-                    # may arrive while the next one is being joined.
-                    for message_type in listener.types:
-                        shared.listeners.setdefault(message_type, set()).add(listener)
+                by_hand = self._joined_by_hand()
+                shared_groups = [group for group in groups if group not in by_hand] if by_hand else groups
+                if len(shared_groups) < len(groups):
+                    own_channel = self._channel_name
+                if shared_groups:
+                    memberships = self._group_listeners[listener] = []
+                    for group in shared_groups:
+                        with _unavailable_if_unreachable(layer, f"joining group {group}"):
+                            shared = await self._join_group(layer, group)
+                        memberships.append(shared)
+                        # Listen before the next await: a message for this group
+                        # may arrive while the next one is being joined.
+                        for message_type in listener.types:
+                            shared.listeners.setdefault(message_type, set()).add(listener)
             else:
-                own_channel = await self.ensure_channel_name()
+                with _unavailable_if_unreachable(layer, "creating a channel"):
+                    own_channel = await self.ensure_channel_name()
+            if own_channel is not None:
                 self._listeners.setdefault(own_channel, set()).add(listener)
+                self._hand_over_unclaimed(listener)
                 self._start_receiving(own_channel)
             yield listener
         finally:
@@ -361,6 +503,54 @@ class ChannelsConsumer(AsyncConsumer):
                     if not listeners:
                         del self._listeners[own_channel]
             await self._release_listener(listener)
+
+    def _joined_by_hand(self) -> set[str] | tuple[()]:
+        """The groups this consumer's own channel joined through ``self.channel_layer``."""
+        view: _ConsumerLayer | None = self.__dict__.get("channel_layer")
+        return view.joined if view is not None and self._channel_name is not None else ()
+
+    def _keep_unclaimed(self, message: dict[str, Any]) -> None:
+        """Hold an own-channel message nothing took, as the layer would have held it (within limits)."""
+        capacity = getattr(self._layer, "capacity", None)
+        limit = self.unclaimed_limit
+        if isinstance(capacity, int) and 0 < capacity < limit:
+            limit = capacity
+        self._drop_expired_unclaimed()
+        unclaimed = self._unclaimed
+        if unclaimed is None:
+            unclaimed = self._unclaimed = deque()
+        while unclaimed and len(unclaimed) >= limit:
+            dropped = unclaimed.popleft()[1]
+            logger.debug("Dropped an unclaimed %r message: %d already wait.", dropped.get("type"), limit)
+        if limit > 0:
+            unclaimed.append((time.monotonic(), message))
+
+    def _drop_expired_unclaimed(self) -> None:
+        unclaimed = self._unclaimed
+        if not unclaimed:
+            return
+        expiry = getattr(self._layer, "expiry", None)
+        if not isinstance(expiry, (int, float)) or expiry > self.unclaimed_expiry:
+            expiry = self.unclaimed_expiry
+        oldest_kept = time.monotonic() - expiry
+        while unclaimed and unclaimed[0][0] < oldest_kept:
+            dropped = unclaimed.popleft()[1]
+            logger.debug("No listener for a %r message on %s within %ss; dropped.",
+                         dropped.get("type"), self._channel_name, expiry)
+
+    def _hand_over_unclaimed(self, listener: ChannelListener) -> None:
+        """Give a new own-channel listener the waiting messages of its type, oldest first."""
+        self._drop_expired_unclaimed()
+        unclaimed = self._unclaimed
+        if not unclaimed:
+            return
+        kept: deque[tuple[float, dict[str, Any]]] = deque()
+        for entry in unclaimed:
+            if entry[1].get("type") in listener.types:
+                listener.put(entry[1])
+            else:
+                kept.append(entry)
+        self._unclaimed = kept or None
 
     @staticmethod
     async def _join_group(layer: BaseChannelLayer, group: str) -> _SharedGroup:
@@ -436,12 +626,21 @@ class ChannelsConsumer(AsyncConsumer):
             layer.channels.pop(channel, None)
 
     async def _receive_from(self, channel: str) -> None:
-        def fail(exc: Exception) -> None:
-            for listener in self._listeners.get(channel, ()):
-                listener.fail(exc)
-            self._receivers.pop(channel, None)
+        layer = self._require_layer()
 
-        await _pump(self._require_layer(), channel, lambda message: self._route_layer_message(channel, message), fail)
+        async def rejoin() -> None:
+            # The channel's name is the consumer's for good (resolvers hold
+            # it); the server may have forgotten the groups it joined.
+            view: _ConsumerLayer | None = self.__dict__.get("channel_layer")
+            for group in list(view.joined) if view is not None else ():
+                await layer.group_add(group, channel)
+
+        what = f"receiving channel {channel}"
+        refresher = _Refresher(layer, what, rejoin)
+        try:
+            await _pump(layer, channel, lambda message: self._route_layer_message(channel, message), rejoin, what)
+        finally:
+            await refresher.stop()
 
     async def _route_layer_message(self, channel: str, message: dict[str, Any]) -> None:
         message_type = message.get("type")
@@ -458,7 +657,9 @@ class ChannelsConsumer(AsyncConsumer):
         if handler is not None:
             await handler(message)
         else:
-            logger.debug("No listener for a %r message on %s; dropped.", message_type, channel)
+            # A listener may come for it: the tutorial joins a group by hand,
+            # greets it, and only then starts listening.
+            self._keep_unclaimed(message)
 
     async def close_channel_layer(self) -> None:
         """Stop every receive task and leave every group; safe to call twice."""
@@ -473,3 +674,4 @@ class ChannelsConsumer(AsyncConsumer):
         for channel in list(self._receivers):
             await self._stop_receiving(channel)
         self._listeners.clear()
+        self._unclaimed = None

@@ -19,6 +19,7 @@ id                        problem
 ``gql_channels.E021``     a ``MODEL_EVENTS`` group template is malformed or names no field
 ``gql_channels.E022``     a ``MODEL_EVENTS`` dotted path cannot be imported or is not callable
 ``gql_channels.E023``     a ``MODEL_EVENTS`` value is no group name, template or callable
+``gql_channels.E030``     a ``CORS_*`` setting has the wrong type or an invalid value
 ``gql_channels.E040``     ``APQ_CACHE`` names no entry of ``CACHES``
 ``gql_channels.E041``     ``ONLY_PERSISTED_DOCUMENTS`` without ``PERSISTED_DOCUMENTS``
 ``gql_channels.E043``     the ``PERSISTED_DOCUMENTS`` manifest cannot be read or has the wrong shape
@@ -26,6 +27,8 @@ id                        problem
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
+``gql_channels.W030``     ``CORS_ALLOW_ALL_ORIGINS`` together with ``CORS_ALLOW_CREDENTIALS``
+``gql_channels.W031``     ``DEBUG`` on while ``MASK_ERRORS`` masks errors: no traceback is shown
 ``gql_channels.W040``     ``AUTOMATIC_PERSISTED_QUERIES`` with ``ONLY_PERSISTED_DOCUMENTS``: nothing registers
 ``gql_channels.W041``     a manifest ``sha256`` id that is not the hash of its document
 ========================  =======================================================
@@ -40,6 +43,7 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, SETTING_NAME, SettingProblem, SettingsError, load_schema_setting, validate_user_settings
+from .http.cors import cors_setting_problems
 
 __all__ = ["collect_problems", "check_settings"]
 
@@ -74,6 +78,14 @@ def collect_problems() -> list[SettingProblem]:
         from .model_events import model_event_problems
 
         problems.extend(model_event_problems(user_settings["MODEL_EVENTS"]))
+    problems.extend(cors_setting_problems())
+    if user_settings.get("DEBUG") is True and not bad_keys & {"DEBUG", "MASK_ERRORS"}:
+        mask = user_settings.get("MASK_ERRORS")
+        if mask is True or (mask is None and not settings.DEBUG):
+            problems.append(SettingProblem(
+                "gql_channels.W031", "DEBUG", "is True, but errors are masked (MASK_ERRORS, on while Django's "
+                "DEBUG is off): clients get no tracebacks.",
+                "Set MASK_ERRORS to False to show them, in development only."))
     return sorted(problems, key=lambda p: (not p.id.split(".")[1].startswith("E"), p.id))
 
 

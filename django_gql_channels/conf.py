@@ -56,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "APQ_CACHE": None,
     # Publishing: {"app_label.ModelName": group spec(s)}; see model_events.py.
     "MODEL_EVENTS": {},
+    "MAX_MESSAGE_SIZE": 1048576,
+    "MASK_ERRORS": None,
+    "LAYER_RETRY_DELAY": 0.5,
+    "LAYER_RETRY_MAX_DELAY": 5,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -125,6 +129,18 @@ DESCRIPTIONS: dict[str, str] = {
                     "``\"model.deleted\"``), ``\"model\", \"pk\", \"created\"}``. The group may be a "
                     "``str.format`` template of the instance (``\"order_{pk}\"``), a dotted path to a callable "
                     "``(instance) -> group(s)``, or a list of these. See :doc:`publishing`.",
+    "MAX_MESSAGE_SIZE": "Bytes (UTF-8) of one WebSocket frame; a larger one closes the socket with ``1009`` "
+                        "(message too big) before it is decoded or parsed. ``None``: no limit.",
+    "MASK_ERRORS": "``None``: on when Django's ``DEBUG`` is off. Masked, an exception that is not a "
+                   "``GraphQLError`` reaches clients as ``\"Internal server error\"`` with "
+                   "``extensions.code`` ``\"INTERNAL_SERVER_ERROR\"`` (locations and path kept) and is "
+                   "logged in full with the operation and path; a ``GraphQLError`` passes as raised. "
+                   "Wins over :gqlsetting:`DEBUG`'s tracebacks.",
+    "LAYER_RETRY_DELAY": "Seconds before a subscription receiver first retries a channel layer that "
+                         "stopped answering; doubled on each retry (jittered) up to "
+                         ":gqlsetting:`LAYER_RETRY_MAX_DELAY`.",
+    "LAYER_RETRY_MAX_DELAY": "Seconds between retries at most while the channel layer is down: how long "
+                             "subscriptions may take to resume once it answers again.",
 }
 
 
@@ -212,6 +228,10 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
         'a dict like {"app_label.ModelName": "group"}',
     ),
+    "MAX_MESSAGE_SIZE": (_is_optional_positive_int, "a positive int (bytes) or None"),
+    "MASK_ERRORS": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
+    "LAYER_RETRY_DELAY": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
+    "LAYER_RETRY_MAX_DELAY": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
 }
 
 

@@ -18,7 +18,7 @@ import inspect
 import logging
 import traceback
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, Protocol, cast
 
 from graphql import (
@@ -44,6 +44,7 @@ from graphql.error import GraphQLSyntaxError
 
 try:  # graphql-core 3.3: build the executor once, map the source through it
     from graphql.execution import create_source_event_stream as _create_source_event_stream
+    from graphql.execution import execute_subscription_event as _execute_subscription_event
     from graphql.execution import map_source_to_response_event as _map_source_to_response_event
     from graphql.execution.executor_throwing_on_incremental import (
         ExecutorThrowingOnIncremental as _ExecutorThrowingOnIncremental,
@@ -59,11 +60,16 @@ from .exceptions import GraphQLRequestError
 from .persisted import APQStore, DjangoCacheAPQStore, LocalAPQStore, ManifestError, PersistedDocuments, load_manifest
 from .schema import get_graphql_schema
 
-__all__ = ["Engine", "Operation", "OperationKind", "engine_options", "get_engine", "max_depth_rule"]
+__all__ = ["INTERNAL_ERROR_CODE", "INTERNAL_ERROR_MESSAGE", "Engine", "Operation", "OperationKind", "engine_options",
+           "get_engine", "max_depth_rule", "mask_errors_setting"]
 
 logger = logging.getLogger("django_gql_channels")
 
 OperationKind = Literal["query", "mutation", "subscription"]
+
+#: What a client sees of an unexpected exception while errors are masked.
+INTERNAL_ERROR_MESSAGE = "Internal server error"
+INTERNAL_ERROR_CODE = "INTERNAL_SERVER_ERROR"
 
 
 class _CreateSourceEventStream32(Protocol):
@@ -178,10 +184,12 @@ def max_depth_rule(max_depth: int) -> type[ValidationRule]:
 
 
 class _ConfirmingSource:
-    """The subscribe resolver's stream, minus a leading ``None`` (the confirmation).
+    """The subscribe resolver's stream, telling ``on_confirm`` when its first item arrives.
 
-    After the first item ``__anext__`` hands out the source's own awaitable,
-    so a running subscription pays nothing for this wrapper.
+    Every item passes through unchanged (a leading ``None`` included: it is
+    executed and sent like any other). After the first item ``__anext__``
+    hands out the source's own awaitable, so a running subscription pays
+    nothing for this wrapper.
     """
 
     __slots__ = ("_iterator", "_on_confirm", "_started")
@@ -189,7 +197,7 @@ class _ConfirmingSource:
     def __init__(self, source: AsyncIterable[Any], on_confirm: Callable[[], None] | None) -> None:
         self._iterator = source.__aiter__()
         self._on_confirm = on_confirm
-        self._started = False
+        self._started = on_confirm is None
 
     def __aiter__(self) -> _ConfirmingSource:
         return self
@@ -201,7 +209,7 @@ class _ConfirmingSource:
 
     async def _first(self) -> Any:
         try:
-            item = await self._iterator.__anext__()
+            return await self._iterator.__anext__()
         finally:
             # Whatever happened (an item, the end, an error), the subscription
             # is no longer starting.
@@ -209,9 +217,6 @@ class _ConfirmingSource:
             if self._on_confirm is not None:
                 on_confirm, self._on_confirm = self._on_confirm, None
                 on_confirm()
-        if item is None:
-            item = await self._iterator.__anext__()
-        return item
 
     async def aclose(self) -> None:
         aclose = getattr(self._iterator, "aclose", None)
@@ -246,9 +251,12 @@ class Engine:
         persisted_documents: Mapping[str, str] | None = None,
         only_persisted_documents: bool = False,
         apq_store: APQStore | None = None,
+        mask_errors: bool = False,
     ) -> None:
         self.schema: GraphQLSchema = get_graphql_schema(schema)
         self.debug = debug
+        #: Unexpected exceptions reach clients as "Internal server error" only.
+        self.mask_errors = mask_errors
         self.max_tokens = max_tokens
         rules = list(specified_rules)
         if max_depth is not None:
@@ -332,7 +340,7 @@ class Engine:
         if inspect.isawaitable(result):
             result = await result
         if result.errors:
-            self._log_errors(result.errors)
+            self._log_errors(result.errors, operation)
         return result
 
     async def subscribe(
@@ -348,20 +356,21 @@ class Engine:
 
         The field's subscribe resolver (usually an async generator) gives the
         source stream; each item it yields is executed against the selection
-        set and becomes one result. A leading ``None`` is special: it
-        *confirms* the subscription (the resolver has set itself up, e.g.
-        joined its channel-layer groups) and is dropped, never executed nor
-        sent, so a generator written as in the Channels tutorial::
+        set and becomes one result. A leading ``None`` is no exception: as in
+        the Channels tutorial, a generator that yields ``None`` once it
+        listens::
 
             async with ws.listen_to_channel("chat.message", groups=[...]) as messages:
-                yield None          # listening now
+                yield None          # listening now: the client gets a null result
                 async for message in messages:
                     yield message
 
-        gives its client only the real messages. Only the *first* item may
-        confirm; a later ``None`` is executed like any other item.
-        ``on_confirm`` is called once, when the source produces its first item
-        (a confirming ``None`` or a real one), before that item is executed.
+        gives its client ``{"data": {"<field>": null}}`` first (the field
+        resolves against a ``None`` root; a non-null field type turns that
+        into the usual "Cannot return null" error), so the client knows the
+        subscription is live. ``on_confirm`` is called once, when the source
+        produces its first item (whatever it is) or ends, before that item is
+        executed.
 
         The stream's ``aclose()`` closes the source generator (its ``finally``
         blocks run); an exception raised by the source propagates out of
@@ -374,38 +383,63 @@ class Engine:
                 self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
             )
             if isinstance(executor, list):
-                return self._errors_result(executor)
+                return self._errors_result(executor, operation)
             source = _create_source_event_stream(executor)
             if inspect.isawaitable(source):
                 source = await source
             if isinstance(source, ExecutionResult):
-                return self._errors_result(source.errors or [])
-            return _map_source_to_response_event(executor, _ConfirmingSource(source, on_confirm))
+                return self._errors_result(source.errors or [], operation)
+            log_errors = self._log_errors
+
+            def execute_logged(event_executor: Any) -> Any:
+                result = _execute_subscription_event(event_executor)
+                if inspect.isawaitable(result):
+                    return _logged(result, log_errors, operation)
+                if result.errors:
+                    log_errors(result.errors, operation)
+                return result
+
+            return _map_source_to_response_event(executor, _ConfirmingSource(source, on_confirm), execute_logged)
         create_source_event_stream = cast(_CreateSourceEventStream32, _create_source_event_stream_3_2)
         source = await create_source_event_stream(  # graphql-core 3.2
             self.schema, document, root_value, context, variables, name
         )
         if isinstance(source, ExecutionResult):
-            return self._errors_result(source.errors or [])
+            return self._errors_result(source.errors or [], operation)
         schema = self.schema
 
         async def execute_event(payload: Any) -> ExecutionResult:
-            result = execute(schema, document, payload, context, variables, name)  # type: ignore[arg-type]
-            return await result if inspect.isawaitable(result) else result
+            outcome = execute(schema, document, payload, context, variables, name)  # type: ignore[arg-type]
+            result: ExecutionResult = await outcome if inspect.isawaitable(outcome) else outcome
+            if result.errors:
+                self._log_errors(result.errors, operation)
+            return result
 
         return _map_events(_ConfirmingSource(source, on_confirm), execute_event)
 
-    def _errors_result(self, errors: Collection[GraphQLError]) -> ExecutionResult:
+    def _errors_result(self, errors: Collection[GraphQLError], operation: Operation) -> ExecutionResult:
         result = ExecutionResult(None, list(errors))
         if errors:
-            self._log_errors(errors)
+            self._log_errors(errors, operation)
         return result
 
     # -- formatting ----------------------------------------------------------
 
     def format_error(self, error: GraphQLError) -> dict[str, Any]:
-        formatted = error.formatted
+        """One error as the client sees it: masked when it hides an unexpected exception.
+
+        An error hides one when a resolver (``path`` set) raised something
+        that is not a ``GraphQLError``. Path-less errors wrapping a plain
+        exception are graphql-core's input coercion reports (a scalar's
+        ``parse_value`` refusing a variable), written for the client, so they
+        pass; the transports mask the rest with :meth:`format_exception`.
+        """
         original = error.original_error
+        if (self.mask_errors and original is not None and not isinstance(original, GraphQLError)
+                and error.path is not None):
+            return _masked([location.formatted for location in error.locations] if error.locations else None,
+                           error.path)
+        formatted = error.formatted
         if self.debug and original is not None and not isinstance(original, GraphQLError):
             extensions = dict(formatted.get("extensions") or {})
             extensions["exception"] = {
@@ -418,6 +452,20 @@ class Engine:
     def format_errors(self, errors: Collection[GraphQLError]) -> list[dict[str, Any]]:
         return [self.format_error(error) for error in errors]
 
+    def format_exception(self, exc: BaseException) -> dict[str, Any]:
+        """An exception raised outside graphql-core's execution (a subscription's stream, the layer).
+
+        A ``GraphQLError`` passes as raised; anything else is masked when
+        errors are, and otherwise reported with its text.
+        """
+        if isinstance(exc, GraphQLError):
+            return self.format_error(exc)
+        if self.mask_errors:
+            return _masked(None, None)
+        # graphql-core keeps whatever it is given; its annotation only says Exception.
+        original = cast(Exception, exc)
+        return self.format_error(GraphQLError(str(exc) or type(exc).__name__, original_error=original))
+
     def format_result(self, result: ExecutionResult) -> dict[str, Any]:
         """The response map of the GraphQL spec: ``data``, then ``errors`` and ``extensions`` if any."""
         response: dict[str, Any] = {"data": result.data}
@@ -428,15 +476,53 @@ class Engine:
         return response
 
     @staticmethod
-    def _log_errors(errors: Collection[GraphQLError]) -> None:
+    def _log_errors(errors: Collection[GraphQLError], operation: Operation | None = None) -> None:
         for error in errors:
             original = error.original_error
             if original is not None and not isinstance(original, GraphQLError):
-                logger.error("Error in resolver at %s: %s", error.path, original,
-                             exc_info=(type(original), original, original.__traceback__))
+                log_exception(original, operation, error.path)
 
 
-_engines: dict[tuple[int, bool], tuple[Any, Engine]] = {}
+def log_exception(exc: BaseException, operation: Operation | None, path: Any = None) -> None:
+    """Log an unexpected exception in full, with the operation and the field path it broke."""
+    where = ".".join(str(key) for key in path) if path else "(no field)"
+    logger.error("Error in GraphQL operation %s at %s: %s: %s", _describe(operation), where,
+                 type(exc).__name__, exc, exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def _describe(operation: Operation | None) -> str:
+    if operation is None:
+        return "(unknown)"
+    return f"{operation.kind} {operation.name or '(anonymous)'}"
+
+
+def _masked(locations: Sequence[Mapping[str, object]] | None, path: list[str | int] | None) -> dict[str, Any]:
+    formatted: dict[str, Any] = {"message": INTERNAL_ERROR_MESSAGE}
+    if locations:
+        formatted["locations"] = locations
+    if path is not None:
+        formatted["path"] = path
+    formatted["extensions"] = {"code": INTERNAL_ERROR_CODE}
+    return formatted
+
+
+async def _logged(result: Awaitable[ExecutionResult], log_errors: Callable[..., None],
+                  operation: Operation) -> ExecutionResult:
+    executed = await result
+    if executed.errors:
+        log_errors(executed.errors, operation)
+    return executed
+
+
+_engines: dict[tuple[int, bool, bool], tuple[Any, Engine]] = {}
+
+
+def mask_errors_setting() -> bool:
+    """``MASK_ERRORS``, with ``None`` meaning: on unless Django's ``DEBUG`` is."""
+    from django.conf import settings
+
+    mask = gql_settings.MASK_ERRORS
+    return not settings.DEBUG if mask is None else bool(mask)
 
 
 def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
@@ -450,11 +536,12 @@ def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
         schema = gql_settings.SCHEMA
     if debug is None:
         debug = gql_settings.DEBUG
-    key = (id(schema), debug)
+    mask = mask_errors_setting()
+    key = (id(schema), debug, mask)
     entry = _engines.get(key)
     if entry is not None and entry[0] is schema:
         return entry[1]
-    engine = Engine(schema, debug=debug, **engine_options())
+    engine = Engine(schema, debug=debug, mask_errors=mask, **engine_options())
     if engine.persisted_documents is not None and engine.persisted_documents.errors:
         # Refuse to serve rather than fail request by request: a bad manifest
         # is found at start-up (the router builds its engine) and by `manage.py check`.

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from graphql import GraphQLError
 
-__all__ = ["ConnectionRejectionError", "GraphQLRequestError"]
+from graphql import GraphQLError
+
+__all__ = ["ChannelLayerUnavailable", "ConnectionRejectionError", "GraphQLRequestError"]
 
 
 class ConnectionRejectionError(Exception):
@@ -35,3 +37,17 @@ class GraphQLRequestError(Exception):
         super().__init__("; ".join(e.message for e in errors))
         self.errors = errors
         self.kind = kind
+
+
+class ChannelLayerUnavailable(GraphQLError):
+    """The channel layer does not answer, so a new subscription cannot join its groups.
+
+    A ``GraphQLError`` on purpose: clients see this message (and the code
+    ``SERVICE_UNAVAILABLE``) even with ``MASK_ERRORS``, and nothing of the
+    layer's own error (its host and port). Subscriptions that were already
+    listening are not ended by an outage: they resume when the layer returns.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("Subscriptions are temporarily unavailable: try again shortly.",
+                         extensions={"code": "SERVICE_UNAVAILABLE"})

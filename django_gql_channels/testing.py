@@ -12,14 +12,18 @@
             await subscription.start()      # the server is listening now
             await channel_layer.group_send("news", {"type": "group.message", "text": "hi"})
             async for result in subscription:
-                assert result == {"data": {"onGroupMessage": {"text": "hi"}}}
+                if result.data == {"onGroupMessage": None}:
+                    continue                # the generator's confirming null
+                assert result.data == {"onGroupMessage": {"text": "hi"}}
                 break
             await subscription.complete()
 
 ``application`` is any ASGI app serving the consumer: the project's router
 (``django_gql_channels.asgi.application``) or
 ``GraphQLWSConsumer.as_asgi(schema=...)``. It runs in the test's event loop
-through Channels' ``WebsocketCommunicator``.
+through asgiref's ``ApplicationCommunicator`` (what Channels' own
+``WebsocketCommunicator`` builds on; ``channels.testing`` itself imports
+daphne, which a project need not install).
 """
 
 from __future__ import annotations
@@ -30,14 +34,77 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
+from urllib.parse import unquote, urlparse
 
 import channels.db
-from channels.testing import WebsocketCommunicator
+from asgiref.testing import ApplicationCommunicator
+from graphql import ExecutionResult, GraphQLError, SourceLocation
 
 from .exceptions import ConnectionRejectionError
 
-__all__ = ["GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+__all__ = ["GraphQLResult", "GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+
+
+def _received_error(error: Any) -> GraphQLError:
+    """A ``GraphQLError`` carrying what the server sent for one error (message, locations, path, extensions)."""
+    if not isinstance(error, dict):
+        return GraphQLError(str(error))
+    extensions = error.get("extensions")
+    received = GraphQLError(str(error.get("message", "")), path=error.get("path"),
+                            extensions=extensions if isinstance(extensions, dict) else None)
+    locations = error.get("locations")
+    if isinstance(locations, list):
+        # Whatever the server sent, as sent (graphql-core's annotation says int).
+        received.locations = [SourceLocation(cast(int, location.get("line")), cast(int, location.get("column")))
+                              for location in locations if isinstance(location, dict)]
+    return received
+
+
+class GraphQLResult(ExecutionResult):
+    """One result the server sent, read like graphql-core's ``ExecutionResult``.
+
+    ``.data``, ``.errors`` (``GraphQLError`` objects: ``.message``,
+    ``.locations``, ``.path``, ``.extensions``) and ``.extensions``. It also
+    reads like the response map it arrived as, for tests written against
+    plain dicts: ``result["data"]``, ``result.get("errors")``,
+    ``"errors" in result``, and ``result == {"data": ...}`` compares that
+    map; ``.formatted`` is the map itself, exactly as received.
+    """
+
+    __slots__ = ("_payload",)
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        errors = payload.get("errors")
+        super().__init__(
+            payload.get("data"),
+            [_received_error(error) for error in errors] if isinstance(errors, list) else None,
+            payload.get("extensions"),
+        )
+        self._payload = payload
+
+    @property
+    def formatted(self) -> dict[str, Any]:  # type: ignore[override]
+        return self._payload
+
+    def __getitem__(self, key: str) -> Any:
+        return self._payload[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._payload.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._payload
+
+    def keys(self) -> Any:
+        return self._payload.keys()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dict):
+            return self._payload == other
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 def _no_op() -> None:
     pass
@@ -84,7 +151,74 @@ class WebSocketClosed(Exception):
         self.reason = reason
 
 
-class GraphQLWebsocketCommunicator(WebsocketCommunicator):
+class _WebsocketCommunicator(ApplicationCommunicator):
+    """The WebSocket half of Channels' ``WebsocketCommunicator``, without importing ``channels.testing``.
+
+    Same scope, same ``send_to`` / ``send_json_to`` / ``receive_from`` /
+    ``receive_json_from`` shortcuts; every wait keeps the test's database
+    connections, as Channels' does.
+    """
+
+    def __init__(self, application: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None,
+                 subprotocols: list[str] | None = None, spec_version: str | None = None) -> None:
+        if not isinstance(path, str):
+            raise TypeError(f"Expected str, got {type(path)}")
+        parsed = urlparse(path)
+        scope: dict[str, Any] = {
+            "type": "websocket",
+            "path": unquote(parsed.path),
+            "query_string": parsed.query.encode("utf-8"),
+            "headers": headers or [],
+            "subprotocols": subprotocols or [],
+        }
+        if spec_version:
+            scope["spec_version"] = spec_version
+        super().__init__(application, scope)
+        self.response_headers: list[tuple[bytes, bytes]] | None = None
+
+    async def send_input(self, message: dict[str, Any]) -> None:
+        with _keep_test_db_connections():
+            await super().send_input(message)
+
+    async def receive_output(self, timeout: float = 1) -> dict[str, Any]:
+        with _keep_test_db_connections():
+            output: dict[str, Any] = await super().receive_output(timeout)
+            return output
+
+    async def wait(self, timeout: float = 1) -> None:
+        with _keep_test_db_connections():
+            await super().wait(timeout)
+
+    async def send_to(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Send one frame: exactly one of ``text_data`` and ``bytes_data``."""
+        if (text_data is None) == (bytes_data is None):
+            raise ValueError("Pass exactly one of text_data and bytes_data.")
+        if text_data is not None:
+            await self.send_input({"type": "websocket.receive", "text": text_data})
+        else:
+            await self.send_input({"type": "websocket.receive", "bytes": bytes_data})
+
+    async def send_json_to(self, data: Any) -> None:
+        await self.send_to(text_data=json.dumps(data))
+
+    async def receive_from(self, timeout: float = 1) -> str | bytes:
+        """The next frame's text or bytes; an ``AssertionError`` if the app sent something else."""
+        message = await self.receive_output(timeout)
+        assert message["type"] == "websocket.send", f"expected a websocket.send, got {message!r}"
+        text = message.get("text")
+        frame: str | bytes = text if text is not None else message["bytes"]
+        return frame
+
+    async def receive_json_from(self, timeout: float = 1) -> Any:
+        return json.loads(await self.receive_from(timeout))
+
+    async def disconnect(self, code: int = 1000, timeout: float = 1) -> None:
+        """Tell the app the client went away and wait for it to finish."""
+        await self.send_input({"type": "websocket.disconnect", "code": code})
+        await self.wait(timeout)
+
+
+class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
     """A GraphQL client for an ASGI app, speaking either subprotocol.
 
     ``protocol`` is ``"graphql-transport-ws"`` (default) or ``"graphql-ws"``
@@ -200,15 +334,18 @@ class GraphQLWebsocketCommunicator(WebsocketCommunicator):
                   operation_name: str | None = None) -> GraphQLSubscription:
         """An operation on this socket, as an async iterator of results.
 
-        Each result is the ``payload`` of a ``next``/``data`` message (a dict
-        with ``data`` and maybe ``errors``); an ``error`` message gives one
-        ``{"data": None, "errors": [...]}`` and ends the iteration, as does
-        ``complete``. Works for queries and mutations too.
+        Each result is a :class:`GraphQLResult` (``.data``, ``.errors``,
+        ``.extensions``, and ``result["data"]``) made from the ``payload`` of
+        a ``next``/``data`` message; an ``error`` message gives one with
+        ``data`` ``None`` and its ``errors``, and ends the iteration, as does
+        ``complete``. A subscription that confirms with a leading ``None``
+        gives that ``null`` as its first result. Works for queries and
+        mutations too.
         """
         return GraphQLSubscription(self, query, variables, operation_name)
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None,
-                      operation_name: str | None = None) -> dict[str, Any]:
+                      operation_name: str | None = None) -> GraphQLResult:
         """Run a query or mutation over the socket and return its one result."""
         results = [result async for result in self.subscribe(query, variables, operation_name)]
         assert len(results) == 1, f"expected one result, got {results!r}"
@@ -336,8 +473,9 @@ class GraphQLSubscription:
     async def start(self) -> GraphQLSubscription:
         """Send the operation and return once the server has started it.
 
-        For a subscription that means its generator confirmed it (a leading
-        ``None``), entered ``listen_to_channel``, produced a result or ended.
+        For a subscription that means its first result was sent (a
+        confirming ``null`` included: it is the first result the iterator
+        gives), it waits inside ``listen_to_channel``, or it ended.
         """
         await self.send()
         await self.communicator.round_trip()
@@ -346,15 +484,14 @@ class GraphQLSubscription:
     def __aiter__(self) -> GraphQLSubscription:
         return self
 
-    async def __anext__(self) -> dict[str, Any]:
+    async def __anext__(self) -> GraphQLResult:
         if self.done:
             raise StopAsyncIteration
         await self.send()
         message = await self.communicator._read_for(self.id)
         kind = message.get("type")
         if kind in ("next", "data"):
-            result: dict[str, Any] = message["payload"]
-            return result
+            return GraphQLResult(message["payload"])
         self.done = True
         self.communicator._finish(self.id)
         if kind == "error":
@@ -363,7 +500,7 @@ class GraphQLSubscription:
                 errors = payload.get("errors") or [payload]
             else:
                 errors = payload
-            return {"data": None, "errors": errors}
+            return GraphQLResult({"data": None, "errors": errors})
         if kind == "complete":
             raise StopAsyncIteration
         raise AssertionError(f"unexpected message for operation {self.id}: {message!r}")

@@ -198,18 +198,26 @@ Mutation = GraphQLObjectType("Mutation", {
 
 
 async def join_chat_rooms(_root, info, rooms, user):
-    """The seed docs' chat subscription: greet each room, then relay its messages."""
+    """The seed docs' chat subscription, in its order: join each room by hand, greet it, then relay.
+
+    The greetings are sent before ``listen_to_channel`` starts; they wait on
+    this socket's own channel and are the first messages it relays (after
+    the confirming ``None``).
+    """
     ws = info.context["ws"]
     room_ids = [group_name(room) for room in rooms]
+    for room_id in room_ids:
+        await ws.channel_layer.group_add(room_id, ws.channel_name)
+    for room_id in room_ids:
+        await ws.channel_layer.group_send(room_id, {
+            "type": "chat.message", "room_id": room_id,
+            "message": f"process {os.getpid()}: Hello, my name is {user}!",
+        })
     async with ws.listen_to_channel("chat.message", groups=room_ids) as messages:
-        yield None  # joined: confirms the subscription before anything is sent
-        for room_id in room_ids:
-            await ws.channel_layer.group_send(room_id, {
-                "type": "chat.message", "room_id": room_id,
-                "message": f"process {os.getpid()}: Hello, my name is {user}!",
-            })
+        yield None  # listening: the client receives {"joinChatRooms": null} first
         async for message in messages:
-            yield {"roomName": message.get("room_id", ""), "currentUser": user, "message": message["message"]}
+            if message.get("room_id") in room_ids:
+                yield {"roomName": message["room_id"], "currentUser": user, "message": message["message"]}
 
 
 async def stored_chat_messages(_root, info, room):

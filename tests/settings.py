@@ -25,5 +25,9 @@ GQL_CHANNELS = {
     "MULTIPART_UPLOADS_ENABLED": True,
     "CONNECTION_INIT_WAIT_TIMEOUT": 5,
     "MODEL_EVENTS": {"chat.Message": "chat_log_{room}"},
+    # DEBUG is off here, which would mask resolver errors; the suite asserts
+    # their text, so masking is tested with its own settings
+    # (tests/e2e/production_settings.py, override_settings in test_masking.py).
+    "MASK_ERRORS": False,
 }
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}

@@ -122,3 +122,15 @@ def test_safe_redis_hosts_give_no_warning():
 
 def test_a_valid_custom_rule_passes():
     assert ids(GQL_CHANNELS={**BASE, "VALIDATION_RULES": ["tests.check_fixtures.bad_things.NoFieldNamedSecret"]}) == []
+
+
+def test_debug_tracebacks_under_masking_are_w031():
+    base = {"SCHEMA": "example_project.schema.schema", "DEBUG": True}
+
+    def w031(**overrides):
+        with override_settings(**overrides):
+            return [m.id for m in checks.run_checks() if m.id == "gql_channels.W031"]
+
+    assert w031(DEBUG=False, GQL_CHANNELS=base) == ["gql_channels.W031"]
+    assert w031(DEBUG=False, GQL_CHANNELS={**base, "MASK_ERRORS": False}) == []
+    assert w031(DEBUG=True, GQL_CHANNELS=base) == []

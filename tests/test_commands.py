@@ -872,6 +872,7 @@ async def test_send_group_reaches_a_subscriber_in_this_process():
     async with GraphQLWebsocketCommunicator(application, "/graphql") as client:
         subscription = client.subscribe('subscription { onGroupMessage(group: "g1") { text n } }')
         await subscription.start()
+        assert await subscription.__anext__() == {"data": {"onGroupMessage": None}}  # its confirming null
         await sync_to_async(call_command)("gql_send_group", "g1", GOOD, stdout=io.StringIO(), stderr=io.StringIO())
         assert await asyncio.wait_for(subscription.__anext__(), 5) == {
             "data": {"onGroupMessage": {"text": "hi", "n": 1}}}

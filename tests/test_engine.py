@@ -159,6 +159,38 @@ async def test_subscribe_returns_a_stream():
     assert [r.data async for r in stream] == [{"count": 1}, {"count": 2}]
 
 
+async def test_a_leading_none_is_executed_and_sent_and_confirms_once():
+    from graphql import GraphQLField, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString
+
+    async def confirming(_root, _info):
+        yield None
+        yield "after"
+        yield None
+
+    def field(type_):
+        return GraphQLField(type_, subscribe=confirming, resolve=lambda value, _info: value)
+
+    subscriptions = GraphQLSchema(
+        query=GraphQLObjectType("Query", {"x": GraphQLField(GraphQLString)}),
+        subscription=GraphQLObjectType("Subscription", {
+            "nullable": field(GraphQLString), "strict": field(GraphQLNonNull(GraphQLString)),
+        }),
+    )
+    engine = Engine(subscriptions)
+    confirmations = []
+    stream = await engine.subscribe(engine.prepare("subscription { nullable }"),
+                                    on_confirm=lambda: confirmations.append(True))
+    results = [engine.format_result(r) async for r in stream]
+    assert results == [{"data": {"nullable": None}}, {"data": {"nullable": "after"}}, {"data": {"nullable": None}}]
+    assert confirmations == [True]
+    # A non-null field cannot carry the confirming null: the client gets the usual error, and the stream goes on.
+    stream = await engine.subscribe(engine.prepare("subscription { strict }"))
+    results = [engine.format_result(r) async for r in stream]
+    assert results[0]["data"] is None
+    assert results[0]["errors"][0]["message"] == "Cannot return null for non-nullable field Subscription.strict."
+    assert results[1] == {"data": {"strict": "after"}}
+
+
 def test_engines_are_shared_and_dropped_on_reload(settings):
     first = get_engine()
     assert get_engine() is first
@@ -167,3 +199,73 @@ def test_engines_are_shared_and_dropped_on_reload(settings):
     assert second is not first
     with pytest.raises(GraphQLRequestError, match="more than the 3 allowed"):
         second.prepare("{ __schema { types { fields { name } } } }")
+
+
+# -- masked errors ---------------------------------------------------------------
+
+
+async def test_masked_errors_hide_exceptions_keep_locations_and_path_and_log_in_full(caplog):
+    masked = Engine(schema, mask_errors=True, debug=True)
+    with caplog.at_level(logging.ERROR, logger="django_gql_channels"):
+        result = await run(masked, "query Q { hello fail }")
+    formatted = masked.format_result(result)
+    assert formatted["data"] == {"hello": "Hello, world!", "fail": None}
+    # No traceback either, though debug is on: masking wins.
+    assert formatted["errors"] == [{"message": "Internal server error", "locations": [{"line": 1, "column": 17}],
+                                    "path": ["fail"], "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
+    assert "query Q" in caplog.text and " at fail" in caplog.text
+    assert "This field always fails." in caplog.text and "resolve_fail" in caplog.text  # the traceback
+
+
+async def test_masking_lets_graphql_errors_and_request_errors_through():
+    masked = Engine(schema, mask_errors=True)
+    raised = GraphQLError("Not allowed.", extensions={"code": "FORBIDDEN"})
+    assert masked.format_error(raised) == {"message": "Not allowed.", "extensions": {"code": "FORBIDDEN"}}
+    with pytest.raises(GraphQLRequestError) as info:
+        masked.prepare("{ nope }")
+    assert "nope" in masked.format_errors(info.value.errors)[0]["message"]
+    # A variable of the wrong type is the client's mistake, reported as such.
+    result = await masked.execute(masked.prepare("query ($n: Int!) { items(n: $n) { id } }"), variables={"n": "x"})
+    assert "Int cannot represent" in masked.format_result(result)["errors"][0]["message"]
+
+
+def test_format_exception_masks_unless_told_not_to():
+    failure = ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+    assert Engine(schema, mask_errors=True).format_exception(failure) == {
+        "message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    assert Engine(schema).format_exception(failure) == {"message": "Error 111 connecting to 127.0.0.1:6379."}
+    assert Engine(schema, mask_errors=True).format_exception(GraphQLError("Try later.")) == {"message": "Try later."}
+
+
+async def test_masked_subscription_event_errors_are_logged_with_the_operation(caplog):
+    from graphql import GraphQLField, GraphQLInt, GraphQLObjectType, GraphQLSchema
+
+    async def ticks(_root, _info):
+        yield 1
+
+    def broken(_value, _info):
+        raise KeyError("secret-internal-detail")
+
+    events = GraphQLSchema(
+        query=GraphQLObjectType("Query", {"n": GraphQLField(GraphQLInt)}),
+        subscription=GraphQLObjectType("Subscription", {"tick": GraphQLField(GraphQLInt, subscribe=ticks,
+                                                                              resolve=broken)}),
+    )
+    masked = Engine(events, mask_errors=True)
+    stream = await masked.subscribe(masked.prepare("subscription Boom { tick }"))
+    with caplog.at_level(logging.ERROR, logger="django_gql_channels"):
+        (result,) = [r async for r in stream]
+    assert masked.format_result(result)["errors"][0]["message"] == "Internal server error"
+    assert "subscription Boom at tick" in caplog.text and "secret-internal-detail" in caplog.text
+
+
+def test_mask_errors_follows_django_debug_unless_set(settings):
+    from django_gql_channels.engine import mask_errors_setting
+
+    settings.GQL_CHANNELS = {k: v for k, v in settings.GQL_CHANNELS.items() if k != "MASK_ERRORS"}
+    settings.DEBUG = False
+    assert mask_errors_setting() is True and get_engine().mask_errors
+    settings.DEBUG = True
+    assert mask_errors_setting() is False and not get_engine().mask_errors
+    settings.GQL_CHANNELS = {**settings.GQL_CHANNELS, "MASK_ERRORS": True}
+    assert get_engine().mask_errors

@@ -537,6 +537,15 @@ async def test_get_request_details():
     assert request.query_params == {"query": "{remember}", "x": "1"}
 
 
+async def test_request_and_consumer_share_one_case_insensitive_headers_mapping():
+    seen.clear()
+    await call(consumer(schema=HOOK_SCHEMA), "GET", content_type=None, query_string="query={remember}",
+               headers=[("X-Thing", "42"), ("Cookie", "a=1"), ("Cookie", "b=2")])
+    request = seen["context"]["request"]
+    assert request.headers is request.consumer.headers
+    assert request.headers["x-thing"] == "42" and request.consumer.headers["COOKIE"] == "a=1; b=2"
+
+
 async def test_example_header_resolver_reads_the_scope(app):
     reply = await call(app, payload={"query": '{ header(name: "X-Thing") }'}, headers=[("X-Thing", "42")])
     assert reply.json == {"data": {"header": "42"}}
@@ -713,7 +722,7 @@ async def test_explicit_arguments_beat_settings():
         assert reply.status == 200 and b"pathfinder" in reply.body
 
 
-@override_settings(GQL_CHANNELS={"SCHEMA": "example_project.schema.schema", "DEBUG": True})
+@override_settings(GQL_CHANNELS={"SCHEMA": "example_project.schema.schema", "DEBUG": True, "MASK_ERRORS": False})
 async def test_debug_adds_tracebacks_to_resolver_errors():
     reply = await call(GraphQLHTTPConsumer.as_asgi(), payload={"query": "{ fail }"})
     exception = reply.json["errors"][0]["extensions"]["exception"]

@@ -247,19 +247,48 @@ async def test_a_full_queue_drops_messages_and_counts_them(layer, consumer):
             assert [(await next_message(messages))["n"] for _ in range(2)] == [0, 1]
 
 
-async def test_a_failing_layer_receive_is_raised_to_the_reader(layer, consumer, monkeypatch):
+@pytest.fixture
+def quick_retries(settings):
+    settings.GQL_CHANNELS = {**settings.GQL_CHANNELS, "LAYER_RETRY_DELAY": 0.01, "LAYER_RETRY_MAX_DELAY": 0.02}
+
+
+async def test_a_failing_layer_receive_is_retried_and_the_listener_keeps_listening(
+        layer, consumer, monkeypatch, quick_retries, caplog):
     room = group_name()
-    failed = RuntimeError("layer down")
+    real_receive, real_group_add = layer.receive, layer.group_add
+    failures = 0
 
     async def broken_receive(channel):
-        raise failed
+        nonlocal failures
+        failures += 1
+        raise ConnectionError("layer down at 10.1.2.3:6379")
+
+    async def broken_group_add(group, channel):
+        nonlocal failures
+        failures += 1
+        if failures >= 5:  # the layer is back
+            monkeypatch.setattr(layer, "receive", real_receive)
+            monkeypatch.setattr(layer, "group_add", real_group_add)
+            return await real_group_add(group, channel)
+        raise ConnectionError("layer down at 10.1.2.3:6379")
 
     async with consumer.listen_to_channel("chat.message", groups=[room]) as messages:
+        shared = membership(layer, room)
         # Replace receive before the receive task first runs.
         monkeypatch.setattr(layer, "receive", broken_receive)
-        with pytest.raises(RuntimeError, match="layer down"):
-            await next_message(messages)
+        monkeypatch.setattr(layer, "group_add", broken_group_add)
+        await asyncio.sleep(0)
+        while failures < 5:
+            await asyncio.sleep(0.01)
+        while "answers again" not in caplog.text:
+            await asyncio.sleep(0.01)
+        assert layer.groups[room].keys() == {shared.channel}
+        await layer.group_send(room, {"type": "chat.message", "text": "after the outage"})
+        assert (await next_message(messages))["text"] == "after the outage"
     no_leftovers(layer, consumer)
+    # Logged once when it failed, once when it answered: not once per retry.
+    assert caplog.text.count("is unavailable") == 1
+    assert caplog.text.count("answers again") == 1
 
 
 async def test_duplicate_groups_are_joined_once(layer, consumer):
@@ -330,21 +359,54 @@ async def test_one_socket_closing_keeps_the_group_for_another(layer):
     no_leftovers(layer, staying)
 
 
-async def test_after_a_receive_failure_new_listeners_join_afresh(layer, consumer, monkeypatch):
-    room = group_name()
-    real_receive = layer.receive
+async def test_when_the_layer_returns_every_membership_is_restored_not_only_the_failed_ones(
+        layer, consumer, monkeypatch, quick_retries):
+    failing_room, quiet_room = group_name(), group_name()
+    real_receive, real_group_add = layer.receive, layer.group_add
+    down = True
 
-    async def broken_receive(channel):
-        raise RuntimeError("layer hiccup")
+    async def receive(channel):
+        if down and channel == failing_channel:
+            raise ConnectionError("server gone")
+        return await real_receive(channel)
 
-    async with consumer.listen_to_channel("chat.message", groups=[room]) as broken:
-        monkeypatch.setattr(layer, "receive", broken_receive)
-        with pytest.raises(RuntimeError):
-            await next_message(broken)
-        monkeypatch.setattr(layer, "receive", real_receive)
-        async with consumer.listen_to_channel("chat.message", groups=[room]) as fresh:
-            await layer.group_send(room, {"type": "chat.message", "text": "recovered"})
-            assert (await next_message(fresh))["text"] == "recovered"
+    async def group_add(group, channel):
+        if down:
+            raise ConnectionError("server gone")
+        await real_group_add(group, channel)
+
+    async with consumer.listen_to_channel("chat.message", groups=[failing_room]) as failing, \
+            consumer.listen_to_channel("chat.message", groups=[quiet_room]) as quiet:
+        failing_channel = membership(layer, failing_room).channel
+        monkeypatch.setattr(layer, "receive", receive)
+        monkeypatch.setattr(layer, "group_add", group_add)
+        layer.groups.clear()  # a restarted server remembers no membership
+        await asyncio.sleep(0.05)  # the failing receiver retries meanwhile
+        down = False
+
+        async def rejoined(room):
+            while room not in layer.groups:
+                await asyncio.sleep(0.01)
+
+        for room, listener in ((failing_room, failing), (quiet_room, quiet)):
+            await asyncio.wait_for(rejoined(room), 5)
+            await layer.group_send(room, {"type": "chat.message", "text": room})
+            assert (await next_message(listener))["text"] == room
+    no_leftovers(layer, consumer)
+
+
+async def test_joining_while_the_layer_is_unreachable_is_a_clear_error(layer, consumer, monkeypatch):
+    from django_gql_channels.exceptions import ChannelLayerUnavailable
+
+    async def unreachable(group, channel):
+        raise ConnectionRefusedError("Error 111 connecting to 10.1.2.3:6379")
+
+    monkeypatch.setattr(layer, "group_add", unreachable)
+    with pytest.raises(ChannelLayerUnavailable) as info:
+        async with consumer.listen_to_channel("chat.message", groups=[group_name()]):
+            pass
+    assert "10.1.2.3" not in info.value.message and info.value.extensions == {"code": "SERVICE_UNAVAILABLE"}
+    monkeypatch.undo()
     no_leftovers(layer, consumer)
 
 
@@ -423,7 +485,57 @@ async def test_groups_joined_by_hand_are_left_when_the_connection_ends(layer):
 async def test_the_layer_view_is_the_layer_for_everything_else(layer, consumer):
     view = consumer.channel_layer
     assert view.extensions == layer.extensions
-    assert view.group_send.__self__ is layer
+    assert view.new_channel.__self__ is layer
+    assert view.receive.__self__ is layer
+
+
+# -- the Channels tutorial's greeting: groups joined by hand, then listened to --------
+
+
+async def test_the_tutorials_greeting_then_every_room_message_exactly_once(layer, consumer):
+    """group_add(room, channel_name) by hand, group_send a greeting, *then* listen with groups=rooms."""
+    rooms = [group_name(), group_name()]
+    view = consumer.channel_layer
+    await consumer.ensure_channel_name()
+    for room in rooms:
+        await view.group_add(room, consumer.channel_name)
+    for room in rooms:
+        await view.group_send(room, {"type": "chat.message", "room_id": room, "text": "hello"})
+    await settle()  # the greetings reach the own channel while nothing listens
+    other = ChannelsConsumer()  # another socket in this process, listening through the shared membership
+    try:
+        async with consumer.listen_to_channel("chat.message", groups=rooms) as messages, \
+                other.listen_to_channel("chat.message", groups=rooms[:1]) as others:
+            assert [(await next_message(messages))["room_id"] for _ in rooms] == rooms
+            # Rooms joined by hand are read from the own channel, not joined a second time.
+            assert (id(layer), rooms[1]) not in base._registry()
+            assert membership(layer, rooms[0]).users == 1  # the other socket's
+            for n in range(3):
+                await layer.group_send(rooms[n % 2], {"type": "chat.message", "room_id": rooms[n % 2], "n": n})
+            await settle()
+            assert [(await next_message(messages))["n"] for _ in range(3)] == [0, 1, 2]
+            assert [(await next_message(others))["n"] for _ in range(2)] == [0, 2]
+            await settle()
+            assert messages._queue.empty() and others._queue.empty()  # nothing twice
+    finally:
+        await other.close_channel_layer()
+
+
+async def test_groups_partly_joined_by_hand_are_read_once_each(layer, consumer):
+    by_hand, joined_by_listener = group_name(), group_name()
+    await consumer.ensure_channel_name()
+    await consumer.channel_layer.group_add(by_hand, consumer.channel_name)
+    async with consumer.listen_to_channel("m", groups=[by_hand, joined_by_listener]) as messages:
+        assert membership(layer, joined_by_listener).users == 1
+        await layer.group_send(by_hand, {"type": "m", "n": 1})
+        await layer.group_send(joined_by_listener, {"type": "m", "n": 2})
+        received = sorted([(await next_message(messages))["n"] for _ in range(2)])
+        assert received == [1, 2]
+        await settle()
+        assert messages._queue.empty()
+    await consumer.channel_layer.group_discard(by_hand, consumer.channel_name)
+    await consumer.close_channel_layer()
+    no_leftovers(layer, consumer)
 
 
 @pytest.mark.parametrize("on_groups", [True, False], ids=["groups", "own-channel"])
@@ -445,7 +557,68 @@ async def test_one_listener_for_several_types_gets_them_in_arrival_order(layer, 
     no_leftovers(layer, consumer)
 
 
+async def test_unclaimed_own_channel_messages_are_held_as_the_layer_would(layer, consumer, monkeypatch):
+    await consumer.ensure_channel_name()
+    channel = consumer.channel_name
+    monkeypatch.setattr(layer, "capacity", 3)
+    for message in [*({"type": "m", "n": n} for n in range(5)), {"type": "other", "n": 9}]:
+        await layer.send(channel, message)
+        await settle()  # received from the layer one by one: its own capacity is 3 now too
+    # Oldest dropped beyond the layer's capacity; other types stay for their own listeners.
+    async with consumer.listen_to_channel("m") as messages:
+        assert [(await next_message(messages))["n"] for _ in range(2)] == [3, 4]
+        await settle()
+        assert messages._queue.empty()
+    assert [m["type"] for _, m in consumer._unclaimed] == ["other"]
+    # ...and no longer than the layer's expiry.
+    monkeypatch.setattr(layer, "expiry", 0)
+    async with consumer.listen_to_channel("other") as others:
+        await settle()
+        assert others._queue.empty()
+    assert not consumer._unclaimed
+
+
 async def test_no_message_type_is_refused(consumer):
     with pytest.raises(ValueError, match="at least one message type"):
         async with consumer.listen_to_channel(()):
             pass
+
+
+async def test_a_listener_of_several_types_gets_the_unclaimed_messages_of_each(layer, consumer):
+    room = group_name()
+    await consumer.ensure_channel_name()
+    await consumer.channel_layer.group_add(room, consumer.channel_name)
+    for kind in ("model.saved", "other", "model.deleted"):
+        await layer.group_send(room, {"type": kind})
+    await settle()
+    async with consumer.listen_to_channel(("model.saved", "model.deleted"), groups=[room]) as events:
+        assert [(await next_message(events))["type"] for _ in range(2)] == ["model.saved", "model.deleted"]
+        assert (id(layer), room) not in base._registry()  # read from the own channel
+    assert [m["type"] for _, m in consumer._unclaimed] == ["other"]
+
+
+async def test_the_layer_view_retries_a_publish_once_when_the_server_was_unreachable(layer, consumer, monkeypatch):
+    room = group_name()
+    attempts = []
+    real_group_send = layer.group_send
+
+    async def stale_then_fine(group, message):
+        attempts.append(message)
+        if len(attempts) == 1:  # a pooled connection the restarted server dropped
+            raise ConnectionResetError("Connection closed by server.")
+        await real_group_send(group, message)
+
+    async with consumer.listen_to_channel("chat.message", groups=[room]) as messages:
+        monkeypatch.setattr(layer, "group_send", stale_then_fine)
+        await consumer.channel_layer.group_send(room, {"type": "chat.message", "text": "once"})
+        assert (await next_message(messages))["text"] == "once"
+        assert len(attempts) == 2
+
+        async def refused(group, message):
+            attempts.append(message)
+            raise ValueError("not a connection problem")
+
+        monkeypatch.setattr(layer, "group_send", refused)
+        with pytest.raises(ValueError):
+            await consumer.channel_layer.group_send(room, {"type": "chat.message"})
+        assert len(attempts) == 3  # other errors are not retried

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from channels.layers import get_channel_layer
+from graphql import ExecutionResult, GraphQLError
 
 from django_gql_channels import ConnectionRejectionError, GraphQLWSConsumer
 from django_gql_channels.routing import get_application
@@ -45,6 +46,30 @@ async def test_subscribe_is_an_async_iterator_of_results(protocol):
 
 
 @BOTH
+async def test_results_read_like_execution_results_and_like_the_received_dict(protocol):
+    async with GraphQLWebsocketCommunicator(app(), "/graphql", protocol=protocol) as client:
+        result = await client.execute("{ hello }")
+        assert isinstance(result, ExecutionResult)
+        assert (result.data, result.errors, result.extensions) == ({"hello": "world"}, None, None)
+        assert result["data"] == {"hello": "world"} and result.get("errors") is None and "errors" not in result
+        assert result.formatted == {"data": {"hello": "world"}}
+        data, errors = result  # graphql-core's tuple unpacking
+        assert (data, errors) == ({"hello": "world"}, None)
+
+        failed = await client.execute("mutation($t: String!) { echo(text: $t) }", {"t": 5})
+        assert failed.data is None and isinstance(failed.errors[0], GraphQLError)
+        assert "String cannot represent" in failed.errors[0].message
+        assert failed.errors[0].locations and failed.errors[0].locations[0].line == 1
+        assert failed.errors[0].formatted == failed["errors"][0]
+
+        refused = [r async for r in client.subscribe("subscription { refused }")]
+        assert refused[0].errors[0].message == "cannot subscribe"
+        assert refused[0].errors[0].path == ["refused"]
+        rejected = [r async for r in client.subscribe("{ nope }")]  # an `error` message
+        assert rejected[0].data is None and "Cannot query field 'nope'" in rejected[0].errors[0].message
+
+
+@BOTH
 async def test_connection_params_and_the_settings_application(protocol):
     client = GraphQLWebsocketCommunicator(get_application(), "/graphql", {"token": "t0k"}, protocol)
     async with client:
@@ -59,6 +84,8 @@ async def test_concurrent_subscriptions_are_routed_by_id(protocol, clean_layer):
         await clean_layer.group_send("blue", {"type": "note", "text": "b1"})
         await clean_layer.group_send("red", {"type": "note", "text": "r1"})
         await clean_layer.group_send("blue", {"type": "note", "text": "b2"})
+        assert await red.__anext__() == {"data": {"guarded": None}}  # each confirms with a null first
+        assert await blue.__anext__() == {"data": {"guarded": None}}
         assert await red.__anext__() == {"data": {"guarded": "r1"}}
         assert await blue.__anext__() == {"data": {"guarded": "b1"}}
         assert await blue.__anext__() == {"data": {"guarded": "b2"}}
@@ -74,9 +101,12 @@ async def test_subscription_as_context_manager_starts_and_completes(protocol, cl
         async with client.subscribe('subscription { guarded(group: "g") }') as subscription:
             assert "g" in clean_layer.groups
             await clean_layer.group_send("g", {"type": "note", "text": "x"})
+            results = []
             async for result in subscription:
-                assert result == {"data": {"guarded": "x"}}
-                break
+                results.append(result)
+                if len(results) == 2:
+                    break
+            assert results == [{"data": {"guarded": None}}, {"data": {"guarded": "x"}}]
         await client.round_trip()
         assert clean_layer.groups == {}
         assert ws_schema.EVENTS[-1] == ("end", "guarded", "g")
@@ -86,6 +116,7 @@ async def test_the_timeout_is_settable_and_leaves_the_app_running():
     client = GraphQLWebsocketCommunicator(app(), "/graphql", timeout=0.05)
     async with client:
         subscription = await client.subscribe('subscription { guarded(group: "quiet") }').start()
+        assert await subscription.__anext__() == {"data": {"guarded": None}}
         with pytest.raises(TimeoutError):
             await subscription.__anext__()
         assert not client.future.done()
@@ -166,3 +197,59 @@ async def test_concurrent_communicators_pause_db_hygiene_only_while_one_waits():
     await asyncio.gather(*(one() for _ in range(30)))
     assert patched_while_waiting == [True] * 30
     assert channels.db.close_old_connections is original
+
+
+RUNTIME_DEPS_ONLY = r"""
+import asyncio, importlib.abc, sys
+
+# Everything a plain `pip install django-gql-channels` does not bring in.
+BLOCKED = {"daphne", "twisted", "autobahn", "channels_redis", "redis", "uvicorn", "strawberry",
+           "graphene", "ariadne", "pytest", "environ"}
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked: not a runtime dependency)")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=["channels", "django_gql_channels"],
+    GQL_CHANNELS={"SCHEMA": "tests.ws_schema.schema"},
+    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+    ALLOWED_HOSTS=["*"],
+)
+django.setup()
+
+from django_gql_channels import get_application
+from django_gql_channels.testing import GraphQLWebsocketCommunicator
+
+async def main():
+    async with GraphQLWebsocketCommunicator(get_application(), "/graphql") as client:
+        results = [r.data async for r in client.subscribe("subscription { count(to: 2) }")]
+    assert results == [{"count": 1}, {"count": 2}], results
+    assert "channels.testing" not in sys.modules and "daphne" not in sys.modules
+    print("ok")
+
+asyncio.run(main())
+"""
+
+
+def test_the_communicator_works_with_the_runtime_dependencies_alone():
+    """No daphne (which ``channels.testing`` imports), nor any other extra: only django, channels, graphql-core."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run([sys.executable, "-c", RUNTIME_DEPS_ONLY], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

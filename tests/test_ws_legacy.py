@@ -103,10 +103,13 @@ async def test_stop_is_answered_by_complete_and_cancels_the_generator(clean_laye
     await client.disconnect()
 
 
-async def test_messages_reach_a_subscription_and_the_leading_none_is_not_sent():
+async def test_the_leading_none_is_a_null_data_message_then_messages_arrive():
     room = group()
     async with client_for() as client:
-        subscription = await client.subscribe(f'subscription {{ guarded(group: "{room}") }}').start()
+        subscription = client.subscribe(f'subscription {{ guarded(group: "{room}") }}')
+        await subscription.send()
+        message = await client.receive_json()
+        assert message == {"id": subscription.id, "type": "data", "payload": {"data": {"guarded": None}}}
         await client.execute(f'mutation {{ notify(group: "{room}", text: "hello") }}')
         assert await subscription.__anext__() == {"data": {"guarded": "hello"}}
         await subscription.complete()
@@ -141,6 +144,8 @@ async def test_start_with_a_running_id_replaces_the_operation():
     client = await started_client()
     await client.send_json_to({"id": "1", "type": "start",
                                "payload": {"query": f'subscription {{ guarded(group: "{room}") }}'}})
+    # The subscription has started (its confirming null is sent) before the second start is read.
+    assert await client.receive_json() == {"type": "data", "id": "1", "payload": {"data": {"guarded": None}}}
     await client.send_json_to({"id": "1", "type": "start", "payload": {"query": "{ hello }"}})
     assert await client.receive_json() == {"type": "data", "id": "1", "payload": {"data": {"hello": "world"}}}
     assert await client.receive_json() == {"type": "complete", "id": "1"}

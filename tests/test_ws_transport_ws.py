@@ -185,12 +185,26 @@ async def test_a_failing_generator_errors_its_operation_only():
         assert ("end", "guarded") not in [e[:2] for e in ws_schema.EVENTS]
 
 
-async def test_leading_none_is_not_sent_and_messages_arrive():
+async def test_leading_none_is_sent_as_a_null_result_then_messages_arrive():
     room = group()
     async with client_for() as client:
-        subscription = await client.subscribe(f'subscription {{ guarded(group: "{room}") }}').start()
+        subscription = client.subscribe(f'subscription {{ guarded(group: "{room}") }}')
+        await subscription.send()
+        message = await client.receive_json()
+        assert message == {"id": subscription.id, "type": "next", "payload": {"data": {"guarded": None}}}
         await client.execute(f'mutation {{ notify(group: "{room}", text: "first") }}')
         assert await subscription.__anext__() == {"data": {"guarded": "first"}}
+
+
+async def test_the_confirming_null_comes_before_the_pong_to_a_ping_sent_after_subscribe():
+    room = group()
+    async with client_for() as client:
+        for name in ("guarded", "slowJoin", "tutorial"):
+            await client.send_json_to({"id": name, "type": "subscribe",
+                                       "payload": {"query": f'subscription {{ {name}(group: "{room}") }}'}})
+            await client.send_json_to({"type": "ping"})
+            assert await client.receive_json() == {"id": name, "type": "next", "payload": {"data": {name: None}}}
+            assert await client.receive_json() == {"type": "pong"}
 
 
 async def test_a_mutation_sent_right_after_subscribe_is_seen_by_it():
@@ -202,6 +216,8 @@ async def test_a_mutation_sent_right_after_subscribe_is_seen_by_it():
             await subscription.send()
             await client.send_json_to({"id": f"m-{name}", "type": "subscribe", "payload": {
                 "query": f'mutation {{ notify(group: "{room}", text: "{name}") }}'}})
+            if name != "unconfirmed":  # the others confirm with a null first
+                assert await subscription.__anext__() == {"data": {name: None}}
             assert await subscription.__anext__() == {"data": {name: name}}
             await subscription.complete()
 
@@ -245,6 +261,7 @@ async def test_tutorial_style_subscription_uses_ws_channel_name(clean_layer):
         subscription = await client.subscribe(f'subscription {{ tutorial(group: "{room}") }}').start()
         assert list(clean_layer.groups[room]) == [channel]
         await clean_layer.group_send(room, {"type": "note", "text": "from the layer"})
+        assert await subscription.__anext__() == {"data": {"tutorial": None}}
         assert await subscription.__anext__() == {"data": {"tutorial": "from the layer"}}
 
 
@@ -286,6 +303,26 @@ async def test_context_scope_headers_and_root_value():
                                       "fromRoot me }")
         assert result == {"data": {"contextKeys": ["connection_params", "request", "ws"], "connectionParam": "fr",
                                    "header": "abc", "fromRoot": "root of /graphql", "me": None}}
+
+
+async def test_the_consumer_exposes_the_handshake_headers_case_insensitively():
+    from django.utils.datastructures import CaseInsensitiveMapping
+
+    seen = {}
+
+    class Consumer(GraphQLWSConsumer):
+        async def on_ws_connect(self, context):
+            seen["headers"] = context["ws"].headers
+            return await super().on_ws_connect(context)
+
+    client = client_for(make_app(Consumer), headers=[(b"origin", b"http://testserver"), (b"x-token", b"abc"),
+                                                     (b"accept-language", b"fr"), (b"accept-language", b"en")])
+    async with client:
+        assert await client.execute('{ header(name: "X-Token") }') == {"data": {"header": "abc"}}
+        headers = seen["headers"]
+        assert isinstance(headers, CaseInsensitiveMapping)
+        assert headers["ORIGIN"] == "http://testserver" and headers["Accept-Language"] == "fr, en"
+        assert "x-missing" not in headers
 
 
 @pytest.mark.django_db(transaction=True)

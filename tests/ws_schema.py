@@ -24,11 +24,7 @@ EVENTS: list[tuple[str, str, object]] = []
 
 
 def _scope_header(info, name: str):
-    wanted = name.lower().encode()
-    for key, value in info.context["ws"].scope.get("headers", []):
-        if key == wanted:
-            return value.decode("latin-1")
-    return None
+    return info.context["ws"].headers.get(name)  # case-insensitive, as the seed page reads it
 
 
 def _user(info):

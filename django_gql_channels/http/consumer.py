@@ -45,6 +45,7 @@ from ..persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
 from ..persisted import UNCACHEABLE, resolve_operation
 from ..unset import UNSET
 from .assets import ASSET_PARAM, accepts_gzip, get_asset
+from .cors import cors_policy
 from .errors import HTTPError
 from .ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .multipart import (
@@ -132,6 +133,8 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
             else multipart_uploads_enabled
         )
         self._response_started = False
+        #: CORS headers every response to this request carries (none without CORS settings).
+        self._cors_headers: list[tuple[bytes, bytes]] = []
 
     # -- hooks ---------------------------------------------------------------
 
@@ -165,6 +168,10 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         self.scope = scope
         self.base_send = send
         try:
+            policy = cors_policy()
+            if policy is not None and policy.applies_to(scope["path"][len(scope.get("root_path", "")):]):
+                if await self._cors(policy, scope, send):
+                    return
             await self.handle(scope, receive, send)
         except _Disconnected:
             pass
@@ -178,6 +185,20 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         finally:
             # Nothing to do unless a resolver used the layer; cheap when it did not.
             await self.close_channel_layer()
+
+    async def _cors(self, policy: Any, scope: dict[str, Any], send: Callable[..., Any]) -> bool:
+        """Pick this request's CORS headers; answer it if it is a preflight (then True)."""
+        origin = request_method = None
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value
+            elif name == b"access-control-request-method":
+                request_method = value
+        preflight = scope["method"] == "OPTIONS" and request_method is not None
+        self._cors_headers = policy.headers(origin, preflight=preflight)
+        if preflight:
+            await self.send_response(send, 200, b"", [])
+        return preflight
 
     async def handle(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         """Answer one request (raising :class:`HTTPError` to refuse it)."""
@@ -403,6 +424,8 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                             headers: list[tuple[bytes, bytes]]) -> None:
         self._response_started = True
         headers.append((b"content-length", str(len(body)).encode()))
+        if self._cors_headers:
+            headers.extend(self._cors_headers)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

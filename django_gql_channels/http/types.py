@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Union
 
-from django.utils.datastructures import CaseInsensitiveMapping, MultiValueDict
+from django.utils.datastructures import MultiValueDict
+
+from ..base import ChannelsConsumer, scope_headers
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..base import ChannelsConsumer
     from .multipart import UploadedFiles
 
 __all__ = ["ChannelsRequest", "ChannelsResponse", "HeadersInput", "TemporalResponse", "encode_headers"]
@@ -55,17 +56,10 @@ class ChannelsRequest:
     @property
     def headers(self) -> Mapping[str, str]:
         if self._headers is None:
-            # Repeated headers are joined as RFC 9110 allows (cookies aside, see below).
-            merged: dict[str, str] = {}
-            for raw_name, raw_value in self.consumer.scope.get("headers", ()):
-                name = raw_name.decode("latin-1")
-                value = raw_value.decode("latin-1")
-                if name in merged:
-                    separator = "; " if name.lower() == "cookie" else ", "
-                    merged[name] = merged[name] + separator + value
-                else:
-                    merged[name] = value
-            self._headers = CaseInsensitiveMapping(merged)
+            consumer = self.consumer
+            # The consumer's own mapping (``consumer.headers``): built once for both.
+            self._headers = (consumer.headers if isinstance(consumer, ChannelsConsumer)
+                             else scope_headers(consumer.scope))
         return self._headers
 
     @property

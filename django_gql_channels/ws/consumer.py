@@ -26,10 +26,11 @@ from typing import Any, ClassVar
 
 from graphql import ExecutionResult, GraphQLError
 
-from ..base import ChannelsConsumer
+from ..base import ChannelListener, ChannelsConsumer
 from ..conf import gql_settings
-from ..engine import Engine, Operation, get_engine
+from ..engine import Engine, Operation, get_engine, log_exception
 from ..exceptions import GraphQLRequestError
+from ..outage import layer_failed, layer_is_down
 from ..persisted import resolve_operation
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
@@ -42,6 +43,17 @@ logger = logging.getLogger("django_gql_channels")
 
 #: Inside a starting subscription's task: the callback that confirms it.
 _confirm_current: ContextVar[Callable[[], None] | None] = ContextVar("gql_confirm_subscription", default=None)
+
+
+def _too_big(frame: str | bytes | None, limit: int) -> bool:
+    """Whether ``frame`` is over ``limit`` bytes (UTF-8), encoding text only when its length cannot tell."""
+    if frame is None:
+        return False
+    size = len(frame)
+    if isinstance(frame, bytes) or size > limit:
+        return size > limit
+    # A character takes one to four bytes in UTF-8.
+    return size * 4 > limit and len(frame.encode("utf-8", "surrogatepass")) > limit
 
 
 class ConnectionGone(Exception):
@@ -58,7 +70,13 @@ class _Operation:
 
 
 class _ConfirmOnEnter:
-    """``listen_to_channel`` for a starting subscription: entering it confirms the subscription."""
+    """``listen_to_channel`` for a starting subscription: once inside, the first wait confirms it.
+
+    Not entering itself: a generator that enters and yields its confirming
+    ``None`` (or a message already queued) gets that result sent before the
+    socket's next message is handled, so a client sees it before, say, the
+    ``pong`` to a ``ping`` sent after ``subscribe``.
+    """
 
     __slots__ = ("_confirm", "_manager")
 
@@ -68,7 +86,10 @@ class _ConfirmOnEnter:
 
     async def __aenter__(self) -> Any:
         listener = await self._manager.__aenter__()
-        self._confirm()
+        if isinstance(listener, ChannelListener):
+            listener.on_wait = self._confirm
+        else:  # a subclass's own listener: we cannot see it wait
+            self._confirm()
         return listener
 
     async def __aexit__(self, *exc_info: Any) -> Any:
@@ -92,14 +113,16 @@ class GraphQLWSConsumer(ChannelsConsumer):
     ``graphql-transport-ws`` — without a subprotocol in the handshake answer.
 
     **Order and confirmation.** Messages from one socket are handled in the
-    order they arrive. A subscription counts as started when its generator
-    confirms it (yields ``None`` first — that item is never sent), enters
-    ``listen_to_channel``, yields its first result, or ends; the socket's next
-    message is handled only after that (or after ``confirm_timeout`` seconds,
-    so a generator that does none of these cannot stall the socket). So a
-    client may subscribe and then send a mutation, or a ``ping``, on the same
-    socket and know the subscription is already listening: the ``pong`` is
-    the confirmation a client can see.
+    order they arrive. A subscription counts as started once its first
+    result is sent (a confirming ``None`` included, which the client receives
+    as a ``null`` result), it waits inside ``listen_to_channel`` for its first
+    message, or it ends;
+    the socket's next message is handled only after that (or after
+    ``confirm_timeout`` seconds, so a generator that does none of these
+    cannot stall the socket). So a client may subscribe and then send a
+    mutation, or a ``ping``, on the same socket and know the subscription is
+    already listening: the ``pong`` (or that first ``null``) is the
+    confirmation a client can see.
 
     **In resolvers.** ``info.context["ws"]`` is this consumer: its ``scope``
     (``user`` and ``session`` from ``AuthMiddlewareStack``, ``headers``),
@@ -118,6 +141,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
 
     **Limits.** At most ``MAX_OPERATIONS_PER_CONNECTION`` operations run at
     once on one socket; one more is refused with an ``error`` for it alone.
+    A frame larger than ``MAX_MESSAGE_SIZE`` bytes closes the socket with 1009
+    (message too big) before it is decoded or parsed.
     """
 
     protocol_classes: ClassVar[dict[str, type[ProtocolHandler]]] = {
@@ -158,6 +183,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
             gql_settings.SUBSCRIPTION_PROTOCOLS if subscription_protocols is None else subscription_protocols
         )
         self.max_operations: int | None = gql_settings.MAX_OPERATIONS_PER_CONNECTION
+        #: Bytes; a larger frame closes the socket with 1009 before it is decoded.
+        self.max_message_size: int | None = gql_settings.MAX_MESSAGE_SIZE
         #: The payload of ``connection_init`` (``{}`` when it had none).
         self.connection_params: dict[str, Any] = {}
         #: The context resolvers get, from :meth:`get_context`.
@@ -202,9 +229,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
             await send({"type": "websocket.accept"})
             await self.close(4406, "Subprotocol not acceptable")
             return
-        if self._layer is not None:
-            # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
-            await self.ensure_channel_name()
+        # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
+        await self._try_channel_name()
         accept: dict[str, Any] = {"type": "websocket.accept"}
         if offered:
             accept["subprotocol"] = subprotocol
@@ -215,6 +241,22 @@ class GraphQLWSConsumer(ChannelsConsumer):
             await self._receive_loop(receive, protocol)
         finally:
             await self._shutdown()
+
+    async def _try_channel_name(self) -> None:
+        """Create this socket's layer channel unless the layer is known to be down.
+
+        A socket opens during an outage all the same; its channel is then
+        made when an operation starts after the layer is back. (Each failed
+        attempt may leave state behind in the layer: the Redis pub/sub layer
+        keeps a queue for a channel it could not subscribe.)
+        """
+        layer = self._layer
+        if layer is None or self._channel_name is not None or layer_is_down(layer):
+            return
+        try:
+            await self.ensure_channel_name()
+        except Exception as exc:
+            layer_failed(layer, "creating a WebSocket's channel", exc)
 
     def pick_subprotocol(self, offered: Iterable[str]) -> str | None:
         """The first of ``subscription_protocols`` the client offers (see the class docs)."""
@@ -229,6 +271,7 @@ class GraphQLWSConsumer(ChannelsConsumer):
 
     async def _receive_loop(self, receive: Callable[..., Any], protocol: ProtocolHandler) -> None:
         handle_text = protocol.handle_text
+        limit = self.max_message_size
         while True:
             message = await receive()
             kind = message["type"]
@@ -236,6 +279,9 @@ class GraphQLWSConsumer(ChannelsConsumer):
                 if self.closed:
                     continue
                 text = message.get("text")
+                if limit is not None and _too_big(text if text is not None else message.get("bytes"), limit):
+                    await self.close(1009, f"Message too big: the limit is {limit} bytes")
+                    continue
                 try:
                     if text is None:
                         data = message.get("bytes") or b""
@@ -346,6 +392,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
         except GraphQLRequestError as exc:
             await protocol.send_errors(op_id, self.engine.format_errors(exc.errors))
             return
+        if self._channel_name is None:  # the socket opened while the layer was down
+            await self._try_channel_name()
         root_value = self.get_root_value(self)
         if inspect.isawaitable(root_value):
             root_value = await root_value
@@ -417,16 +465,21 @@ class GraphQLWSConsumer(ChannelsConsumer):
         stream: Any = None
         try:
             stream = await engine.subscribe(operation, variables=variables, context=self.context,
-                                            root_value=root_value, on_confirm=confirm)
+                                            root_value=root_value)
             if isinstance(stream, ExecutionResult):
                 # The subscription could not start (bad variables, the
                 # subscribe resolver raised): one result with errors.
-                confirm()
                 await protocol.send_next(op_id, engine.format_result(stream))
             else:
                 send_next = protocol.send_next
                 format_result = engine.format_result
+                # Started once its first result (often the confirming null)
+                # is on the wire: the socket's next message is answered after it.
                 async for result in stream:
+                    await send_next(op_id, format_result(result))
+                    break
+                confirm()
+                async for result in stream:  # the same stream, from its second result on
                     await send_next(op_id, format_result(result))
             await protocol.send_complete(op_id)
         except ConnectionGone:
@@ -449,11 +502,11 @@ class GraphQLWSConsumer(ChannelsConsumer):
         """An operation raised outside graphql-core's error handling: tell that operation only."""
         if self.closed:
             return
-        logger.error("Operation %s (%r) on a WebSocket failed: %s", op_id, operation, exc,
-                     exc_info=(type(exc), exc, exc.__traceback__))
-        error = exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc) or type(exc).__name__,
-                                                                      original_error=exc)
+        if isinstance(exc, GraphQLError):
+            logger.info("Operation %s (%r) on a WebSocket ended with an error: %s", op_id, operation, exc)
+        else:
+            log_exception(exc, operation)
         protocol = self.protocol
         assert protocol is not None
         with contextlib.suppress(Exception):
-            await protocol.send_errors(op_id, [self.engine.format_error(error)])
+            await protocol.send_errors(op_id, [self.engine.format_exception(exc)])

@@ -108,7 +108,7 @@ class LegacyWSProtocol(ProtocolHandler):
 
     async def internal_error(self, exc: BaseException) -> None:
         message = "Internal server error"
-        if self.consumer.debug:
+        if self.consumer.debug and not self.consumer.engine.mask_errors:
             message = f"{message}: {type(exc).__name__}: {exc}"
         await self._connection_error({"message": message})
         await self.consumer.close(1011, message)

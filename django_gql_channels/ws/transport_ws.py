@@ -39,7 +39,7 @@ class TransportWSProtocol(ProtocolHandler):
     # -- client to server ----------------------------------------------------
 
     async def unknown_type(self, kind: Any, message: dict[str, Any]) -> None:
-        if kind in _SERVER_ONLY:
+        if isinstance(kind, str) and kind in _SERVER_ONLY:
             await self.invalid_message(f"Unexpected message of type {kind!r} from a client")
         elif kind is None:
             await self.invalid_message("Message is missing the 'type' property")
@@ -121,7 +121,7 @@ class TransportWSProtocol(ProtocolHandler):
 
     async def internal_error(self, exc: BaseException) -> None:
         reason = "Internal server error"
-        if self.consumer.debug:
+        if self.consumer.debug and not self.consumer.engine.mask_errors:
             reason = f"{reason}: {type(exc).__name__}: {exc}"
         await self.consumer.close(4500, reason)
 

@@ -36,6 +36,8 @@ async def graphql_subscriber(live, rooms, user):
     assert await recv(ws) == {"type": "connection_ack"}
     await ws.send(json.dumps({"id": "chat", "type": "subscribe", "payload": {
         "query": JOIN, "variables": {"rooms": [{"roomName": room} for room in rooms], "user": user}}}))
+    # The subscription confirms with a null result once it listens, as the seed page's clients expect.
+    assert await next_chat(ws) is None
     return ws
 
 

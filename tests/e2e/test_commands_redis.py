@@ -49,8 +49,10 @@ async def subscribe(server, group: str) -> ClientConnection:
     assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION % group}}))
     # The server handles a socket's messages in order, and a subscription's only once it listens:
-    # the pong says the subscription has joined its group.
+    # the pong says the subscription has joined its group (after its confirming null).
     await ws.send(json.dumps({"type": "ping"}))
+    assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {
+        "id": "1", "type": "next", "payload": {"data": {"onGroupMessage": None}}}
     assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
     return ws
 

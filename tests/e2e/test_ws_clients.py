@@ -100,6 +100,7 @@ async def test_transport_ws_client_complete_stops_the_subscription(server):
         await init(ws)
         await send(ws, {"id": "chat", "type": "subscribe", "payload": {
             "query": 'subscription { joinChatRooms(rooms: [{roomName: "raw"}], user: "raw") { message } }'}})
+        assert await recv(ws) == {"id": "chat", "type": "next", "payload": {"data": {"joinChatRooms": None}}}
         greeting = await recv(ws)
         assert greeting["id"] == "chat"
         assert "Hello, my name is raw!" in greeting["payload"]["data"]["joinChatRooms"]["message"]
@@ -176,7 +177,7 @@ async def test_transport_ws_4409_duplicate_id(server):
         subscribe = {"id": "dup", "type": "subscribe", "payload": {
             "query": 'subscription { joinChatRooms(rooms: [{roomName: "dup"}], user: "d") { message } }'}}
         await send(ws, subscribe)
-        await recv(ws)  # the greeting: it runs
+        await recv(ws)  # the confirming null: it runs
         await send(ws, subscribe)
         code, reason = await closed_with(ws)
         assert code == 4409
@@ -258,8 +259,9 @@ def test_npm_graphql_ws_client(server, node_modules):
     assert out["count"] == [{"data": {"count": i}} for i in (1, 2, 3)]
     assert "nope" in json.dumps(out["validation"]["rejected"])
     assert out["failing"][0]["errors"][0]["message"] == "The subscription generator failed."
-    assert "Hello, my name is node!" in out["chat"][0]["data"]["joinChatRooms"]["message"]
-    assert out["chat"][1] == {"data": {"joinChatRooms": {"roomName": "chat_nodejs", "message": "typed in node"}}}
+    assert out["chat"][0] == {"data": {"joinChatRooms": None}}
+    assert "Hello, my name is node!" in out["chat"][1]["data"]["joinChatRooms"]["message"]
+    assert out["chat"][2] == {"data": {"joinChatRooms": {"roomName": "chat_nodejs", "message": "typed in node"}}}
     assert out["early"] == [{"data": {"count": 1}}, {"data": {"count": 2}}]
     assert out["after"] == [{"data": {"hello": "Hello, world!"}}]
 
@@ -277,8 +279,9 @@ def test_npm_subscriptions_transport_ws_client(server, node_modules):
     assert out["count"] == [{"data": {"count": i}} for i in (1, 2, 3)]
     assert "nope" in json.dumps(out["validation"])
     assert "The subscription generator failed." in json.dumps(out["failing"])
-    assert "Hello, my name is old!" in out["chat"][0]["data"]["joinChatRooms"]["message"]
-    assert out["chat"][1] == {"data": {"joinChatRooms": {"roomName": "chat_legacy", "message": "typed in legacy"}}}
+    assert out["chat"][0] == {"data": {"joinChatRooms": None}}
+    assert "Hello, my name is old!" in out["chat"][1]["data"]["joinChatRooms"]["message"]
+    assert out["chat"][2] == {"data": {"joinChatRooms": {"roomName": "chat_legacy", "message": "typed in legacy"}}}
     assert out["early"] == [{"data": {"count": 1}}, {"data": {"count": 2}}]
     assert out["after"] == [{"data": {"hello": "Hello, world!"}}]
     assert out["keepAlives"] >= 1
@@ -304,6 +307,7 @@ async def test_python_gql_client(server, subprotocol):
         assert counted == [{"count": 1}, {"count": 2}, {"count": 3}]
         chat = session.subscribe(gql(
             'subscription { joinChatRooms(rooms: [{roomName: "gql"}], user: "py") { roomName message } }'))
+        assert await chat.__anext__() == {"joinChatRooms": None}  # confirmed: it listens
         greeting = await chat.__anext__()
         assert "Hello, my name is py!" in greeting["joinChatRooms"]["message"]
         await session.execute(gql('mutation { sendChatMessage(room: {roomName: "gql"}, message: "from gql") }'))

@@ -66,6 +66,7 @@ async def test_sockets_that_subscribe_and_disconnect_leave_nothing(layer):
         await client.gql_init()
         group = f"leak{i % 7}"
         subscription = await client.subscribe(SUBSCRIPTION, {"g": group}).start()
+        assert (await subscription.__anext__())["data"] == {"onGroupMessage": None}  # it confirms
         if i % 2:
             await client.subscribe(CHAT, {"rooms": [{"roomName": f"r{i % 5}"}, {"roomName": "all"}]}).start()
         await layer.group_send(group, {"type": "group.message", "text": "hi", "n": i})

@@ -44,12 +44,13 @@ async function main() {
   await collect(client, { query: 'subscription { failAfter(n: 1) }' })
     .then((r) => out.failing.push({ results: r }))
     .catch((errors) => out.failing.push({ errors }));
-  // Chat: subscribe, get the greeting, send a message with a mutation, get it, complete.
+  // Chat: subscribe, get the confirming null and the greeting, send a message with a mutation, get it, complete.
   const chat = [];
   const iterator = client.iterate({
     query: 'subscription ($rooms: [ChatRoom!]!) { joinChatRooms(rooms: $rooms, user: "node") { roomName message } }',
     variables: { rooms: [{ roomName: 'nodejs' }] },
   });
+  chat.push((await iterator.next()).value);
   chat.push((await iterator.next()).value);
   await collect(client, {
     query: 'mutation { sendChatMessage(room: {roomName: "nodejs"}, message: "typed in node") }',

@@ -53,10 +53,10 @@ async function main() {
     }).subscribe({
       next: (result) => {
         chat.push(result);
-        if (chat.length === 1) {
+        if (chat.length === 2) { // the confirming null, then the greeting
           collect(client, { query: 'mutation { sendChatMessage(room: {roomName: "legacy"}, message: "typed in legacy") }' })
             .catch(reject);
-        } else { subscription.unsubscribe(); resolve(); }
+        } else if (chat.length === 3) { subscription.unsubscribe(); resolve(); }
       },
       error: reject,
     });

@@ -1,0 +1,132 @@
+"""Fault injection: SIGKILL the Redis server under a live uvicorn with subscribers, restart it on the same port.
+
+For both Redis layers the original subscribers (graphql-transport-ws,
+legacy graphql-ws, and the Channels tutorial's own-channel way) receive new
+messages after the restart without resubscribing and see no ``error`` or
+``complete`` meanwhile; the first publish after the restart succeeds;
+publishing and subscribing during the outage fail with masked or clear
+errors; nothing a client sees names the Redis server's address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+WAIT = 10
+RECOVERY_BOUND = 30  # seconds; a bound on the loop, not a timing assertion
+GROUP_QUERY = "subscription ($g: String!) { %s(group: $g) { text } }"
+
+
+class Client:
+    """One subscriber socket; remembers every frame it received."""
+
+    def __init__(self, ws, protocol: str, field: str, seen: list[str]) -> None:
+        self.ws = ws
+        self.protocol = protocol
+        self.field = field
+        self.seen = seen
+
+    @classmethod
+    async def subscribe(cls, live, protocol: str, field: str, group: str, seen: list[str]) -> Client:
+        ws = await connect(f"{live.ws_url}/graphql", subprotocols=[protocol], open_timeout=WAIT)
+        client = cls(ws, protocol, field, seen)
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert (await client.frame())["type"] == "connection_ack"
+        start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+        await ws.send(json.dumps({"id": "1", "type": start, "payload": {
+            "query": GROUP_QUERY % field, "variables": {"g": group}}}))
+        return client
+
+    async def frame(self, timeout: float = WAIT) -> dict:
+        text = await asyncio.wait_for(self.ws.recv(), timeout)
+        self.seen.append(text)
+        return json.loads(text)
+
+    async def text(self, timeout: float = WAIT) -> str:
+        """The next message's text; anything but a result (an error, a complete) fails the test."""
+        frame = await self.frame(timeout)
+        assert frame["type"] in ("next", "data") and "errors" not in frame["payload"], frame
+        return frame["payload"]["data"][self.field]["text"]
+
+    async def texts_until(self, last: str) -> list[str]:
+        texts = []
+        while not texts or texts[-1] != last:
+            texts.append(await self.text())
+        return texts
+
+
+async def publish(http, live, group: str, text: str, seen: list[str]) -> dict:
+    reply = await http.post(f"{live.url}/graphql", json={
+        "query": "mutation ($g: String!, $t: String!) { publish(group: $g, text: $t) }",
+        "variables": {"g": group, "t": text}})
+    seen.append(reply.text)
+    return reply.json()
+
+
+@pytest.mark.parametrize("layer", ["core", "pubsub"])
+async def test_subscribers_survive_a_redis_restart(layer, redis_server, live_server_factory):
+    live = live_server_factory(settings="tests.e2e.outage_settings",
+                               env={"REDIS_URL": redis_server.url, "OUTAGE_LAYER": layer})
+    seen: list[str] = []
+    subscribers = [
+        await Client.subscribe(live, "graphql-transport-ws", "onGroupMessage", "news", seen),
+        await Client.subscribe(live, "graphql-ws", "onGroupMessage", "news", seen),
+        await Client.subscribe(live, "graphql-transport-ws", "ownChannelMessages", "news", seen),
+    ]
+    async with httpx.AsyncClient(timeout=WAIT) as http:
+        try:
+            assert await publish(http, live, "news", "before", seen) == {"data": {"publish": True}}
+            for subscriber in subscribers:
+                assert await subscriber.text() == "before"
+
+            redis_server.kill()
+            # Publishing now fails, masked; a new subscription gets a clear error; a new socket still opens.
+            failed = await publish(http, live, "news", "lost", seen)
+            assert failed["errors"][0]["message"] == "Internal server error"
+            for field in ("onGroupMessage", "ownChannelMessages"):
+                newcomer = await Client.subscribe(live, "graphql-transport-ws", field, "later", seen)
+                refused = await newcomer.frame()
+                assert refused["type"] in ("error", "next"), refused  # the operation ends; the socket stays open
+                errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+                assert errors[0]["message"] == "Subscriptions are temporarily unavailable: try again shortly."
+                assert errors[0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+                await newcomer.ws.close()
+            await asyncio.sleep(1.5)  # down long enough for several retries (each must not log)
+
+            redis_server.restart()
+            restarted = time.monotonic()
+            # Every publish after the restart succeeds, the first one included; publish
+            # until the subscribers listen again (bounded), then each gets the rest in order.
+            attempt = 0
+            while True:
+                attempt += 1
+                assert await publish(http, live, "news", f"after {attempt}", seen) == {"data": {"publish": True}}
+                try:
+                    first = await subscribers[0].text(timeout=0.5)
+                    break
+                except TimeoutError:
+                    assert time.monotonic() - restarted < RECOVERY_BOUND, "subscribers did not resume"
+            recovered = time.monotonic() - restarted
+            assert await publish(http, live, "news", "final", seen) == {"data": {"publish": True}}
+            assert (await subscribers[0].texts_until("final"))[-1] == "final"
+            for subscriber in subscribers[1:]:
+                texts = await subscriber.texts_until("final")
+                numbers = [int(t.split()[1]) for t in texts[:-1]]
+                assert numbers == sorted(numbers) and all(n <= attempt for n in numbers), texts
+            print(f"\n{layer}: subscribers resumed {recovered:.2f} s after the restart "
+                  f"({attempt} publish(es)); first text after restart: {first!r}")
+        finally:
+            for subscriber in subscribers:
+                await subscriber.ws.close()
+    address = f"127.0.0.1:{redis_server.port}"
+    assert not [text for text in seen if address in text or str(redis_server.port) in text]
+    log = live.log()
+    # Once when the outage began and once when it ended, however many retries in between.
+    assert log.count("is unavailable") == 1, log
+    assert log.count("answers again") == 1, log
