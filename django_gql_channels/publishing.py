@@ -39,6 +39,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from .conf import gql_settings
+from .outage import retry_once
 
 __all__ = ["BroadcastError", "abroadcast", "broadcast", "safe_group_name"]
 
@@ -120,7 +121,9 @@ async def _send(groups: Sequence[str], message: dict[str, Any], raise_errors: bo
             layer = get_channel_layer(gql_settings.CHANNEL_LAYER)
             if layer is None:
                 raise BroadcastError(f"CHANNEL_LAYERS has no {gql_settings.CHANNEL_LAYER!r} layer.")
-            await asyncio.wait_for(layer.group_send(group, message), timeout)
+            # A restarted Redis leaves stale pooled connections: retried once, like ws.channel_layer's publishes.
+            await asyncio.wait_for(
+                retry_once(layer, f"broadcasting to group {group}", partial(layer.group_send, group, message)), timeout)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -33,7 +33,9 @@ class Client:
         self.seen = seen
 
     @classmethod
-    async def subscribe(cls, live, protocol: str, field: str, group: str, seen: list[str]) -> Client:
+    async def subscribe(cls, live, protocol: str, field: str, group: str, seen: list[str],
+                        *, confirmed: bool = True) -> Client:
+        """Subscribe; with ``confirmed``, wait for the confirming null (the subscription listens then)."""
         ws = await connect(f"{live.ws_url}/graphql", subprotocols=[protocol], open_timeout=WAIT)
         client = cls(ws, protocol, field, seen)
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
@@ -41,6 +43,9 @@ class Client:
         start = "subscribe" if protocol == "graphql-transport-ws" else "start"
         await ws.send(json.dumps({"id": "1", "type": start, "payload": {
             "query": GROUP_QUERY % field, "variables": {"g": group}}}))
+        if confirmed:
+            frame = await client.frame()
+            assert frame["type"] in ("next", "data") and frame["payload"] == {"data": {field: None}}, frame
         return client
 
     async def frame(self, timeout: float = WAIT) -> dict:
@@ -90,7 +95,7 @@ async def test_subscribers_survive_a_redis_restart(layer, redis_server, live_ser
             failed = await publish(http, live, "news", "lost", seen)
             assert failed["errors"][0]["message"] == "Internal server error"
             for field in ("onGroupMessage", "ownChannelMessages"):
-                newcomer = await Client.subscribe(live, "graphql-transport-ws", field, "later", seen)
+                newcomer = await Client.subscribe(live, "graphql-transport-ws", field, "later", seen, confirmed=False)
                 refused = await newcomer.frame()
                 assert refused["type"] in ("error", "next"), refused  # the operation ends; the socket stays open
                 errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
