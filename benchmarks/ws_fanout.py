@@ -27,6 +27,12 @@ compression, a server-side constant, does not dilute the comparison.
 
 Every wait has a timeout and every loop a count; a contender that fails is
 reported as such and the run goes on.
+
+The SSE table sets ``SSE_STREAMS`` Server-Sent Events streams (distinct
+connections mode: one ``POST`` with ``Accept: text/event-stream`` per
+subscriber, read by a minimal chunked-HTTP/1.1 reader) beside the same number
+of our WebSocket subscribers, measured the same way: each event chunk counts
+as a frame.
 """
 
 from __future__ import annotations
@@ -63,6 +69,11 @@ CONTENDERS = [
     ("ours: GraphQLWSConsumer via get_application()", "/graphql"),
 ]
 BARE, STRAWBERRY, OURS = (label for label, _ in CONTENDERS)
+#: The Server-Sent Events contender: its "path" says which transport the client speaks.
+SSE = "ours: GraphQL over SSE via get_application()"
+SSE_PATH = "sse:/graphql"
+SSE_STREAMS = 500
+SSE_REQUEST = json.dumps({"query": 'subscription { onGroupMessage(group: "bench") { text n } }'}).encode()
 
 
 def free_port() -> int:
@@ -192,6 +203,7 @@ class Counter:
 
 @dataclass
 class Subscriber:
+    #: the connection: anything with ``transport.abort()``
     ws: Any
     times: list[float] = field(default_factory=list)
     bad: int = 0
@@ -213,8 +225,50 @@ async def _read(sub: Subscriber, counter: Counter) -> None:
         pass
 
 
-async def _connect(url: str, counter: Counter, timeout: float) -> Subscriber:
+async def _read_sse(sub: Subscriber, reader: asyncio.StreamReader, counter: Counter) -> None:
+    """Event chunks of a chunked HTTP/1.1 response: the server writes one event per chunk."""
+    now = time.time
+    times = sub.times
+    try:
+        while True:
+            size = int((await reader.readline()).split(b";", 1)[0], 16)
+            if size == 0:
+                return
+            chunk = await reader.readexactly(size + 2)
+            if chunk.startswith(b":"):
+                continue  # keep-alive
+            times.append(now())
+            if not chunk.startswith(b"event: next"):
+                sub.bad += 1
+                sub.sample_bad = chunk[:200].decode(errors="replace")
+            counter.add()
+    except Exception:  # the connection went away (server stopped); the figures say what arrived
+        pass
+
+
+async def _connect_sse(port: int, path: str, counter: Counter, timeout: float) -> Subscriber:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+    try:
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     f"Accept: text/event-stream\r\nContent-Length: {len(SSE_REQUEST)}\r\n\r\n".encode()
+                     + SSE_REQUEST)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        if b" 200 " not in head.split(b"\r\n", 1)[0] or b"chunked" not in head.lower():
+            raise RuntimeError(f"expected a chunked 200 event stream, got {head[:200]!r}")
+    except BaseException:
+        writer.transport.abort()
+        raise
+    sub = Subscriber(writer)
+    sub.task = asyncio.get_running_loop().create_task(_read_sse(sub, reader, counter))
+    return sub
+
+
+async def _connect(port: int, path: str, counter: Counter, timeout: float) -> Subscriber:
     from websockets.asyncio.client import connect
+
+    if path.startswith("sse:"):
+        return await _connect_sse(port, path[4:], counter, timeout)
+    url = f"ws://127.0.0.1:{port}{path}"
 
     ws = await connect(url, subprotocols=[PROTOCOL], compression=None, open_timeout=timeout,
                        ping_interval=None, close_timeout=1, max_queue=None)
@@ -234,7 +288,7 @@ async def _connect(url: str, counter: Counter, timeout: float) -> Subscriber:
     return sub
 
 
-async def connect_all(url: str, n: int, counter: Counter, *, parallel: int = 50,
+async def connect_all(port: int, path: str, n: int, counter: Counter, *, parallel: int = 50,
                       timeout: float = 20.0) -> tuple[list[Subscriber], list[str]]:
     gate = asyncio.Semaphore(parallel)
     errors: list[str] = []
@@ -242,7 +296,7 @@ async def connect_all(url: str, n: int, counter: Counter, *, parallel: int = 50,
     async def one() -> Subscriber | None:
         async with gate:
             try:
-                return await _connect(url, counter, timeout)
+                return await _connect(port, path, counter, timeout)
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}"[:200])
                 return None
@@ -321,11 +375,10 @@ async def measure_one(contender: str, path: str, *, layer: str, env: dict[str, s
     subs: list[Subscriber] = []
     try:
         await server.wait_ready()
-        url = f"ws://127.0.0.1:{server.port}{path}"
         # Warm-up: one subscription comes and goes, so lazy imports and
         # first-use caches are in the idle figure, not in the per-socket one.
         warm_counter = Counter()
-        warm, warm_errors = await connect_all(url, 1, warm_counter)
+        warm, warm_errors = await connect_all(server.port, path, 1, warm_counter)
         if warm_errors:
             result.errors.append(f"warm-up: {warm_errors[0]}")
             return result
@@ -337,7 +390,7 @@ async def measure_one(contender: str, path: str, *, layer: str, env: dict[str, s
         result.rss_idle_kib = (await http_get_json(server.port, "/bench/stats", 30))["rss_kib"]
 
         counter = Counter()
-        subs, errors = await connect_all(url, n, counter)
+        subs, errors = await connect_all(server.port, path, n, counter)
         result.connected = len(subs)
         if errors:
             result.errors.append(f"{len(errors)} sockets failed to connect, e.g. {errors[0]}")
@@ -412,10 +465,11 @@ def report(results: list[FanoutResult], layer: str) -> tuple[str, list[tuple[str
         strawberry = by_name.get(STRAWBERRY)
         bare = by_name.get(BARE)
         m = rows[0].m
+        protocols = "graphql-transport-ws and graphql-sse" if SSE in by_name else "graphql-transport-ws"
         table = Table(["contender", "deliveries/s", "vs bare", "vs Strawberry", "p50 ms", "p99 ms",
                        "RSS/socket KiB", "CPU us/delivery", "GC %", "status"],
-                      title=f"WS fan-out, {layer} layer: {n} subscribers x {m} group messages "
-                            f"(graphql-transport-ws, uvicorn)")
+                      title=f"{'Fan-out' if SSE in by_name else 'WS fan-out'}, {layer} layer: {n} subscribers "
+                            f"x {m} group messages ({protocols}, uvicorn)")
         for r in rows:
             table.add([
                 r.contender, f"{r.rate:,.0f}",
@@ -468,10 +522,10 @@ def _profile_path(directory: str | None, layer: str, n: int, path: str) -> str |
 
 
 async def run(*, quick: bool = False, redis: bool | None = None, sizes: tuple[int, ...] | None = None,
-              profile_dir: str | None = None) -> tuple[str, list[tuple[str, bool]]]:
+              profile_dir: str | None = None, sse: bool = True) -> tuple[str, list[tuple[str, bool]]]:
     sizes = sizes or (100, 1000)
     m = 20 if quick else 50
-    raise_fd_limit(max(sizes) * 2 + 256)
+    raise_fd_limit(max(*sizes, SSE_STREAMS) * 2 + 256)
     contenders = list(CONTENDERS)
     notes = []
     missing = ours_available()
@@ -496,6 +550,15 @@ async def run(*, quick: bool = False, redis: bool | None = None, sizes: tuple[in
                     results.append(await measure_one(
                         label, path, layer=layer, env=env, n=n, m=m, burst_timeout=120.0,
                         profile=_profile_path(profile_dir, layer, n, path)))
+            if sse:
+                # The SSE row, beside our WebSocket row at the same size.
+                sse_rows = [(SSE, SSE_PATH)]
+                if SSE_STREAMS not in sizes and not missing:
+                    sse_rows.insert(0, (OURS, "/graphql"))
+                for label, path in sse_rows:
+                    results.append(await measure_one(
+                        label, path, layer=layer, env=env, n=SSE_STREAMS, m=m, burst_timeout=120.0,
+                        profile=_profile_path(profile_dir, layer, SSE_STREAMS, path.replace(":", "-"))))
             text, layer_goals = report(results, layer)
             text = "\n".join([text, *notes])
             print(text + "\n", flush=True)

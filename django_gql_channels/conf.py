@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_OPERATIONS_PER_CONNECTION": 100,
     "SUBSCRIPTION_QUEUE_SIZE": 1000,
     "CHANNEL_LAYER": "default",
+    # Server-Sent Events (the graphql-sse protocol).
+    "SSE_ENABLED": True,
+    "SSE_KEEP_ALIVE_INTERVAL": 12,
+    "SSE_RESERVATION_TIMEOUT": 30,
     # Persisted (trusted) documents and automatic persisted queries.
     "PERSISTED_DOCUMENTS": None,
     "ONLY_PERSISTED_DOCUMENTS": False,
@@ -111,6 +115,11 @@ DESCRIPTIONS: dict[str, str] = {
     "SUBSCRIPTION_QUEUE_SIZE": "Channel-layer messages waiting per subscription before further ones are "
                                "dropped (and logged).",
     "CHANNEL_LAYER": "The ``CHANNEL_LAYERS`` alias subscriptions use.",
+    "SSE_ENABLED": "GraphQL over Server-Sent Events (the graphql-sse protocol, both modes) at the GraphQL URL.",
+    "SSE_KEEP_ALIVE_INTERVAL": "Seconds between keep-alive comments on an idle event stream, so proxies "
+                               "do not cut it; ``None``: none.",
+    "SSE_RESERVATION_TIMEOUT": "Seconds a single-connection-mode reservation (``PUT``) waits for its "
+                               "stream to be opened before it expires.",
     "PERSISTED_DOCUMENTS": "Path to a persisted-documents manifest: a JSON object ``{\"<id>\": \"<document>\"}`` "
                            "(ids ``sha256:<hex>`` or bare hex) or Apollo's persisted query manifest. Read and "
                            "validated once, at start-up; requests may then name a document by ``documentId`` "
@@ -219,6 +228,10 @@ _TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_OPERATIONS_PER_CONNECTION": (_is_optional_positive_int, "a positive int or None"),
     "SUBSCRIPTION_QUEUE_SIZE": (_is_positive_int, "a positive int"),
     "CHANNEL_LAYER": (_is_str, "a CHANNEL_LAYERS alias string"),
+    "SSE_ENABLED": (_is_bool, "a bool"),
+    "SSE_KEEP_ALIVE_INTERVAL": (lambda v: v is None or (_is_non_negative_number(v) and v > 0),
+                                "a number of seconds > 0, or None for no keep-alive"),
+    "SSE_RESERVATION_TIMEOUT": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
     "PERSISTED_DOCUMENTS": (lambda v: v is None or isinstance(v, (str, os.PathLike)),
                             "a path to a manifest file, or None"),
     "ONLY_PERSISTED_DOCUMENTS": (_is_bool, "a bool"),

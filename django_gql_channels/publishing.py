@@ -145,7 +145,7 @@ def _in_memory_loop(layer: Any) -> asyncio.AbstractEventLoop | None:
     """
     if not isinstance(layer, InMemoryChannelLayer):
         return None
-    from .base import _registries
+    from .groups import _registries
 
     # The weak references behind the WeakKeyDictionary copy atomically from any thread
     # (typeshed leaves its ``data`` out).

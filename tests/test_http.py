@@ -353,16 +353,27 @@ async def test_unsupported_content_types_get_415(app, content_type, fragment):
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"])
-async def test_other_methods_get_405_with_allow(app, method):
+async def test_other_methods_get_405_with_allow(method):
+    app = consumer(graphql_ide="graphiql", sse_enabled=False)
     reply = await call(app, method, payload={"query": "{ hello }"})
     assert_json_error(reply, 405, f"{method} is not supported")
     assert reply.header("allow") == "GET, POST"
 
 
+@pytest.mark.parametrize("method", ["PATCH", "HEAD", "OPTIONS", "TRACE"])
+async def test_with_sse_put_and_delete_are_allowed_too(app, method):
+    reply = await call(app, method, payload={"query": "{ hello }"})
+    assert_json_error(reply, 405, f"{method} is not supported")
+    assert reply.header("allow") == "GET, POST, PUT, DELETE"
+
+
 async def test_allow_is_post_only_without_get_queries_or_ide():
-    reply = await call(consumer(graphql_ide=None, allow_queries_via_get=False), "PUT")
+    reply = await call(consumer(graphql_ide=None, allow_queries_via_get=False, sse_enabled=False), "PUT")
     assert_json_error(reply, 405)
     assert reply.header("allow") == "POST"
+    # With SSE, GET still opens reserved streams.
+    reply = await call(consumer(graphql_ide=None, allow_queries_via_get=False), "PATCH")
+    assert reply.header("allow") == "POST, GET, PUT, DELETE"
 
 
 # -- GET -----------------------------------------------------------------------

@@ -21,11 +21,15 @@ mutation over GET                     405 (``Allow: POST``)                405
 plus 405 for other methods, 413 for bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
 415 for other content types and 406 when ``Accept`` admits neither media type.
 Every refusal has a JSON ``{"errors": [{"message": ...}]}`` body.
+
+With ``SSE_ENABLED`` the same URL also speaks GraphQL over Server-Sent Events
+(the graphql-sse protocol, both modes): see :mod:`.sse`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -39,11 +43,13 @@ from graphql import ExecutionResult, GraphQLError
 
 from ..base import ChannelsConsumer
 from ..conf import gql_settings
-from ..engine import Engine, get_engine
+from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
+from ..operations import ConfirmingListener, ConnectionGone, Operations
 from ..persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
 from ..persisted import UNCACHEABLE, resolve_operation
 from ..unset import UNSET
+from . import sse
 from .assets import ASSET_PARAM, accepts_gzip, get_asset
 from .cors import cors_policy
 from .errors import HTTPError
@@ -68,6 +74,7 @@ T = TypeVar("T")
 MaybeAwaitable = Union[T, Awaitable[T]]
 
 _JSON_HEADER = (b"content-type", JSON)
+_TEXT_HEADER = (b"content-type", b"text/plain; charset=utf-8")
 # As Apollo Server sends with PersistedQueryNotFound: a miss must not be cached.
 _NO_CACHE_HEADER = (b"cache-control", b"private, no-cache, must-revalidate")
 #: GET parameters that make a request a GraphQL request rather than a visit to the IDE.
@@ -92,7 +99,7 @@ def _is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
-class GraphQLHTTPConsumer(ChannelsConsumer):
+class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
     """Serves GraphQL queries and mutations over HTTP, and the IDE page.
 
     Hooks to override (each may be ``async def`` or a plain ``def``; the
@@ -111,6 +118,10 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
 
     Any of them may raise :class:`~django_gql_channels.http.HTTPError` to
     refuse the request with a status and message.
+
+    With ``sse_enabled`` (``SSE_ENABLED``), operations also run over
+    Server-Sent Events (:mod:`.sse`); their context is :meth:`get_context`'s
+    plus ``"ws"``, the consumer owning the stream.
     """
 
     def __init__(
@@ -120,6 +131,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         graphql_ide: str | None = UNSET,
         allow_queries_via_get: bool | None = None,
         multipart_uploads_enabled: bool | None = None,
+        sse_enabled: bool | None = None,
     ) -> None:
         super().__init__()
         self.schema = schema
@@ -132,7 +144,9 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
             gql_settings.MULTIPART_UPLOADS_ENABLED if multipart_uploads_enabled is None
             else multipart_uploads_enabled
         )
+        self.sse_enabled: bool = gql_settings.SSE_ENABLED if sse_enabled is None else sse_enabled
         self._response_started = False
+        self._receive: Callable[..., Any] | None = None
         #: CORS headers every response to this request carries (none without CORS settings).
         self._cors_headers: list[tuple[bytes, bytes]] = []
 
@@ -167,6 +181,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
     ) -> None:
         self.scope = scope
         self.base_send = send
+        self._receive = receive
         try:
             policy = cors_policy()
             if policy is not None and policy.applies_to(scope["path"][len(scope.get("root_path", "")):]):
@@ -203,9 +218,7 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
     async def handle(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         """Answer one request (raising :class:`HTTPError` to refuse it)."""
         method = scope["method"]
-        content_type: bytes | None = None
-        accept: bytes | None = None
-        content_length: bytes | None = None
+        content_type = accept = content_length = token = None
         preflight = False
         for name, value in scope["headers"]:
             if name == b"content-type":
@@ -216,7 +229,29 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                 content_length = value
             elif name in PREFLIGHT_HEADERS and value.strip():
                 preflight = True
+            elif name == sse.TOKEN_HEADER:
+                token = value
         negotiated = negotiate(accept)
+        event_stream = False
+        reservation: sse.Reservation | None = None
+        if self.sse_enabled:
+            event_stream = sse.accepts_event_stream(accept)
+            if token is None and b"token=" in scope.get("query_string", b""):
+                token = self._query_params(scope["query_string"]).get(sse.TOKEN_QUERY_KEY, "").encode("latin-1") or None
+            if method == "PUT":
+                await self.reserve_stream(send, accept, token)
+                return
+            if token is not None or method == "DELETE":
+                reservation = self._find_reservation(token)
+                if method == "DELETE":
+                    await self.stop_in_stream(send, reservation)
+                    return
+                if method == "GET" and event_stream:
+                    await self.open_stream(send, receive, reservation)
+                    return
+            if event_stream and negotiated.content_type is None:
+                # Only an event stream is acceptable: every outcome goes there.
+                negotiated = negotiated._replace(content_type=sse.EVENT_STREAM)
         files = None
         try:
             if method == "POST":
@@ -268,22 +303,43 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                                 {"Allow": self._allowed_methods()})
             request = ChannelsRequest(self, body, None, method,
                                       content_type.decode("latin-1") if content_type else None, files)
-            await self.execute(send, request, params, negotiated.content_type)
+            if reservation is not None:
+                await self.start_in_stream(send, request, params, reservation, negotiated.content_type)
+                return
+            await self.execute(send, request, params, negotiated.content_type,
+                               event_stream=event_stream)
         finally:
             close_files(files)
 
+    async def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
+        """The operation ``params`` describe (text, ``documentId`` or persisted-query hash),
+        for every transport of this URL (JSON and SSE).
+
+        Raises :class:`~..exceptions.GraphQLRequestError` for syntax,
+        validation, operation-selection and persisted-document errors.
+        """
+        return await resolve_operation(self.engine, params.query, params.operation_name,
+                                       document_id=params.document_id, extensions=params.extensions)
+
     async def execute(self, send: Callable[..., Any], request: ChannelsRequest, params: GraphQLParams,
-                      media_type: bytes) -> None:
-        """Prepare and run the operation, then send its result."""
+                      media_type: bytes, *, event_stream: bool = False) -> None:
+        """Prepare and run the operation, then send its result.
+
+        With ``event_stream`` (the client accepts ``text/event-stream``) a
+        subscription is streamed, and so is everything when ``media_type`` is
+        the event stream itself (no JSON type was acceptable).
+        """
         engine = self.engine
         response = TemporalResponse()
         request_error = False
         status: int | None = None
         extra_headers: list[tuple[bytes, bytes]] = []
         try:
-            operation = await resolve_operation(engine, params.query, params.operation_name,
-                                                document_id=params.document_id, extensions=params.extensions)
+            operation = await self.prepare_operation(params, request)
         except GraphQLRequestError as error:
+            if media_type is sse.EVENT_STREAM:
+                await self.stream_errors(send, engine.format_errors(error.errors))
+                return
             result = ExecutionResult(None, error.errors)
             request_error = True
             # Persisted-document refusals have their own status whatever the media type.
@@ -292,14 +348,14 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
                 extra_headers.append(_NO_CACHE_HEADER)
         else:
             kind = operation.kind
-            if kind == "subscription":
-                result = ExecutionResult(None, [GraphQLError(
-                    f"Subscriptions are served over WebSocket at {self.websocket_url()}: "
-                    "connect there with a graphql-ws (graphql-transport-ws) client."
-                )])
-                request_error = True
-            elif kind == "mutation" and request.method == "GET":
+            if kind == "mutation" and request.method == "GET":
                 raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
+            if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM):
+                await self.stream_operation(send, request, params, operation)
+                return
+            if kind == "subscription":
+                result = ExecutionResult(None, [GraphQLError(self._subscription_elsewhere_message())])
+                request_error = True
             else:
                 context = await self._hook(self.get_context(request, response))
                 root_value = await self._hook(self.get_root_value(request))
@@ -319,6 +375,116 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
             headers.extend(encode_headers(response.headers))
         body: str | bytes = await self._hook(self.encode_json(data))
         await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
+
+    # -- Server-Sent Events (see .sse) -------------------------------------------
+
+    async def operation_context(self, request: ChannelsRequest, host: GraphQLHTTPConsumer,
+                                response: TemporalResponse) -> tuple[Any, Any]:
+        """Context and root value of an operation run over SSE: the HTTP hooks', plus ``"ws"``."""
+        context = await self._hook(self.get_context(request, response))
+        if isinstance(context, dict):
+            context.setdefault("ws", host)
+        root_value = await self._hook(self.get_root_value(request))
+        return context, root_value
+
+    async def stream_operation(self, send: Callable[..., Any], request: ChannelsRequest, params: GraphQLParams,
+                               operation: Operation) -> None:
+        """Distinct connections mode: run one operation, streaming its results until it ends or the client goes."""
+        response = TemporalResponse()
+        context, root_value = await self.operation_context(request, self, response)
+        stream = sse.EventStream(send, response, self._cors_headers)
+        operations = Operations(self.engine, sse.DistinctSink(stream, self.encode_json), transport="an SSE stream")
+        if operation.kind == "subscription" and self._layer is not None:
+            # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
+            await self.ensure_channel_name()
+        self._response_started = True
+        await operations.start(None, operation, params.variables, context, root_value)
+        if operation.kind == "subscription":
+            with contextlib.suppress(ConnectionGone):
+                await stream.open()  # listening: let the client know
+        assert self._receive is not None
+        await sse.serve(stream, self._receive, operations, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
+
+    async def stream_errors(self, send: Callable[..., Any], errors: list[dict[str, Any]]) -> None:
+        """Distinct connections mode: a request error, as the stream's only result."""
+        stream = sse.EventStream(send, headers=self._cors_headers)
+        self._response_started = True
+        with contextlib.suppress(ConnectionGone):
+            await sse.DistinctSink(stream, self.encode_json).send_errors(None, errors)
+        await stream.end()
+
+    async def reserve_stream(self, send: Callable[..., Any], accept: bytes | None, token: bytes | None) -> None:
+        """Single connection mode, ``PUT``: reserve a stream; the reply is its token."""
+        if token is not None and sse.Reservation.find(token.decode("latin-1")) is not None:
+            raise HTTPError(409, "Stream already registered: this token is taken; PUT without it for a new one.")
+        if not sse.accepts_text_plain(accept):
+            raise HTTPError(406, "A stream reservation is answered with its token as text/plain: accept it.")
+        reservation = sse.Reservation.reserve(self, gql_settings.SSE_RESERVATION_TIMEOUT)
+        await self.send_response(send, 201, reservation.token.encode(), [_TEXT_HEADER])
+
+    @staticmethod
+    def _find_reservation(token: bytes | None) -> sse.Reservation:
+        reservation = None if token is None else sse.Reservation.find(token.decode("latin-1"))
+        if reservation is None:
+            raise HTTPError(404, "Stream not found: reserve one with PUT and send its token in the "
+                                 "X-GraphQL-Event-Stream-Token header (or the 'token' query parameter).")
+        return reservation
+
+    async def open_stream(self, send: Callable[..., Any], receive: Callable[..., Any],
+                          reservation: sse.Reservation) -> None:
+        """Single connection mode, ``GET`` with the token: the reserved stream, until the client goes."""
+        if reservation.stream is not None:
+            raise HTTPError(409, "Stream already open: one token admits one event stream at a time.")
+        stream = sse.EventStream(send, headers=self._cors_headers)
+        reservation.open(stream)
+        self._response_started = True
+        try:
+            with contextlib.suppress(ConnectionGone):
+                await stream.open()
+            await sse.serve(stream, receive, None, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
+        finally:
+            await reservation.close()
+
+    async def start_in_stream(self, send: Callable[..., Any], request: ChannelsRequest, params: GraphQLParams,
+                              reservation: sse.Reservation, media_type: bytes) -> None:
+        """Single connection mode: start an operation whose events go to the reserved stream (202)."""
+        op_id = (params.extensions or {}).get("operationId")
+        if not isinstance(op_id, str) or not op_id:
+            raise HTTPError(400, "Operation ID is missing: send a unique string as extensions.operationId.")
+        operations = reservation.operations
+        if op_id in operations:
+            raise HTTPError(409, f"Operation with ID {op_id!r} already exists on this stream.")
+        limit = gql_settings.MAX_OPERATIONS_PER_CONNECTION
+        if limit is not None and len(operations) >= limit:
+            raise HTTPError(429, f"Too many operations: this stream already runs {limit}, the most "
+                                 "MAX_OPERATIONS_PER_CONNECTION allows at once. Stop one first.")
+        try:
+            operation = await self.prepare_operation(params, request)
+        except GraphQLRequestError:
+            # Refused as GraphQL over HTTP refuses it, in the reply to this request.
+            await self.execute(send, request, params, media_type)
+            return
+        if operation.kind == "mutation" and request.method == "GET":
+            raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
+        host = reservation.host
+        response = TemporalResponse()
+        context, root_value = await self.operation_context(request, host, response)
+        if operation.kind == "subscription" and host._layer is not None:
+            await host.ensure_channel_name()
+        if reservation.closed:
+            raise HTTPError(404, "Stream not found: it closed while the operation was being prepared.")
+        if op_id in operations:
+            raise HTTPError(409, f"Operation with ID {op_id!r} already exists on this stream.")
+        await operations.start(op_id, operation, params.variables, context, root_value)
+        await self.send_response(send, 202, b"", encode_headers(response.headers))
+
+    async def stop_in_stream(self, send: Callable[..., Any], reservation: sse.Reservation) -> None:
+        """Single connection mode, ``DELETE ?operationId=``: stop one operation (200 also if it had ended)."""
+        op_id = self._query_params(self.scope.get("query_string", b"")).get("operationId")
+        if not op_id:
+            raise HTTPError(400, "Operation ID is missing: DELETE with ?operationId=<the operation's id>.")
+        await reservation.operations.stop(op_id)
+        await self.send_response(send, 200, b"", [])
 
     # -- reading -------------------------------------------------------------
 
@@ -480,7 +646,18 @@ class GraphQLHTTPConsumer(ChannelsConsumer):
         return f"{scheme}://{host}{scope.get('root_path', '')}{scope.get('path', '')}"
 
     def _allowed_methods(self) -> str:
-        return "GET, POST" if self.allow_queries_via_get or self.graphql_ide is not None else "POST"
+        methods = "GET, POST" if self.allow_queries_via_get or self.graphql_ide is not None else "POST"
+        if self.sse_enabled:
+            methods = f"{methods}{'' if methods.startswith('GET') else ', GET'}, PUT, DELETE"
+        return methods
+
+    def _subscription_elsewhere_message(self) -> str:
+        message = (f"Subscriptions are served over WebSocket at {self.websocket_url()}: "
+                   "connect there with a graphql-ws (graphql-transport-ws) client")
+        if self.sse_enabled:
+            return (f"{message}, or over Server-Sent Events at this URL: send the request with "
+                    "'Accept: text/event-stream', as the graphql-sse client does.")
+        return f"{message}."
 
     @staticmethod
     def _check_charset(content_type: bytes) -> None:

@@ -1,35 +1,28 @@
-"""``GraphQLWSConsumer``: GraphQL over WebSockets, and the operation lifecycle both protocols share.
+"""``GraphQLWSConsumer``: GraphQL over WebSockets.
 
 One socket is one consumer instance. Its own receive loop reads the ASGI
 ``receive`` directly (no Channels ``dispatch``, so no thread hop per frame)
 and hands each text frame to the protocol module picked at connect
 (:mod:`.transport_ws` or :mod:`.legacy_ws`). Those modules only translate
-message shapes; starting, running, cancelling, completing and cleaning up
-operations happens here, the same for both.
-
-Each operation runs in its own task. Per delivered subscription event the
-work is: take the message from the listener's queue (in the user's
-generator), execute the selection set against it, encode the reply once,
-send it.
+message shapes; the consumer is the :class:`~.protocol.ProtocolConnection`
+they talk to, and the operations run in :class:`~..operations.Operations`,
+the lifecycle Server-Sent Events streams share.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import ContextVar
 from typing import Any, ClassVar
 
-from graphql import ExecutionResult, GraphQLError
-
-from ..base import ChannelListener, ChannelsConsumer
+from ..base import ChannelsConsumer
 from ..conf import gql_settings
-from ..engine import Engine, Operation, get_engine, log_exception
+from ..engine import Engine, get_engine
 from ..exceptions import GraphQLRequestError
+from ..operations import ConfirmingListener, ConnectionGone, Operations
 from ..outage import layer_failed, layer_is_down
 from ..persisted import resolve_operation
 from ..unset import UNSET
@@ -40,10 +33,6 @@ from .transport_ws import TransportWSProtocol
 __all__ = ["GraphQLWSConsumer"]
 
 logger = logging.getLogger("django_gql_channels")
-
-#: Inside a starting subscription's task: the callback that confirms it.
-_confirm_current: ContextVar[Callable[[], None] | None] = ContextVar("gql_confirm_subscription", default=None)
-
 
 def _too_big(frame: str | bytes | None, limit: int) -> bool:
     """Whether ``frame`` is over ``limit`` bytes (UTF-8), encoding text only when its length cannot tell."""
@@ -56,47 +45,7 @@ def _too_big(frame: str | bytes | None, limit: int) -> bool:
     return size * 4 > limit and len(frame.encode("utf-8", "surrogatepass")) > limit
 
 
-class ConnectionGone(Exception):
-    """Sending to the client failed: the socket is closed or closing."""
-
-
-class _Operation:
-    __slots__ = ("id", "started", "task")
-
-    def __init__(self, op_id: Any, task: asyncio.Task[None], started: asyncio.Future[None] | None) -> None:
-        self.id = op_id
-        self.task = task
-        self.started = started
-
-
-class _ConfirmOnEnter:
-    """``listen_to_channel`` for a starting subscription: once inside, the first wait confirms it.
-
-    Not entering itself: a generator that enters and yields its confirming
-    ``None`` (or a message already queued) gets that result sent before the
-    socket's next message is handled, so a client sees it before, say, the
-    ``pong`` to a ``ping`` sent after ``subscribe``.
-    """
-
-    __slots__ = ("_confirm", "_manager")
-
-    def __init__(self, manager: Any, confirm: Callable[[], None]) -> None:
-        self._manager = manager
-        self._confirm = confirm
-
-    async def __aenter__(self) -> Any:
-        listener = await self._manager.__aenter__()
-        if isinstance(listener, ChannelListener):
-            listener.on_wait = self._confirm
-        else:  # a subclass's own listener: we cannot see it wait
-            self._confirm()
-        return listener
-
-    async def __aexit__(self, *exc_info: Any) -> Any:
-        return await self._manager.__aexit__(*exc_info)
-
-
-class GraphQLWSConsumer(ChannelsConsumer):
+class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
     """GraphQL queries, mutations and subscriptions over one WebSocket.
 
     Use ``GraphQLWSConsumer.as_asgi(schema=..., ...)``; every argument left
@@ -191,7 +140,7 @@ class GraphQLWSConsumer(ChannelsConsumer):
         self.context: Any = None
         self.protocol: ProtocolHandler | None = None
         self.closed = False
-        self._operations: dict[Any, _Operation] = {}
+        self.operations: Operations | None = None
 
     # -- hooks ---------------------------------------------------------------
 
@@ -236,6 +185,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
             accept["subprotocol"] = subprotocol
         await send(accept)
         self.protocol = protocol = self.protocol_classes[subprotocol](self)
+        self.operations = Operations(self.engine, protocol, transport="a WebSocket",
+                                     confirm_timeout=self.confirm_timeout, cleanup_timeout=self.cleanup_timeout)
         try:
             protocol.on_accept()
             await self._receive_loop(receive, protocol)
@@ -322,20 +273,15 @@ class GraphQLWSConsumer(ChannelsConsumer):
             await self.base_send(message)
         # Nothing more will be sent: stop the operations now rather than when
         # the server reports the disconnect.
-        for operation in list(self._operations.values()):
-            operation.task.cancel()
+        if self.operations is not None:
+            self.operations.cancel_all()
 
     async def _shutdown(self) -> None:
         self.closed = True
         if self.protocol is not None:
             self.protocol.on_close()
-        operations = list(self._operations.values())
-        self._operations.clear()
-        tasks = [operation.task for operation in operations]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await self._wait_cleanup(tasks)
+        if self.operations is not None:
+            await self.operations.stop_all()
         await self.close_channel_layer()
 
     # -- connection ----------------------------------------------------------
@@ -358,7 +304,7 @@ class GraphQLWSConsumer(ChannelsConsumer):
     # -- operations ----------------------------------------------------------
 
     def has_operation(self, op_id: Any) -> bool:
-        return op_id in self._operations
+        return self.operations is not None and op_id in self.operations
 
     async def start_operation(
         self,
@@ -378,9 +324,10 @@ class GraphQLWSConsumer(ChannelsConsumer):
         an ``error`` for this operation.
         """
         protocol = self.protocol
-        assert protocol is not None
+        operations = self.operations
+        assert protocol is not None and operations is not None
         limit = self.max_operations
-        if limit is not None and len(self._operations) >= limit:
+        if limit is not None and len(operations) >= limit:
             await protocol.send_errors(op_id, [{
                 "message": f"Too many operations: this connection already runs {limit}, the most "
                            "MAX_OPERATIONS_PER_CONNECTION allows at once. Complete one first.",
@@ -397,116 +344,8 @@ class GraphQLWSConsumer(ChannelsConsumer):
         root_value = self.get_root_value(self)
         if inspect.isawaitable(root_value):
             root_value = await root_value
-        loop = asyncio.get_running_loop()
-        started: asyncio.Future[None] | None = None
-        if operation.kind == "subscription":
-            started = loop.create_future()
-            coroutine = self._run_subscription(op_id, operation, variables, root_value, started)
-        else:
-            coroutine = self._run_single(op_id, operation, variables, root_value)
-        task = loop.create_task(coroutine)
-        self._operations[op_id] = _Operation(op_id, task, started)
-        if started is not None and not started.done():
-            await asyncio.wait((started,), timeout=self.confirm_timeout)
+        await operations.start(op_id, operation, variables, self.context, root_value)
 
     async def stop_operation(self, op_id: Any) -> bool:
         """Cancel a running operation and wait for its clean-up; False if none runs with that id."""
-        operation = self._operations.pop(op_id, None)
-        if operation is None:
-            return False
-        operation.task.cancel()
-        await self._wait_cleanup([operation.task])
-        return True
-
-    async def _wait_cleanup(self, tasks: list[asyncio.Task[None]]) -> None:
-        _, pending = await asyncio.wait(tasks, timeout=self.cleanup_timeout)
-        for task in pending:
-            logger.warning("An operation did not finish within %ss of being cancelled: %r "
-                           "(does its generator catch CancelledError?)", self.cleanup_timeout, task)
-
-    def listen_to_channel(
-        self, type: str | Iterable[str], *, timeout: float | None = None, groups: Iterable[str] = ()
-    ) -> Any:
-        manager = super().listen_to_channel(type, timeout=timeout, groups=groups)
-        confirm = _confirm_current.get()
-        return manager if confirm is None else _ConfirmOnEnter(manager, confirm)
-
-    async def _run_single(self, op_id: Any, operation: Operation, variables: Any, root_value: Any) -> None:
-        protocol = self.protocol
-        assert protocol is not None
-        try:
-            result = await self.engine.execute(operation, variables=variables, context=self.context,
-                                               root_value=root_value)
-            await protocol.send_next(op_id, self.engine.format_result(result))
-            await protocol.send_complete(op_id)
-        except ConnectionGone:
-            pass
-        except Exception as exc:
-            await self._report_failure(op_id, operation, exc)
-        finally:
-            self._forget(op_id)
-
-    async def _run_subscription(
-        self,
-        op_id: Any,
-        operation: Operation,
-        variables: Any,
-        root_value: Any,
-        started: asyncio.Future[None],
-    ) -> None:
-        def confirm() -> None:
-            if not started.done():
-                started.set_result(None)
-
-        _confirm_current.set(confirm)
-        protocol = self.protocol
-        assert protocol is not None
-        engine = self.engine
-        stream: Any = None
-        try:
-            stream = await engine.subscribe(operation, variables=variables, context=self.context,
-                                            root_value=root_value)
-            if isinstance(stream, ExecutionResult):
-                # The subscription could not start (bad variables, the
-                # subscribe resolver raised): one result with errors.
-                await protocol.send_next(op_id, engine.format_result(stream))
-            else:
-                send_next = protocol.send_next
-                format_result = engine.format_result
-                # Started once its first result (often the confirming null)
-                # is on the wire: the socket's next message is answered after it.
-                async for result in stream:
-                    await send_next(op_id, format_result(result))
-                    break
-                confirm()
-                async for result in stream:  # the same stream, from its second result on
-                    await send_next(op_id, format_result(result))
-            await protocol.send_complete(op_id)
-        except ConnectionGone:
-            pass
-        except Exception as exc:
-            await self._report_failure(op_id, operation, exc)
-        finally:
-            confirm()
-            if stream is not None and not isinstance(stream, ExecutionResult):
-                with contextlib.suppress(Exception):
-                    await stream.aclose()
-            self._forget(op_id)
-
-    def _forget(self, op_id: Any) -> None:
-        operation = self._operations.get(op_id)
-        if operation is not None and operation.task is asyncio.current_task():
-            del self._operations[op_id]
-
-    async def _report_failure(self, op_id: Any, operation: Operation, exc: Exception) -> None:
-        """An operation raised outside graphql-core's error handling: tell that operation only."""
-        if self.closed:
-            return
-        if isinstance(exc, GraphQLError):
-            logger.info("Operation %s (%r) on a WebSocket ended with an error: %s", op_id, operation, exc)
-        else:
-            log_exception(exc, operation)
-        protocol = self.protocol
-        assert protocol is not None
-        with contextlib.suppress(Exception):
-            await protocol.send_errors(op_id, [self.engine.format_exception(exc)])
+        return self.operations is not None and await self.operations.stop(op_id)

@@ -19,14 +19,9 @@ old clients read ``message``, subscriptions-transport-ws reads every error from
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
-from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
-from ..persisted import has_document_reference
-from ..unset import UNSET
 from .protocol import ProtocolHandler
 
 __all__ = ["LegacyWSProtocol"]
@@ -34,44 +29,25 @@ __all__ = ["LegacyWSProtocol"]
 
 class LegacyWSProtocol(ProtocolHandler):
     subprotocol = "graphql-ws"
+    keep_alive_message = {"type": "ka"}
+    keep_alive_on_ack = True
 
     # -- client to server ----------------------------------------------------
 
-    async def _connection_init(self, message: dict[str, Any]) -> None:
-        if self.init_received:
-            await self._connection_error({"message": "Too many initialisation requests"})
-            return
-        payload = message.get("payload")
-        if payload is not None and not isinstance(payload, dict):
-            await self._connection_error(
-                {"message": f"'connection_init' payload must be an object or null, but got {json_kind(payload)}"}
-            )
-            return
-        self.init_received = True
-        self.stop_timer(self._init_timer)
-        consumer = self.consumer
-        try:
-            ack_payload = await consumer.init_connection(payload)
-        except ConnectionRejectionError as exc:
-            await self._connection_error(exc.payload)
-            await consumer.close(4403, "Forbidden")
-            return
-        self.acknowledged = True
-        ack: dict[str, Any] = {"type": "connection_ack"}
-        if ack_payload is not UNSET:
-            ack["payload"] = ack_payload
-        await consumer.send_json(ack)
-        if consumer.keep_alive:
-            await consumer.send_json(_KA)
-            self.start_timer(self._keep_alive(consumer.keep_alive_interval))
+    async def init_repeated(self) -> None:
+        await self._connection_error({"message": "Too many initialisation requests"})
 
-    async def _start(self, message: dict[str, Any]) -> None:
+    async def init_rejected(self, payload: Any) -> None:
+        await self._connection_error(payload)
+        await self.consumer.close(4403, "Forbidden")
+
+    async def receive_start(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         if not _valid_id(op_id):
             await self.invalid_message(f"'start' message needs an 'id' (a string), but got {json_kind(op_id)}")
             return
         payload: Any = message.get("payload")  # any JSON until checked below
-        problem = _start_payload_problem(payload)
+        problem = self.payload_problem("start", payload)
         if problem is not None:
             await self.send_errors(op_id, [{"message": problem}])
             return
@@ -84,11 +60,9 @@ class LegacyWSProtocol(ProtocolHandler):
         # As subscriptions-transport-ws does: a start with the id of a running
         # operation replaces it.
         await consumer.stop_operation(op_id)
-        await consumer.start_operation(op_id, payload.get("query"), payload.get("variables"),
-                                       payload.get("operationName"), document_id=payload.get("documentId"),
-                                       extensions=payload.get("extensions"))
+        await self.start(op_id, payload)
 
-    async def _stop(self, message: dict[str, Any]) -> None:
+    async def receive_stop(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         if not _valid_id(op_id):
             await self.invalid_message(f"'stop' message needs an 'id' (a string), but got {json_kind(op_id)}")
@@ -96,7 +70,7 @@ class LegacyWSProtocol(ProtocolHandler):
         if await self.consumer.stop_operation(op_id):
             await self.send_complete(op_id)
 
-    async def _connection_terminate(self, message: dict[str, Any]) -> None:
+    async def receive_connection_terminate(self, message: dict[str, Any]) -> None:
         await self.consumer.close(1000)
 
     async def invalid_message(self, reason: str, message: Any = None) -> None:
@@ -116,12 +90,6 @@ class LegacyWSProtocol(ProtocolHandler):
     async def _connection_error(self, payload: Any) -> None:
         await self.consumer.send_json({"type": "connection_error", "payload": payload})
 
-    async def _keep_alive(self, interval: float) -> None:
-        send_json = self.consumer.send_json
-        while True:
-            await asyncio.sleep(interval)
-            await send_json(_KA)
-
     # -- server to client ----------------------------------------------------
 
     async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
@@ -135,32 +103,5 @@ class LegacyWSProtocol(ProtocolHandler):
         await self.consumer.send_json({"type": "error", "id": op_id, "payload": payload})
 
 
-_KA = {"type": "ka"}
-
-_HANDLERS: dict[str, Callable[[LegacyWSProtocol, dict[str, Any]], Any]] = {
-    "connection_init": LegacyWSProtocol._connection_init,
-    "start": LegacyWSProtocol._start,
-    "stop": LegacyWSProtocol._stop,
-    "connection_terminate": LegacyWSProtocol._connection_terminate,
-}
-LegacyWSProtocol.handlers = _HANDLERS
-
-
 def _valid_id(op_id: Any) -> bool:
     return isinstance(op_id, str) and op_id != ""
-
-
-def _start_payload_problem(payload: Any) -> str | None:
-    if not isinstance(payload, dict):
-        return f"'start' message expects the 'payload' property to be an object, but got {json_kind(payload)}"
-    query = payload.get("query")
-    if not isinstance(query, str) and (
-        query is not None or not has_document_reference(payload.get("documentId"), payload.get("extensions"))
-    ):
-        return f"'start' payload expects 'query' to be a string, but got {json_kind(query)}"
-    for key, expected, check in (("variables", "an object", dict), ("operationName", "a string", str),
-                                 ("extensions", "an object", dict), ("documentId", "a string", str)):
-        value = payload.get(key)
-        if value is not None and not isinstance(value, check):
-            return f"'start' payload expects '{key}' to be {expected} or null, but got {json_kind(value)}"
-    return None

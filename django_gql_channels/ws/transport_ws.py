@@ -20,14 +20,10 @@ the socket with the protocol's code:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ..exceptions import ConnectionRejectionError
 from ..json_kinds import json_kind
-from ..persisted import has_document_reference
-from ..unset import UNSET
 from .protocol import ProtocolHandler
 
 __all__ = ["TransportWSProtocol"]
@@ -35,6 +31,7 @@ __all__ = ["TransportWSProtocol"]
 
 class TransportWSProtocol(ProtocolHandler):
     subprotocol = "graphql-transport-ws"
+    keep_alive_message = {"type": "ping"}
 
     # -- client to server ----------------------------------------------------
 
@@ -46,33 +43,13 @@ class TransportWSProtocol(ProtocolHandler):
         else:
             await self.invalid_message(f"Invalid message 'type' property {_short(kind)}")
 
-    async def _connection_init(self, message: dict[str, Any]) -> None:
-        if self.init_received:
-            await self.consumer.close(4429, "Too many initialisation requests")
-            return
-        payload = message.get("payload")
-        if payload is not None and not isinstance(payload, dict):
-            await self.invalid_message(
-                f"'connection_init' payload must be an object or null, but got {json_kind(payload)}"
-            )
-            return
-        self.init_received = True
-        self.stop_timer(self._init_timer)
-        try:
-            ack_payload = await self.consumer.init_connection(payload)
-        except ConnectionRejectionError as exc:
-            await self.consumer.close(4403, _rejection_reason(exc.payload, self.consumer.encode_json))
-            return
-        self.acknowledged = True
-        ack: dict[str, Any] = {"type": "connection_ack"}
-        if ack_payload is not UNSET:
-            ack["payload"] = ack_payload
-        await self.consumer.send_json(ack)
-        consumer = self.consumer
-        if consumer.keep_alive:
-            self.start_timer(self._ping_forever(consumer.keep_alive_interval))
+    async def init_repeated(self) -> None:
+        await self.consumer.close(4429, "Too many initialisation requests")
 
-    async def _ping(self, message: dict[str, Any]) -> None:
+    async def init_rejected(self, payload: Any) -> None:
+        await self.consumer.close(4403, _rejection_reason(payload, self.consumer.encode_json))
+
+    async def receive_ping(self, message: dict[str, Any]) -> None:
         payload = message.get("payload")
         if payload is not None and not isinstance(payload, dict):
             await self.invalid_message(f"'ping' payload must be an object or null, but got {json_kind(payload)}")
@@ -82,17 +59,17 @@ class TransportWSProtocol(ProtocolHandler):
             pong["payload"] = payload
         await self.consumer.send_json(pong)
 
-    async def _pong(self, message: dict[str, Any]) -> None:
+    async def receive_pong(self, message: dict[str, Any]) -> None:
         payload = message.get("payload")
         if payload is not None and not isinstance(payload, dict):
             await self.invalid_message(f"'pong' payload must be an object or null, but got {json_kind(payload)}")
 
-    async def _subscribe(self, message: dict[str, Any]) -> None:
+    async def receive_subscribe(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         problem = _id_problem("subscribe", op_id)
         payload: Any = message.get("payload")  # any JSON until checked below
         if problem is None:
-            problem = _subscribe_payload_problem(payload)
+            problem = self.payload_problem("subscribe", payload)
         if problem is not None:
             await self.invalid_message(problem)
             return
@@ -102,12 +79,9 @@ class TransportWSProtocol(ProtocolHandler):
         if self.consumer.has_operation(op_id):
             await self.consumer.close(4409, f"Subscriber for {op_id} already exists")
             return
-        await self.consumer.start_operation(
-            op_id, payload.get("query"), payload.get("variables"), payload.get("operationName"),
-            document_id=payload.get("documentId"), extensions=payload.get("extensions"),
-        )
+        await self.start(op_id, payload)
 
-    async def _complete(self, message: dict[str, Any]) -> None:
+    async def receive_complete(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         problem = _id_problem("complete", op_id)
         if problem is not None:
@@ -125,12 +99,6 @@ class TransportWSProtocol(ProtocolHandler):
             reason = f"{reason}: {type(exc).__name__}: {exc}"
         await self.consumer.close(4500, reason)
 
-    async def _ping_forever(self, interval: float) -> None:
-        send_json = self.consumer.send_json
-        while True:
-            await asyncio.sleep(interval)
-            await send_json({"type": "ping"})
-
     # -- server to client ----------------------------------------------------
 
     async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
@@ -143,14 +111,6 @@ class TransportWSProtocol(ProtocolHandler):
         await self.consumer.send_json({"id": op_id, "type": "error", "payload": errors})
 
 
-_HANDLERS: dict[str, Callable[[TransportWSProtocol, dict[str, Any]], Any]] = {
-    "connection_init": TransportWSProtocol._connection_init,
-    "ping": TransportWSProtocol._ping,
-    "pong": TransportWSProtocol._pong,
-    "subscribe": TransportWSProtocol._subscribe,
-    "complete": TransportWSProtocol._complete,
-}
-TransportWSProtocol.handlers = _HANDLERS
 _SERVER_ONLY = frozenset({"connection_ack", "next", "error"})
 
 
@@ -164,26 +124,6 @@ def _id_problem(kind: str, op_id: Any) -> str | None:
         return f"'{kind}' message expects the 'id' property to be a string, but got {json_kind(op_id)}"
     if not op_id:
         return f"'{kind}' message requires a non-empty 'id' property"
-    return None
-
-
-def _subscribe_payload_problem(payload: Any) -> str | None:
-    if not isinstance(payload, dict):
-        return f"'subscribe' message expects the 'payload' property to be an object, but got {json_kind(payload)}"
-    query = payload.get("query")
-    if not isinstance(query, str) and (
-        query is not None or not has_document_reference(payload.get("documentId"), payload.get("extensions"))
-    ):
-        return f"'subscribe' payload expects 'query' to be a string, but got {json_kind(query)}"
-    for key, expected, check in (
-        ("variables", "an object", dict),
-        ("operationName", "a string", str),
-        ("extensions", "an object", dict),
-        ("documentId", "a string", str),
-    ):
-        value = payload.get(key)
-        if value is not None and not isinstance(value, check):
-            return f"'subscribe' payload expects '{key}' to be {expected} or null, but got {json_kind(value)}"
     return None
 
 

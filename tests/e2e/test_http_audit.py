@@ -62,8 +62,8 @@ def test_bad_input_over_a_real_server_is_json(live):
             assert "errors" in reply.json()
         reply = client.post("/graphql", content=b"query=x", headers={"content-type": "text/plain"})
         assert reply.status_code == 415 and "errors" in reply.json()
-        reply = client.put("/graphql", json={"query": "{ hello }"})
-        assert reply.status_code == 405 and reply.headers["allow"] == "GET, POST"
+        reply = client.patch("/graphql", json={"query": "{ hello }"})
+        assert reply.status_code == 405 and reply.headers["allow"] == "GET, POST, PUT, DELETE"
 
 
 def test_oversized_json_body_is_413(live):

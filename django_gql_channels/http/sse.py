@@ -1,0 +1,363 @@
+"""GraphQL over Server-Sent Events: the graphql-sse protocol, at the GraphQL URL.
+
+Both modes of the protocol (the ``graphql-sse`` library's PROTOCOL.md) are
+served by :class:`~.consumer.GraphQLHTTPConsumer` when ``SSE_ENABLED`` is on;
+this module holds the streams and the reservations.
+
+**Distinct connections mode.** A ``POST`` (or ``GET``) whose ``Accept`` names
+``text/event-stream`` gets one event stream for its one operation: ``next``
+events (``data:`` the result), then ``complete``. Queries and mutations give
+one ``next``; request errors (syntax, validation) are streamed as a ``next``
+with ``errors``, since a client reading an event stream cannot read a 400's
+body. When ``Accept`` also admits JSON, only subscriptions are streamed.
+
+**Single connection mode.** ``PUT`` reserves a stream and answers 201 with a
+token (``text/plain``). ``GET`` with that token (the
+``X-GraphQL-Event-Stream-Token`` header or the ``token`` query parameter)
+and ``Accept: text/event-stream`` opens the stream; requests carrying the
+token and ``extensions.operationId`` start operations on it (answered 202;
+for subscriptions once they listen), whose events carry the id:
+``{"id": ..., "payload": result}`` and ``{"id": ...}`` for ``complete``.
+``DELETE ?operationId=`` stops one (200, also when it had already ended).
+A reservation whose stream is not opened within ``SSE_RESERVATION_TIMEOUT``
+seconds expires; a stream's operations stop when the client goes away. A
+reservation lives in the process that made it: behind a load balancer,
+route a client's requests to one process (sticky sessions) or use distinct
+connections mode.
+
+=====================================================  ======
+refusal                                                status
+=====================================================  ======
+token unknown (never reserved, expired or closed)      404
+``PUT`` with a token already reserved                  409
+``PUT`` whose ``Accept`` rules out ``text/plain``      406
+a second stream on one token                           409
+no ``operationId`` (``extensions`` or ``DELETE`` URL)  400
+``operationId`` of an operation still running          409
+more than ``MAX_OPERATIONS_PER_CONNECTION`` at once    429
+=====================================================  ======
+
+**Operations** run in :class:`~..operations.Operations`, the lifecycle
+WebSockets use: a subscription's generator starts when its request arrives,
+its confirming ``null`` is streamed like any result, and it is cancelled
+(its groups left) as soon as the server reports the client gone. Their
+context is the HTTP consumer's (:meth:`get_context`) plus ``"ws"``: the
+consumer that owns the stream (``listen_to_channel``, ``channel_layer``,
+``channel_name``), so subscription resolvers written for WebSockets run
+unchanged. In single connection mode that is the consumer of the ``PUT``
+(its scope: the user who reserved the stream).
+
+**Keep-alive.** An idle stream gets a comment line (``:``) every
+``SSE_KEEP_ALIVE_INTERVAL`` seconds, so proxies do not cut it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import weakref
+from collections.abc import Callable
+from inspect import isawaitable
+from typing import TYPE_CHECKING, Any
+
+from ..operations import ConnectionGone, Operations
+from .types import TemporalResponse, encode_headers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .consumer import GraphQLHTTPConsumer
+
+__all__ = ["EVENT_STREAM", "TOKEN_HEADER", "TOKEN_QUERY_KEY", "EventStream", "Reservation", "accepts_event_stream"]
+
+EVENT_STREAM = b"text/event-stream"
+TOKEN_HEADER = b"x-graphql-event-stream-token"
+TOKEN_QUERY_KEY = "token"
+
+_STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    # nginx buffers responses unless told not to; a buffered stream delivers nothing.
+    (b"x-accel-buffering", b"no"),
+]
+_KEEP_ALIVE = b":\n\n"
+
+
+def accepts_event_stream(accept: bytes | None) -> bool:
+    """Whether ``Accept`` names ``text/event-stream`` (with a non-zero q)."""
+    if not accept or EVENT_STREAM not in accept.lower():
+        return False
+    for part in accept.lower().split(b","):
+        media_range, _, params = part.partition(b";")
+        if media_range.strip() != EVENT_STREAM:
+            continue
+        for param in params.split(b";"):
+            name, _, value = param.partition(b"=")
+            if name.strip() == b"q":
+                try:
+                    return float(value.strip()) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
+def accepts_text_plain(accept: bytes | None) -> bool:
+    """Whether ``Accept`` admits ``text/plain`` (the reservation token); no header admits anything."""
+    if not accept:
+        return True
+    for part in accept.lower().split(b","):
+        media_range, _, params = part.partition(b";")
+        if media_range.strip() not in (b"text/plain", b"text/*", b"*/*"):
+            continue
+        q = 1.0
+        for param in params.split(b";"):
+            name, _, value = param.partition(b"=")
+            if name.strip() == b"q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            return True
+    return False
+
+
+def _event(name: bytes, data: str | bytes | None) -> bytes:
+    if data is None:
+        return b"event: " + name + b"\ndata:\n\n"
+    if isinstance(data, str):
+        data = data.encode()
+    if b"\n" in data or b"\r" in data:
+        # Every line of a multi-line value needs its own "data:" field.
+        lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        return b"event: " + name + b"\n" + b"".join(b"data: " + line + b"\n" for line in lines) + b"\n"
+    return b"event: " + name + b"\ndata: " + data + b"\n\n"
+
+
+class EventStream:
+    """One ``text/event-stream`` response: started on first write, ended once."""
+
+    __slots__ = ("_send", "active", "closed", "headers", "response", "started")
+
+    def __init__(self, send: Callable[..., Any], response: TemporalResponse | None = None,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        self._send = send
+        #: More headers for the response (CORS).
+        self.headers = headers
+        #: Headers resolvers set on it before the first event go out with the stream's.
+        self.response = response
+        self.started = False
+        #: The client went away, or the stream was ended.
+        self.closed = False
+        #: Something was sent since the last keep-alive tick.
+        self.active = False
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        headers = list(_STREAM_HEADERS)
+        if self.headers:
+            headers.extend(self.headers)
+        if self.response is not None and self.response.headers:
+            headers.extend(encode_headers(self.response.headers))
+        await self._write_message({"type": "http.response.start", "status": 200, "headers": headers})
+
+    async def open(self) -> None:
+        """Start the response now, with a comment line: some servers (daphne) send the
+        headers only with the first body chunk, and clients wait for the headers."""
+        if not self.started:
+            await self.write(_KEEP_ALIVE)
+
+    async def write(self, chunk: bytes) -> None:
+        if self.closed:
+            raise ConnectionGone("the event stream is closed")
+        if not self.started:
+            await self.start()
+        self.active = True
+        await self._write_message({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def keep_alive(self) -> None:
+        """A comment line, unless something else was sent since the last call."""
+        if not self.active and not self.closed:
+            with contextlib.suppress(ConnectionGone):
+                await self.write(_KEEP_ALIVE)
+        self.active = False
+
+    async def end(self) -> None:
+        if self.closed:
+            return
+        if not self.started:
+            await self.start()
+        self.closed = True
+        with contextlib.suppress(ConnectionGone):
+            await self._write_message({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _write_message(self, message: dict[str, Any]) -> None:
+        try:
+            await self._send(message)
+        except Exception as exc:  # the ASGI server refuses: the client is gone
+            self.closed = True
+            raise ConnectionGone(str(exc)) from exc
+
+
+class _Encoder:
+    """The consumer's ``encode_json`` hook, sync or async."""
+
+    __slots__ = ("_encode",)
+
+    def __init__(self, encode: Callable[[Any], Any]) -> None:
+        self._encode = encode
+
+    async def __call__(self, data: Any) -> str | bytes:
+        encoded = self._encode(data)
+        if isawaitable(encoded):
+            encoded = await encoded
+        return encoded
+
+
+class DistinctSink:
+    """Where the one operation of a distinct-mode stream sends: its events carry no id."""
+
+    __slots__ = ("_encode", "stream")
+
+    def __init__(self, stream: EventStream, encode: Callable[[Any], Any]) -> None:
+        self.stream = stream
+        self._encode = _Encoder(encode)
+
+    async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
+        await self.stream.write(_event(b"next", await self._encode(payload)))
+
+    async def send_complete(self, op_id: Any) -> None:
+        await self.stream.write(_event(b"complete", None))
+
+    async def send_errors(self, op_id: Any, errors: list[dict[str, Any]]) -> None:
+        await self.send_next(op_id, {"errors": errors})
+        await self.send_complete(op_id)
+
+
+class Reservation:
+    """A single-connection-mode stream: reserved by ``PUT``, opened by ``GET``, fed by token requests.
+
+    Its events wait (and so its operations pause) until the stream is opened.
+    """
+
+    def __init__(self, token: str, host: GraphQLHTTPConsumer, timeout: float) -> None:
+        self.token = token
+        #: The consumer of the ``PUT``: ``"ws"`` in every operation's context.
+        self.host = host
+        self.operations = Operations(host.engine, self, transport="an SSE stream")
+        self.stream: EventStream | None = None
+        self.opened = asyncio.Event()
+        self.closed = False
+        self._encode = _Encoder(host.encode_json)
+        self._closing: asyncio.Task[None] | None = None
+        self._expiry = asyncio.get_running_loop().call_later(timeout, self._expire)
+
+    # -- the registry --------------------------------------------------------
+
+    @classmethod
+    def reserve(cls, host: GraphQLHTTPConsumer, timeout: float) -> Reservation:
+        registry = _reservations()
+        token = secrets.token_urlsafe(24)
+        reservation = registry[token] = cls(token, host, timeout)
+        return reservation
+
+    @staticmethod
+    def find(token: str) -> Reservation | None:
+        return _reservations().get(token)
+
+    def _expire(self) -> None:
+        if self.stream is None and not self.closed:
+            # Kept: the loop holds tasks only weakly.
+            self._closing = asyncio.get_running_loop().create_task(self.close())
+
+    async def close(self) -> None:
+        """Forget the token, stop every operation, leave every group the stream's consumer joined."""
+        if self.closed:
+            return
+        self.closed = True
+        self._expiry.cancel()
+        registry = _reservations()
+        if registry.get(self.token) is self:
+            del registry[self.token]
+        self.opened.set()  # wake operations waiting to send: they find the stream closed
+        await self.operations.stop_all()
+        await self.host.close_channel_layer()
+
+    # -- the stream ------------------------------------------------------------
+
+    def open(self, stream: EventStream) -> None:
+        self._expiry.cancel()
+        self.stream = stream
+        self.opened.set()
+
+    async def _write(self, chunk: bytes) -> None:
+        if not self.opened.is_set():
+            await self.opened.wait()
+        if self.stream is None:
+            raise ConnectionGone("the reservation expired before its stream was opened")
+        await self.stream.write(chunk)
+
+    # -- OperationSink ---------------------------------------------------------
+
+    async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
+        await self._write(_event(b"next", await self._encode({"id": op_id, "payload": payload})))
+
+    async def send_complete(self, op_id: Any) -> None:
+        await self._write(_event(b"complete", await self._encode({"id": op_id})))
+
+    async def send_errors(self, op_id: Any, errors: list[dict[str, Any]]) -> None:
+        await self.send_next(op_id, {"errors": errors})
+        await self.send_complete(op_id)
+
+
+#: event loop -> {token: reservation}
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Reservation]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _reservations() -> dict[str, Reservation]:
+    loop = asyncio.get_running_loop()
+    registry = _registries.get(loop)
+    if registry is None:
+        registry = _registries[loop] = {}
+    return registry
+
+
+async def _wait_disconnect(receive: Callable[..., Any]) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def serve(stream: EventStream, receive: Callable[..., Any], operations: Operations | None,
+                keep_alive_interval: float | None) -> None:
+    """Hold ``stream`` open until the client goes away (or ``operations`` have all ended).
+
+    Whatever ends it, the operations are stopped and their clean-up awaited
+    before this returns: no generator outlives its stream.
+    """
+    disconnect = asyncio.ensure_future(_wait_disconnect(receive))
+    finished = asyncio.ensure_future(operations.wait_all()) if operations is not None else None
+    waiting = {disconnect} if finished is None else {disconnect, finished}
+    gone = False
+    try:
+        while True:
+            done, _ = await asyncio.wait(waiting, timeout=keep_alive_interval,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if done:
+                gone = disconnect in done
+                break
+            await stream.keep_alive()
+    finally:
+        if gone:
+            stream.closed = True  # nothing more is sent: operations stop at their next event
+        for task in waiting:
+            task.cancel()
+        if disconnect.done() and not disconnect.cancelled():
+            disconnect.exception()  # retrieved: a failing receive means the client is gone too
+        if operations is not None:
+            await operations.stop_all()
+        if not gone:
+            await stream.end()

@@ -1,0 +1,264 @@
+"""The operation lifecycle every streaming transport shares: start, confirm, cancel, complete, clean up.
+
+A connection (a WebSocket, a Server-Sent Events stream) owns one
+:class:`Operations`: the operations running on it, each in its own task. The
+transport prepares an operation with the engine and hands it over with its
+context and root value; results, completions and failures go back through
+an :class:`OperationSink`, which says how they look on the wire.
+
+**Confirmation.** A subscription counts as started once its first result
+is sent (a confirming ``None`` included, which the client receives as a
+``null`` result), it waits inside ``listen_to_channel`` for its first
+message, or it ends.
+:meth:`Operations.start` returns only then (or after ``confirm_timeout``),
+so a transport can handle the client's next request knowing the
+subscription already listens.
+
+Per delivered subscription event the work is: take the message from the
+listener's queue (in the user's generator), execute the selection set
+against it, encode the reply once, send it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+from graphql import ExecutionResult, GraphQLError
+
+from .base import ChannelListener
+from .engine import Engine, Operation, log_exception
+
+__all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]
+
+logger = logging.getLogger("django_gql_channels")
+
+#: Inside a starting subscription's task: the callback that confirms it.
+_confirm_current: ContextVar[Callable[[], None] | None] = ContextVar("gql_confirm_subscription", default=None)
+
+
+class ConnectionGone(Exception):
+    """Sending to the client failed: the connection is closed or closing."""
+
+
+class OperationSink(Protocol):
+    """Where an operation's results go: one method per kind of outgoing message."""
+
+    async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
+        """One result (``data`` and maybe ``errors``) of an operation."""
+
+    async def send_complete(self, op_id: Any) -> None:
+        """The operation finished on the server's side."""
+
+    async def send_errors(self, op_id: Any, errors: list[dict[str, Any]]) -> None:
+        """The operation failed (refused before running, or its stream raised); it is over."""
+
+
+class _Operation:
+    __slots__ = ("id", "started", "task")
+
+    def __init__(self, op_id: Any, task: asyncio.Task[None], started: asyncio.Future[None] | None) -> None:
+        self.id = op_id
+        self.task = task
+        self.started = started
+
+
+class _ConfirmOnEnter:
+    """``listen_to_channel`` for a starting subscription: once inside, the first wait confirms it.
+
+    Not entering itself: a generator that enters and yields its confirming
+    ``None`` (or a message already queued) gets that result sent before the
+    connection's next request is handled, so a client sees it before, say,
+    the ``pong`` to a ``ping`` sent after ``subscribe``.
+    """
+
+    __slots__ = ("_confirm", "_manager")
+
+    def __init__(self, manager: Any, confirm: Callable[[], None]) -> None:
+        self._manager = manager
+        self._confirm = confirm
+
+    async def __aenter__(self) -> Any:
+        listener = await self._manager.__aenter__()
+        if isinstance(listener, ChannelListener):
+            listener.on_wait = self._confirm
+        else:  # a subclass's own listener: we cannot see it wait
+            self._confirm()
+        return listener
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        return await self._manager.__aexit__(*exc_info)
+
+
+class ConfirmingListener:
+    """Mixin for consumers that run :class:`Operations`: ``listen_to_channel`` confirms a starting subscription."""
+
+    def listen_to_channel(self, type: str | Iterable[str], *, timeout: float | None = None,
+                          groups: Iterable[str] = ()) -> Any:
+        manager = super().listen_to_channel(type, timeout=timeout, groups=groups)  # type: ignore[misc]
+        confirm = _confirm_current.get()
+        return manager if confirm is None else _ConfirmOnEnter(manager, confirm)
+
+
+class Operations:
+    """The operations running on one connection, by id.
+
+    ``transport`` names the connection in log lines ("WebSocket", "SSE").
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        sink: OperationSink,
+        *,
+        transport: str,
+        confirm_timeout: float = 5.0,
+        cleanup_timeout: float = 10.0,
+    ) -> None:
+        self.engine = engine
+        self.sink = sink
+        self.transport = transport
+        self.confirm_timeout = confirm_timeout
+        self.cleanup_timeout = cleanup_timeout
+        #: Set once the connection closes: failures are no longer reported to it.
+        self.closing = False
+        self._running: dict[Any, _Operation] = {}
+
+    def __contains__(self, op_id: Any) -> bool:
+        return op_id in self._running
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    async def start(self, op_id: Any, operation: Operation, variables: dict[str, Any] | None,
+                    context: Any, root_value: Any) -> None:
+        """Run a prepared operation; for subscriptions, return once it has started."""
+        loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] | None = None
+        if operation.kind == "subscription":
+            started = loop.create_future()
+            coroutine = self._run_subscription(op_id, operation, variables, context, root_value, started)
+        else:
+            coroutine = self._run_single(op_id, operation, variables, context, root_value)
+        task = loop.create_task(coroutine)
+        self._running[op_id] = _Operation(op_id, task, started)
+        if started is not None and not started.done():
+            await asyncio.wait((started,), timeout=self.confirm_timeout)
+
+    async def stop(self, op_id: Any) -> bool:
+        """Cancel a running operation and wait for its clean-up; False if none runs with that id."""
+        operation = self._running.pop(op_id, None)
+        if operation is None:
+            return False
+        operation.task.cancel()
+        await self._wait_cleanup([operation.task])
+        return True
+
+    def cancel_all(self) -> None:
+        """The connection is closing: cancel every operation now, without waiting."""
+        self.closing = True
+        for operation in list(self._running.values()):
+            operation.task.cancel()
+
+    async def stop_all(self) -> None:
+        """The connection is gone: cancel every operation and wait for their clean-up."""
+        self.closing = True
+        tasks = [operation.task for operation in self._running.values()]
+        self._running.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await self._wait_cleanup(tasks)
+
+    async def wait_all(self) -> None:
+        """Until no operation runs (those started meanwhile included)."""
+        while self._running:
+            await asyncio.wait([operation.task for operation in self._running.values()])
+
+    async def _wait_cleanup(self, tasks: list[asyncio.Task[None]]) -> None:
+        _, pending = await asyncio.wait(tasks, timeout=self.cleanup_timeout)
+        for task in pending:
+            logger.warning("An operation did not finish within %ss of being cancelled: %r "
+                           "(does its generator catch CancelledError?)", self.cleanup_timeout, task)
+
+    async def _run_single(self, op_id: Any, operation: Operation, variables: Any, context: Any,
+                          root_value: Any) -> None:
+        sink = self.sink
+        try:
+            result = await self.engine.execute(operation, variables=variables, context=context,
+                                               root_value=root_value)
+            await sink.send_next(op_id, self.engine.format_result(result))
+            await sink.send_complete(op_id)
+        except ConnectionGone:
+            pass
+        except Exception as exc:
+            await self._report_failure(op_id, operation, exc)
+        finally:
+            self._forget(op_id)
+
+    async def _run_subscription(
+        self,
+        op_id: Any,
+        operation: Operation,
+        variables: Any,
+        context: Any,
+        root_value: Any,
+        started: asyncio.Future[None],
+    ) -> None:
+        def confirm() -> None:
+            if not started.done():
+                started.set_result(None)
+
+        _confirm_current.set(confirm)
+        sink = self.sink
+        engine = self.engine
+        stream: Any = None
+        try:
+            stream = await engine.subscribe(operation, variables=variables, context=context,
+                                            root_value=root_value)
+            if isinstance(stream, ExecutionResult):
+                # The subscription could not start (bad variables, the
+                # subscribe resolver raised): one result with errors.
+                await sink.send_next(op_id, engine.format_result(stream))
+            else:
+                send_next = sink.send_next
+                format_result = engine.format_result
+                # Started once its first result (often the confirming null)
+                # is on the wire: the connection's next request is answered after it.
+                async for result in stream:
+                    await send_next(op_id, format_result(result))
+                    break
+                confirm()
+                async for result in stream:  # the same stream, from its second result on
+                    await send_next(op_id, format_result(result))
+            await sink.send_complete(op_id)
+        except ConnectionGone:
+            pass
+        except Exception as exc:
+            await self._report_failure(op_id, operation, exc)
+        finally:
+            confirm()
+            if stream is not None and not isinstance(stream, ExecutionResult):
+                with contextlib.suppress(Exception):
+                    await stream.aclose()
+            self._forget(op_id)
+
+    def _forget(self, op_id: Any) -> None:
+        operation = self._running.get(op_id)
+        if operation is not None and operation.task is asyncio.current_task():
+            del self._running[op_id]
+
+    async def _report_failure(self, op_id: Any, operation: Operation, exc: Exception) -> None:
+        """An operation raised outside graphql-core's error handling: tell that operation only."""
+        if self.closing:
+            return
+        if isinstance(exc, GraphQLError):
+            logger.info("Operation %s (%r) on %s ended with an error: %s", op_id, operation, self.transport, exc)
+        else:
+            log_exception(exc, operation)
+        with contextlib.suppress(Exception):
+            await self.sink.send_errors(op_id, [self.engine.format_exception(exc)])
