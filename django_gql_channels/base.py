@@ -38,7 +38,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -103,7 +103,7 @@ class ChannelListener:
                 message = await self._queue.get()
             else:
                 message = await asyncio.wait_for(self._queue.get(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise StopAsyncIteration from None
         return message
 
@@ -162,7 +162,7 @@ class _ConsumerLayer:
             self.joined.discard(group)
 
 
-def scope_headers(scope: Mapping[str, Any]) -> CaseInsensitiveMapping:
+def scope_headers(scope: Mapping[str, Any]) -> CaseInsensitiveMapping[str]:
     """An ASGI scope's headers as a case-insensitive mapping of decoded values.
 
     Repeated headers are joined as RFC 9110 allows (``, ``), cookies with
@@ -183,7 +183,11 @@ def scope_headers(scope: Mapping[str, Any]) -> CaseInsensitiveMapping:
 class ChannelsConsumer(AsyncConsumer):
     """Base of the GraphQL consumers: scope, send, and channel-layer listening."""
 
-    channel_layer_alias: str = "default"
+    channel_layer_alias: ClassVar[str] = "default"
+    # types-channels types scope and messages as WebSocket ones (TypedDicts); these
+    # consumers serve HTTP too and build their messages as plain dicts.
+    scope: dict[str, Any]  # type: ignore[assignment]
+    base_send: Callable[[Mapping[str, Any]], Awaitable[None]]
     #: Own-channel messages nothing listened to or handled are kept for a
     #: listener that starts later (the tutorial greets a room it joined by
     #: hand, then listens): at most this many (or the layer's ``capacity``)...
@@ -193,7 +197,7 @@ class ChannelsConsumer(AsyncConsumer):
 
     def __init__(self) -> None:
         super().__init__()
-        self.scope: dict[str, Any] = {}
+        self.scope = {}
         self._channel_name: str | None = None
         #: listeners of this consumer's own channel
         self._listeners: dict[str, set[ChannelListener]] = {}

@@ -11,11 +11,14 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from graphql import GraphQLSchema
 
 SETTING_NAME = "GQL_CHANNELS"
 
@@ -359,7 +362,7 @@ def _import_setting(key: str, value: Any) -> Any:
                                            key, f"could not import {value!r}: {exc}.")) from exc
 
 
-def load_schema_setting(value: Any):
+def load_schema_setting(value: Any) -> GraphQLSchema:
     """Import and unwrap the ``SCHEMA`` setting into a graphql-core schema."""
     from .schema import NotASchemaError, get_graphql_schema
 

@@ -18,8 +18,8 @@ import inspect
 import logging
 import traceback
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Mapping
-from typing import Any, Literal
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any, Literal, Protocol, cast
 
 from graphql import (
     DocumentNode,
@@ -43,16 +43,17 @@ from graphql import (
 from graphql.error import GraphQLSyntaxError
 
 try:  # graphql-core 3.3: build the executor once, map the source through it
-    from graphql.execution import Executor as _Executor
     from graphql.execution import create_source_event_stream as _create_source_event_stream
     from graphql.execution import execute_subscription_event as _execute_subscription_event
     from graphql.execution import map_source_to_response_event as _map_source_to_response_event
     from graphql.execution.executor_throwing_on_incremental import (
         ExecutorThrowingOnIncremental as _ExecutorThrowingOnIncremental,
     )
+
+    _GRAPHQL_CORE_3_3 = True
 except ImportError:  # graphql-core 3.2
-    _Executor = None
-    from graphql.execution import create_source_event_stream as _create_source_event_stream  # type: ignore[no-redef]
+    _GRAPHQL_CORE_3_3 = False
+    from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
 from .conf import SettingProblem, SettingsError, gql_settings, on_reload
 from .exceptions import GraphQLRequestError
@@ -69,6 +70,16 @@ OperationKind = Literal["query", "mutation", "subscription"]
 #: What a client sees of an unexpected exception while errors are masked.
 INTERNAL_ERROR_MESSAGE = "Internal server error"
 INTERNAL_ERROR_CODE = "INTERNAL_SERVER_ERROR"
+
+
+class _CreateSourceEventStream32(Protocol):
+    """graphql-core 3.2's ``create_source_event_stream``; type checkers see the installed
+    graphql-core (3.3 in CI), whose function takes an executor instead."""
+
+    def __call__(self, schema: GraphQLSchema, document: DocumentNode, root_value: Any = None,
+                 context_value: Any = None, variable_values: Mapping[str, Any] | None = None,
+                 operation_name: str | None = None) -> Awaitable[AsyncIterable[Any] | ExecutionResult]: ...
+
 
 _PARSE_SUPPORTS_MAX_TOKENS = "max_tokens" in inspect.signature(parse).parameters
 
@@ -329,7 +340,8 @@ class Engine:
         root_value: Any = None,
     ) -> ExecutionResult:
         """Run a query or mutation; resolvers may be sync or async."""
-        if _Executor is not None:
+        result: Any
+        if _GRAPHQL_CORE_3_3:
             # graphql-core 3.3: what ``execute()`` does, minus the incremental
             # delivery machinery it sets up per call and then refuses to use
             # (``@defer``/``@stream`` become errors in the result here too).
@@ -393,7 +405,7 @@ class Engine:
         """
         document = operation.document
         name = operation.name
-        if _Executor is not None:  # graphql-core 3.3
+        if _GRAPHQL_CORE_3_3:
             executor = _ExecutorThrowingOnIncremental.build(
                 self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
             )
@@ -423,20 +435,20 @@ class Engine:
                 return await result if result.__class__ is not ExecutionResult else result
 
             return _map_events(_ConfirmingSource(source, on_confirm), execute_built, map_event)
-        source = await _create_source_event_stream(  # graphql-core 3.2
-            self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
+        create_source_event_stream = cast(_CreateSourceEventStream32, _create_source_event_stream_3_2)
+        source = await create_source_event_stream(  # graphql-core 3.2
+            self.schema, document, root_value, context, variables, name
         )
         if isinstance(source, ExecutionResult):
             return self._errors_result(source.errors or [], operation)
         schema = self.schema
 
         async def execute_event(payload: Any) -> ExecutionResult:
-            result = execute(schema, document, payload, context, variables, name)  # type: ignore[arg-type]
-            if inspect.isawaitable(result):
-                result = await result
-            if result.errors:  # type: ignore[union-attr]
-                self._log_errors(result.errors, operation)  # type: ignore[union-attr]
-            return result  # type: ignore[return-value]
+            outcome = execute(schema, document, payload, context, variables, name)  # type: ignore[arg-type]
+            result: ExecutionResult = await outcome if inspect.isawaitable(outcome) else outcome
+            if result.errors:
+                self._log_errors(result.errors, operation)
+            return result
 
         return _map_events(_ConfirmingSource(source, on_confirm), execute_event, map_event)
 
@@ -460,7 +472,8 @@ class Engine:
         original = error.original_error
         if (self.mask_errors and original is not None and not isinstance(original, GraphQLError)
                 and error.path is not None):
-            return _masked(error.locations and [location.formatted for location in error.locations], error.path)
+            return _masked([location.formatted for location in error.locations] if error.locations else None,
+                           error.path)
         formatted = error.formatted
         if self.debug and original is not None and not isinstance(original, GraphQLError):
             extensions = dict(formatted.get("extensions") or {})
@@ -484,7 +497,9 @@ class Engine:
             return self.format_error(exc)
         if self.mask_errors:
             return _masked(None, None)
-        return self.format_error(GraphQLError(str(exc) or type(exc).__name__, original_error=exc))
+        # graphql-core keeps whatever it is given; its annotation only says Exception.
+        original = cast(Exception, exc)
+        return self.format_error(GraphQLError(str(exc) or type(exc).__name__, original_error=original))
 
     def format_result(self, result: ExecutionResult) -> dict[str, Any]:
         """The response map of the GraphQL spec: ``data``, then ``errors`` and ``extensions`` if any."""
@@ -516,7 +531,7 @@ def _describe(operation: Operation | None) -> str:
     return f"{operation.kind} {operation.name or '(anonymous)'}"
 
 
-def _masked(locations: list[dict[str, int]] | None, path: list[str | int] | None) -> dict[str, Any]:
+def _masked(locations: Sequence[Mapping[str, object]] | None, path: list[str | int] | None) -> dict[str, Any]:
     formatted: dict[str, Any] = {"message": INTERNAL_ERROR_MESSAGE}
     if locations:
         formatted["locations"] = locations

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graphql import GraphQLError
 
 from graphql import GraphQLError
 
@@ -30,7 +33,7 @@ class GraphQLRequestError(Exception):
     choose their status or close code.
     """
 
-    def __init__(self, errors: list, kind: str) -> None:
+    def __init__(self, errors: list[GraphQLError], kind: str) -> None:
         super().__init__("; ".join(e.message for e in errors))
         self.errors = errors
         self.kind = kind

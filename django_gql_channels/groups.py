@@ -146,10 +146,12 @@ class _SharedGroup:
         # Layers with a group_expiry (the in-memory one, channels_redis' core
         # layer: 86400 s by default) silently drop a membership that old, and
         # a shared one lives as long as any subscriber in the process does.
+        channel = self.channel
+        assert channel is not None  # join() sets it before starting this task
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.layer.group_add(self.group, self.channel)
+                await self.layer.group_add(self.group, channel)
             except Exception as exc:
                 layer_failed(self.layer, f"renewing the membership of group {self.group}", exc)
 

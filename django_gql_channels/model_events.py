@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import re
 import string
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -73,7 +73,7 @@ class _InstanceFields(Mapping[str, Any]):
         except AttributeError:
             raise KeyError(name) from None
 
-    def __iter__(self):  # pragma: no cover - format_map never iterates
+    def __iter__(self) -> Iterator[str]:  # pragma: no cover - format_map never iterates
         return iter(())
 
     def __len__(self) -> int:  # pragma: no cover
@@ -102,7 +102,8 @@ class GroupSpec:
     def render(self, values: Mapping[str, Any]) -> str | None:
         """The group for a subscriber who knows ``values``; ``None`` if it needs more."""
         if self.kind == "group":
-            return self.value
+            group: str = self.value
+            return group
         if self.kind == "template" and all(field in values for field in self.fields):
             return safe_group_name(self.value.format_map(values))
         return None
@@ -194,7 +195,8 @@ def _callable(path: str, label: str) -> Callable[..., Any] | SettingProblem | No
     if not callable(value):
         return _problem("gql_channels.E022", f"{path!r} (for {label!r}) is not callable.",
                         "Point it at a function (instance) -> group name or list of group names.")
-    return value
+    function: Callable[..., Any] = value
+    return function
 
 
 def _spec(model: type[models.Model], label: str, value: Any) -> GroupSpec | SettingProblem:
@@ -378,7 +380,7 @@ def _groups_to_join(model: type[models.Model], pk: Any, group: str | Iterable[st
 
 
 @database_sync_to_async
-def _reread(queryset: models.QuerySet, pk: Any) -> models.Model | None:
+def _reread(queryset: models.QuerySet[Any], pk: Any) -> models.Model | None:
     return queryset.filter(pk=pk).first()
 
 
@@ -389,7 +391,7 @@ async def model_events(
     pk: Any = None,
     fields: Mapping[str, Any] | None = None,
     group: str | Sequence[str] | None = None,
-    queryset: models.QuerySet | None = None,
+    queryset: models.QuerySet[Any] | None = None,
     reload: bool = True,
     timeout: float | None = None,
 ) -> AsyncIterator[ModelEvent | None]:

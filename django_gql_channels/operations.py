@@ -151,11 +151,11 @@ class Operations:
                     context: Any, root_value: Any) -> None:
         """Run a prepared operation; for subscriptions, return once it has started."""
         loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] | None = None
         if operation.kind == "subscription":
-            started: asyncio.Future[None] | None = loop.create_future()
+            started = loop.create_future()
             coroutine = self._run_subscription(op_id, operation, variables, context, root_value, started)
         else:
-            started = None
             coroutine = self._run_single(op_id, operation, variables, context, root_value)
         task = loop.create_task(coroutine)
         self._running[op_id] = _Operation(op_id, task, started)

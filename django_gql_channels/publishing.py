@@ -32,7 +32,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
@@ -147,7 +147,9 @@ def _in_memory_loop(layer: Any) -> asyncio.AbstractEventLoop | None:
         return None
     from .groups import _registries
 
-    loops = {ref() for ref in list(_registries.data)}  # loops with subscriptions listening to groups
+    # The weak references behind the WeakKeyDictionary copy atomically from any thread
+    # (typeshed leaves its ``data`` out).
+    loops = {ref() for ref in list(cast(Any, _registries).data)}  # loops with subscriptions listening to groups
     loops.update(getattr(queue, "_loop", None) for queue in list(layer.channels.values()))
     running = [loop for loop in loops if loop is not None and loop.is_running()]
     return running[0] if len(running) == 1 else None

@@ -7,8 +7,8 @@ on the GraphQL path.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -17,14 +17,17 @@ from .conf import gql_settings, on_reload
 
 __all__ = ["GraphQLProtocolTypeRouter", "get_application"]
 
-ASGIApp = Callable[..., Any]
+# Loose on purpose: Django's handler, Channels' apps and the user's own all fit.
+ASGIApp = Callable[..., Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def _auth_available() -> bool:
     return apps.is_installed("django.contrib.auth") and apps.is_installed("django.contrib.sessions")
 
 
-async def _not_found(scope: dict[str, Any], receive: ASGIApp, send: ASGIApp) -> None:
+async def _not_found(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
         await send({"type": "websocket.close", "code": 4404})
@@ -35,7 +38,7 @@ async def _not_found(scope: dict[str, Any], receive: ASGIApp, send: ASGIApp) -> 
     await send({"type": "http.response.body", "body": body})
 
 
-async def _lifespan(scope: dict[str, Any], receive: ASGIApp, send: ASGIApp) -> None:
+async def _lifespan(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -86,7 +89,8 @@ class GraphQLProtocolTypeRouter:
         if gql_settings.AUTH_MIDDLEWARE and _auth_available():
             from channels.auth import AuthMiddlewareStack
 
-            app = AuthMiddlewareStack(app)
+            # Channels' stubs type middleware with their own (private) application alias.
+            app = cast(ASGIApp, AuthMiddlewareStack(app))
         return app
 
     @staticmethod
@@ -94,14 +98,14 @@ class GraphQLProtocolTypeRouter:
         if gql_settings.AUTH_MIDDLEWARE and _auth_available():
             from channels.auth import AuthMiddlewareStack
 
-            app = AuthMiddlewareStack(app)
+            app = cast(ASGIApp, AuthMiddlewareStack(app))
         if gql_settings.ALLOWED_ORIGINS_CHECK:
             from channels.security.websocket import AllowedHostsOriginValidator
 
-            app = AllowedHostsOriginValidator(app)
+            app = cast(ASGIApp, AllowedHostsOriginValidator(app))
         return app
 
-    async def __call__(self, scope: dict[str, Any], receive: ASGIApp, send: ASGIApp) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
             if self.django_application is None:
@@ -149,7 +153,7 @@ class _SettingsApplication:
             )
         return self._router
 
-    async def __call__(self, scope: dict[str, Any], receive: ASGIApp, send: ASGIApp) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         router = self._router or self.router
         await router(scope, receive, send)
 

@@ -34,7 +34,7 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlparse
 
 import channels.db
@@ -55,7 +55,8 @@ def _received_error(error: Any) -> GraphQLError:
                             extensions=extensions if isinstance(extensions, dict) else None)
     locations = error.get("locations")
     if isinstance(locations, list):
-        received.locations = [SourceLocation(location.get("line"), location.get("column"))
+        # Whatever the server sent, as sent (graphql-core's annotation says int).
+        received.locations = [SourceLocation(cast(int, location.get("line")), cast(int, location.get("column")))
                               for location in locations if isinstance(location, dict)]
     return received
 
@@ -110,7 +111,9 @@ def _no_op() -> None:
 
 
 _waiters_keeping_connections = 0
-_close_old_connections = channels.db.close_old_connections
+# channels.db imports Django's close_old_connections, which types-channels leaves out.
+_channels_db: Any = channels.db
+_close_old_connections = _channels_db.close_old_connections
 
 
 @contextlib.contextmanager
@@ -125,15 +128,15 @@ def _keep_test_db_connections() -> Iterator[None]:
     """
     global _waiters_keeping_connections, _close_old_connections
     if _waiters_keeping_connections == 0:
-        _close_old_connections = channels.db.close_old_connections
-        channels.db.close_old_connections = _no_op
+        _close_old_connections = _channels_db.close_old_connections
+        _channels_db.close_old_connections = _no_op
     _waiters_keeping_connections += 1
     try:
         yield
     finally:
         _waiters_keeping_connections -= 1
         if _waiters_keeping_connections == 0:
-            channels.db.close_old_connections = _close_old_connections
+            _channels_db.close_old_connections = _close_old_connections
 
 
 _DEFAULT_HEADERS = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
@@ -179,7 +182,8 @@ class _WebsocketCommunicator(ApplicationCommunicator):
 
     async def receive_output(self, timeout: float = 1) -> dict[str, Any]:
         with _keep_test_db_connections():
-            return await super().receive_output(timeout)
+            output: dict[str, Any] = await super().receive_output(timeout)
+            return output
 
     async def wait(self, timeout: float = 1) -> None:
         with _keep_test_db_connections():
@@ -202,7 +206,8 @@ class _WebsocketCommunicator(ApplicationCommunicator):
         message = await self.receive_output(timeout)
         assert message["type"] == "websocket.send", f"expected a websocket.send, got {message!r}"
         text = message.get("text")
-        return text if text is not None else message["bytes"]
+        frame: str | bytes = text if text is not None else message["bytes"]
+        return frame
 
     async def receive_json_from(self, timeout: float = 1) -> Any:
         return json.loads(await self.receive_from(timeout))
@@ -263,7 +268,7 @@ class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
 
     # -- connecting ----------------------------------------------------------
 
-    async def connect(self, timeout: float | None = None) -> tuple[bool, Any]:  # type: ignore[override]
+    async def connect(self, timeout: float | None = None) -> tuple[bool, Any]:
         """Open the socket: ``(True, subprotocol)`` or ``(False, close_code)``."""
         await self.send_input({"type": "websocket.connect"})
         message = await self._next_output(timeout)
@@ -311,7 +316,7 @@ class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
                 raise ConnectionRejectionError(message.get("payload"))
             self.control_messages.append(message)
 
-    async def disconnect(self, code: int = 1000, timeout: float | None = None) -> None:  # type: ignore[override]
+    async def disconnect(self, code: int = 1000, timeout: float | None = None) -> None:
         """Close the socket from the client's side and wait for the app to finish."""
         self.connected = False
         await super().disconnect(code, self.timeout if timeout is None else timeout)
@@ -372,7 +377,8 @@ class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
         timeout = self.timeout if timeout is None else timeout
         queue = self.output_queue
         if not queue.empty():
-            return queue.get_nowait()
+            message: dict[str, Any] = queue.get_nowait()
+            return message
         getter = asyncio.ensure_future(queue.get())
         try:
             # As Channels' communicator does: the app runs while we wait, and
@@ -384,7 +390,8 @@ class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
             if not getter.done():
                 getter.cancel()
         if getter in done:
-            return getter.result()
+            received: dict[str, Any] = getter.result()
+            return received
         if self.future.done():
             self.future.result()  # the app raised: show its exception
             raise WebSocketClosed(self.close_code, "the application ended")

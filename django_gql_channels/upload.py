@@ -15,13 +15,13 @@ from graphql import GraphQLError, GraphQLScalarType
 __all__ = ["Upload"]
 
 
-def _parse_value(value: Any) -> UploadedFile:
+def _parse_value(value: Any) -> UploadedFile[Any]:
     if isinstance(value, UploadedFile):
         return value
     raise GraphQLError("Upload values must be sent as files in a multipart request.")
 
 
-def _parse_literal(node: Any, _variables: Any = None) -> UploadedFile:
+def _parse_literal(node: Any, _variables: Any = None) -> UploadedFile[Any]:
     raise GraphQLError("Upload literals are not supported: send the file as a multipart variable.")
 
 

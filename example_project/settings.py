@@ -6,6 +6,7 @@ between processes.
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -68,7 +69,7 @@ GQL_CHANNELS = {
 }
 
 
-def redis_channel_layers(url):
+def redis_channel_layers(url: str) -> dict[str, Any]:
     """CHANNEL_LAYERS on the Redis server at ``url``, with host options that keep subscriptions alive.
 
     redis-py's defaults (5 s socket timeout, 100 pooled connections) break

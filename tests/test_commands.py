@@ -55,6 +55,24 @@ NOT_OVERRIDDEN = frozenset({"INSTALLED_APPS", "DATABASES"})
 IN_MEMORY_WARNING = "keeps messages inside one process"
 
 
+def eof_location(source: str) -> str:
+    """``line:column`` of the <EOF> a syntax error in ``source`` points at.
+
+    graphql-core 3.3 and the latest 3.2 releases put <EOF> past a final newline;
+    older 3.2 releases (3.2.11 and before; the floor is 3.2.3) at the end of the
+    last line.
+    """
+    from graphql import GraphQLError, parse
+
+    try:
+        parse(source)
+    except GraphQLError as exc:
+        (location,) = exc.locations or [None]
+        assert location is not None
+        return f"{location.line}:{location.column}"
+    raise AssertionError(f"{source!r} parses")
+
+
 @dataclass
 class Result:
     code: int
@@ -392,7 +410,7 @@ class TestGqlCheck:
 
     def test_document_errors_as_file_line_col(self, manage, documents):
         (documents / "bad.graphql").write_text("query Bad {\n  items(n: 1) { id nope }\n  hello(name: 3)\n}\n")
-        (documents / "sub" / "syntax.graphql").write_text("query {\n  hello(\n")
+        (documents / "sub" / "syntax.graphql").write_text(unfinished := "query {\n  hello(\n")
         (documents / "dup.graphql").write_text("query Hello { me }\n")
         result = manage("gql_check", "--documents", f"{documents}/*.graphql", f"{documents}/sub/*.graphql")
         assert result.code == 1
@@ -402,7 +420,7 @@ class TestGqlCheck:
             f"{bad}:2:20: Cannot query field 'nope' on type 'Item'. Did you mean 'name'?",
             f"{bad}:3:15: String cannot represent a non string value: 3",
             f"{dup}:1:7: There can be only one operation named 'Hello'. (also {hello}:1:7)",
-            f"{syntax}:3:1: Syntax Error: Expected Name, found <EOF>.",
+            f"{syntax}:{eof_location(unfinished)}: Syntax Error: Expected Name, found <EOF>.",
             "CommandError: gql_check found 4 problems.",
         ]
         assert result.out.splitlines()[-1] == "Documents: 6 files, 5 operations, 1 fragment; 4 errors."
@@ -566,10 +584,11 @@ class TestGqlCheck:
         missing = manage("gql_check", "--compare", str(tmp_path / "nope.graphql"))
         assert (missing.code, missing.err_lines) == (2, [
             f"CommandError: Cannot read --compare file {tmp_path}/nope.graphql: No such file or directory."])
-        (tmp_path / "bad.graphql").write_text("type Query {\n")
+        (tmp_path / "bad.graphql").write_text(unfinished := "type Query {\n")
         bad = manage("gql_check", "--compare", str(tmp_path / "bad.graphql"))
         assert (bad.code, bad.err_lines) == (2, [
-            f"CommandError: --compare file {tmp_path}/bad.graphql:2:1: Syntax Error: Expected Name, found <EOF>."])
+            f"CommandError: --compare file {tmp_path}/bad.graphql:{eof_location(unfinished)}: "
+            "Syntax Error: Expected Name, found <EOF>."])
 
     # -- --check-layer
 

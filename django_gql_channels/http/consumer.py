@@ -99,7 +99,8 @@ class _Disconnected(Exception):
 def _is_request_error(result: ExecutionResult) -> bool:
     # graphql-core reports variable coercion failures as a result without
     # data whose errors have no path; field errors always have one.
-    return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+    errors = result.errors or ()
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 #: Hooks whose default the request path inlines when a subclass keeps it.
@@ -196,7 +197,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
 
     # -- ASGI ----------------------------------------------------------------
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(  # type: ignore[override]  # any scope dict, not types-channels' WebSocket TypedDict
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         self.scope = scope
         self.base_send = send
         self._receive = receive
@@ -276,17 +279,18 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             if method == "POST":
                 if negotiated.content_type is None:
                     raise self._not_acceptable()
-                media_type = (content_type or b"").split(b";", 1)[0].strip().lower()
+                raw_type = content_type or b""
+                media_type = raw_type.split(b";", 1)[0].strip().lower()
                 if media_type == b"application/json":
-                    if b";" in content_type:  # type: ignore[operator]
-                        self._check_charset(content_type)  # type: ignore[arg-type]
+                    if b";" in raw_type:
+                        self._check_charset(raw_type)
                     body = await self.read_body(receive, content_length)
                     params = params_from_data(await self._decode(body, "The request body"))
                 elif media_type == b"multipart/form-data" and self.multipart_uploads_enabled:
                     if not preflight:
                         raise HTTPError(400, MISSING_PREFLIGHT_MESSAGE)
                     body = b""
-                    params, files = await self._read_multipart(receive, content_type.decode("latin-1"))  # type: ignore[union-attr]
+                    params, files = await self._read_multipart(receive, raw_type.decode("latin-1"))
                 else:
                     raise self._unsupported_media_type(content_type)
             elif method == "GET":
@@ -298,7 +302,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                         return
                     if negotiated.html and self.graphql_ide is not None:
                         request = ChannelsRequest(self, b"", None, method, None)
-                        page = await self._hook(self.render_graphql_ide(request))
+                        page: ChannelsResponse = await self._hook(self.render_graphql_ide(request))
                         await self.send_response(send, page.status, page.content,
                                                  [(b"content-type", page.content_type.encode("latin-1")),
                                                   *encode_headers(page.headers)])
@@ -322,9 +326,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             request = ChannelsRequest(self, body, None, method,
                                       content_type.decode("latin-1") if content_type else None, files)
             if reservation is not None:
-                await self.start_in_stream(send, request, params, reservation, negotiated.content_type)  # type: ignore[arg-type]
+                await self.start_in_stream(send, request, params, reservation, negotiated.content_type)
                 return
-            await self.execute(send, request, params, negotiated.content_type,  # type: ignore[arg-type]
+            await self.execute(send, request, params, negotiated.content_type,
                                event_stream=event_stream)
         finally:
             close_files(files)
@@ -387,6 +391,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 result = await engine.execute(operation, variables=params.variables, context=context,
                                               root_value=root_value)
                 request_error = _is_request_error(result)
+        data: dict[str, Any]
         if "process_result" in self._overridden_hooks:
             data = await self._hook(self.process_result(request, result))
         else:
@@ -401,7 +406,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             status = response._status_code
         if response.headers:
             headers.extend(encode_headers(response.headers))
-        body = await self._hook(self.encode_json(data))
+        body: str | bytes = await self._hook(self.encode_json(data))
         await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
 
     # -- Server-Sent Events (see .sse) -------------------------------------------
@@ -529,7 +534,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         message = await receive()
         if message["type"] != "http.request":
             raise _Disconnected
-        body = message.get("body", b"")
+        body: bytes = message.get("body", b"")
         if not message.get("more_body"):
             if limit is not None and len(body) > limit:
                 raise self._too_large(limit)

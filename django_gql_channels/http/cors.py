@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -142,7 +142,7 @@ setting_changed.connect(_reload)
 # -- system checks ------------------------------------------------------------------
 
 
-def _is_str_sequence(value: Any) -> bool:
+def _is_str_sequence(value: Any) -> TypeGuard[Sequence[str]]:
     return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
 
 
@@ -162,11 +162,11 @@ def cors_setting_problems() -> list[SettingProblem]:
         if hasattr(settings, name) and not _is_str_sequence(getattr(settings, name)):
             wrong(name, "a list of strings")
     if hasattr(settings, "CORS_PREFLIGHT_MAX_AGE"):
-        max_age = settings.CORS_PREFLIGHT_MAX_AGE
+        max_age = getattr(settings, "CORS_PREFLIGHT_MAX_AGE", None)
         if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 0:
             wrong("CORS_PREFLIGHT_MAX_AGE", "an int >= 0 (seconds)")
     if hasattr(settings, "CORS_ALLOWED_ORIGINS"):
-        origins = settings.CORS_ALLOWED_ORIGINS
+        origins = getattr(settings, "CORS_ALLOWED_ORIGINS", None)
         if not _is_str_sequence(origins):
             wrong("CORS_ALLOWED_ORIGINS", "a list of origin strings")
         else:

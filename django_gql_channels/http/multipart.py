@@ -16,7 +16,7 @@ security note advises.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -28,6 +28,13 @@ from django.utils.datastructures import MultiValueDict
 
 from ..json_kinds import json_kind_with_article
 from .errors import HTTPError
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    #: The files of a multipart request by field name. (Django's ``UploadedFile`` is generic
+    #: only in django-stubs, hence the alias exists for type checkers alone.)
+    UploadedFiles: TypeAlias = MultiValueDict[str, UploadedFile[bytes]]
 
 __all__ = ["MISSING_PREFLIGHT_MESSAGE", "PREFLIGHT_HEADERS", "apply_map", "close_files", "multipart_field",
            "parse_multipart"]
@@ -42,7 +49,7 @@ MISSING_PREFLIGHT_MESSAGE = (
 )
 
 
-def parse_multipart(stream: IO[bytes], content_type: str, content_length: int) -> tuple[QueryDict, MultiValueDict]:
+def parse_multipart(stream: IO[bytes], content_type: str, content_length: int) -> tuple[QueryDict, UploadedFiles]:
     """``(fields, files)`` of a multipart body, read by Django's parser.
 
     Blocking file I/O for uploads past ``FILE_UPLOAD_MAX_MEMORY_SIZE``: call it
@@ -52,7 +59,8 @@ def parse_multipart(stream: IO[bytes], content_type: str, content_length: int) -
     handlers = [load_handler(path, None) for path in settings.FILE_UPLOAD_HANDLERS]
     meta = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(content_length)}
     try:
-        return MultiPartParser(meta, stream, handlers).parse()
+        # django-stubs' stream protocol wants read(None) too; the parser only reads in sized chunks.
+        return MultiPartParser(meta, cast(Any, stream), handlers).parse()
     except RequestDataTooBig:
         raise HTTPError(413, "The multipart request's non-file fields exceed DATA_UPLOAD_MAX_MEMORY_SIZE "
                              f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes).") from None
@@ -75,7 +83,7 @@ def multipart_field(fields: QueryDict, name: str) -> str:
     return raw
 
 
-def apply_map(operations: Any, file_map: Any, files: MultiValueDict) -> None:
+def apply_map(operations: Any, file_map: Any, files: UploadedFiles) -> None:
     """Put each mapped file at its paths in ``operations`` (in place)."""
     if isinstance(operations, list):
         raise HTTPError(400, "Batched requests (a JSON array in 'operations') are not supported: "
@@ -98,7 +106,7 @@ def apply_map(operations: Any, file_map: Any, files: MultiValueDict) -> None:
             _place(operations, path, upload)
 
 
-def _place(operations: dict[str, Any], path: str, upload: UploadedFile) -> None:
+def _place(operations: dict[str, Any], path: str, upload: UploadedFile[bytes]) -> None:
     """Replace the value at the dotted ``path`` (e.g. ``variables.files.0``) with ``upload``."""
     segments = path.split(".")
     if segments[0] != "variables" or len(segments) < 2:
@@ -127,7 +135,7 @@ def _place(operations: dict[str, Any], path: str, upload: UploadedFile) -> None:
                          "each file needs a null placeholder there.")
 
 
-def close_files(files: MultiValueDict | None) -> None:
+def close_files(files: UploadedFiles | None) -> None:
     """Close (and so delete, for temporary files) every uploaded file."""
     if not files:
         return

@@ -9,16 +9,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from django.utils.datastructures import MultiValueDict
 
 from ..base import ChannelsConsumer, scope_headers
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .multipart import UploadedFiles
+
 __all__ = ["ChannelsRequest", "ChannelsResponse", "HeadersInput", "TemporalResponse", "encode_headers"]
 
-#: Headers as a mapping (a value may be a list, sent as repeated headers) or as pairs.
-HeadersInput = Union[Mapping[str, Union[str, Iterable[str]]], Iterable[tuple[str, str]]]
+#: Headers as a mapping (a value may be a list or tuple, sent as repeated headers) or as pairs.
+HeadersInput = Union[Mapping[str, Union[str, list[str], tuple[str, ...]]], Iterable[tuple[str, str]]]
 
 
 class ChannelsRequest:
@@ -41,14 +44,14 @@ class ChannelsRequest:
         headers: Mapping[str, str] | None = None,
         method: str = "POST",
         content_type: str | None = None,
-        files: MultiValueDict | None = None,
+        files: UploadedFiles | None = None,
     ) -> None:
         self.consumer = consumer
         self.body = body
         self._headers = headers
         self.method = method
         self.content_type = content_type
-        self.files: MultiValueDict = files if files is not None else MultiValueDict()
+        self.files: UploadedFiles = files if files is not None else MultiValueDict()
 
     @property
     def headers(self) -> Mapping[str, str]:

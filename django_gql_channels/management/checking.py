@@ -14,6 +14,7 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    ExecutableDefinitionNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
@@ -216,7 +217,8 @@ def build_manifest(engine: Engine, files: Sequence[str]) -> dict[str, str]:
             for operation in operations:
                 name = operation.name.value if operation.name else ""
                 for definition in per_operation[name].definitions:
-                    key = (type(definition).__name__, definition.name.value if definition.name else "")
+                    name_node = definition.name if isinstance(definition, ExecutableDefinitionNode) else None
+                    key = (type(definition).__name__, name_node.value if name_node else "")
                     definitions.setdefault(key, definition)
             ordered = sorted(definitions.values(), key=lambda d: not isinstance(d, OperationDefinitionNode))
             text = print_ast(DocumentNode(definitions=tuple(ordered))) + "\n"

@@ -109,7 +109,7 @@ async def bounded(awaitable: Awaitable[T], timeout: float, what: str) -> T:
     """``await awaitable``, as a :class:`LayerError` naming ``what`` after ``timeout`` seconds or on failure."""
     try:
         return await asyncio.wait_for(awaitable, timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise LayerError(f"{what}: no answer within {timeout:g} s") from None
     except (LayerError, asyncio.CancelledError):
         raise

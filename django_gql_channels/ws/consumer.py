@@ -167,7 +167,9 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
 
     # -- the socket ----------------------------------------------------------
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(  # type: ignore[override]  # any scope dict, not types-channels' WebSocket TypedDict
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         self.scope = scope
         self.base_send = send
         message = await receive()
@@ -267,7 +269,7 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         except Exception as exc:  # the ASGI server refuses: the client is gone
             raise ConnectionGone(str(exc)) from exc
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:  # type: ignore[override]
+    async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the socket (once); ``reason`` is cut to the 123 bytes a close frame holds."""
         if self.closed:
             return

@@ -47,7 +47,7 @@ class LegacyWSProtocol(ProtocolHandler):
         if not _valid_id(op_id):
             await self.invalid_message(f"'start' message needs an 'id' (a string), but got {json_kind(op_id)}")
             return
-        payload = message.get("payload")
+        payload: Any = message.get("payload")  # any JSON until checked below
         problem = self.payload_problem("start", payload)
         if problem is not None:
             await self.send_errors(op_id, [{"message": problem}])

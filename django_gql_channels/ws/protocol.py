@@ -67,6 +67,12 @@ class ProtocolConnection(Protocol):
 
     def encode_json(self, data: Any) -> str: ...
 
+    #: Names ``encode_json`` for shared results (connections with equal keys encode alike).
+    encoder_key: Any
+
+    async def send_text(self, text: str) -> None:
+        """Send one pre-encoded text frame (nothing once the socket is closing)."""
+
     async def send_json(self, message: Any) -> None:
         """Send one message; raises ``ConnectionGone`` when the socket is gone."""
 

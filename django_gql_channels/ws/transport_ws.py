@@ -68,7 +68,7 @@ class TransportWSProtocol(ProtocolHandler):
     async def receive_subscribe(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         problem = _id_problem("subscribe", op_id)
-        payload = message.get("payload")
+        payload: Any = message.get("payload")  # any JSON until checked below
         if problem is None:
             problem = self.payload_problem("subscribe", payload)
         if problem is not None:

@@ -173,7 +173,7 @@ async def _run_frames(server, protocol: str, init: bool, sequence: list[str | by
             while True:
                 try:
                     text = await asyncio.wait_for(ws.recv(), 0.05)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 assert isinstance(text, str)
                 json.loads(text)

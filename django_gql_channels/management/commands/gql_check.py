@@ -168,8 +168,8 @@ class Command(BaseCommand):
         elif report.options.get("manifest") and report.documents is not None and report.documents.errors:
             finding(f"skipped --manifest {report.options['manifest']}: the documents have errors")
         if report.manifest_problems is not None:
-            for problem in report.manifest_problems:
-                finding(f"{problem.level} {report.options['check_manifest']}: {problem}")
+            for manifest_problem in report.manifest_problems:
+                finding(f"{manifest_problem.level} {report.options['check_manifest']}: {manifest_problem}")
             failing = sum(p.level == "error" for p in report.manifest_problems)
             summary(f"Manifest {report.options['check_manifest']}: {plural(report.manifest_size, 'document')}, "
                     f"{failing} no longer valid.")

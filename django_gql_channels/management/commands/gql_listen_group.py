@@ -171,7 +171,7 @@ class _Recorder:
                     item = await queue.get()
                 else:
                     item = await asyncio.wait_for(queue.get(), max(0.0, deadline - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return "timeout"
             if item is _STOP:
                 return "stopped"
