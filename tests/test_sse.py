@@ -8,6 +8,7 @@ reservation's expiry are checked against the consumer directly.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 
@@ -290,3 +291,30 @@ async def test_streams_carry_cors_headers():
                               headers=[("Origin", "https://app.example.com")])
     assert reply.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert reply.headers["access-control-allow-origin"] == "https://app.example.com"
+
+
+async def test_only_persisted_mode_refuses_free_text_over_sse_in_both_modes():
+    from example_project.schema import schema as example_schema
+    from tests.test_persisted import COUNT_ID, MANIFEST
+
+    only = {**GQL_CHANNELS, "PERSISTED_DOCUMENTS": str(MANIFEST), "ONLY_PERSISTED_DOCUMENTS": True}
+    refusal = {"message": "This server only runs persisted documents: send the document's 'documentId' instead of "
+                          "its text.", "extensions": {"code": "PERSISTED_DOCUMENT_REQUIRED"}}
+    with override_settings(GQL_CHANNELS=only):
+        app = make_app(schema=example_schema)
+        # Distinct connections: the stream carries the refusal, then completes.
+        refused = await request(app, payload={"query": "subscription { count(to: 2) }"})
+        assert refused.status == 200
+        assert refused.body == (b"event: next\ndata: " + json.dumps({"errors": [refusal]}, separators=(",", ":"))
+                                .encode() + b"\n\nevent: complete\ndata:\n\n")
+        # Single connection: the operation's request is refused; a documentId still runs on the stream.
+        token = await reserve(app)
+        stream = await StreamingRequest(app, "GET", headers=[(TOKEN, token)]).start()
+        reply = await request(app, payload={"query": "subscription { count(to: 1) }",
+                                            "extensions": {"operationId": "t"}}, accept=None, headers=[(TOKEN, token)])
+        assert reply.status == 400 and json.loads(reply.body) == {"errors": [refusal]}
+        reply = await request(app, payload={"documentId": COUNT_ID, "variables": {"to": 1},
+                                            "extensions": {"operationId": "p"}}, accept=None, headers=[(TOKEN, token)])
+        assert reply.status == 202
+        assert await stream.next_event() == ("next", {"id": "p", "payload": {"data": {"count": 1}}})
+        await stream.disconnect()
