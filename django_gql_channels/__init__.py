@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ChannelsConsumer": ".base",
+    "ChannelsConsumer": ".channel_layer",
     "GraphQLHTTPConsumer": ".http",
     "ChannelsRequest": ".http",
     "ChannelsResponse": ".http",
@@ -30,7 +30,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .base import ChannelsConsumer
+    from .channel_layer import ChannelsConsumer
     from .exceptions import ConnectionRejectionError
     from .http import ChannelsRequest, ChannelsResponse, GraphQLHTTPConsumer, TemporalResponse
     from .publishing import abroadcast, broadcast

@@ -165,7 +165,7 @@ def persisted_problems(user_settings: dict[str, Any], bad_keys: set[str | None])
     if path is None or "PERSISTED_DOCUMENTS" in bad_keys or bad_keys & _ENGINE_KEYS:
         return problems
     from .engine import Engine, engine_options
-    from .persisted import ManifestError, load_manifest
+    from .engine.persisted import ManifestError, load_manifest
 
     try:
         documents = load_manifest(path)

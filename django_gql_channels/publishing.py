@@ -38,8 +38,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from .channel_layer.outage import retry_once
 from .conf import gql_settings
-from .outage import retry_once
 
 __all__ = ["BroadcastError", "abroadcast", "broadcast", "safe_group_name"]
 
@@ -145,7 +145,7 @@ def _in_memory_loop(layer: Any) -> asyncio.AbstractEventLoop | None:
     """
     if not isinstance(layer, InMemoryChannelLayer):
         return None
-    from .groups import _registries
+    from .channel_layer.groups import _registries
 
     # The weak references behind the WeakKeyDictionary copy atomically from any thread
     # (typeshed leaves its ``data`` out).

@@ -6,8 +6,8 @@ from unittest import mock
 import pytest
 from graphql import GraphQLError, get_introspection_query
 
-from django_gql_channels import engine as engine_module
 from django_gql_channels.engine import Engine, get_engine
+from django_gql_channels.engine import execution as engine_module
 from django_gql_channels.exceptions import GraphQLRequestError
 from example_project.schema import schema
 

@@ -15,8 +15,8 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from django_gql_channels import base
-from django_gql_channels.base import ChannelsConsumer
+from django_gql_channels.channel_layer import consumer as base
+from django_gql_channels.channel_layer.consumer import ChannelsConsumer
 from django_gql_channels.conf import gql_settings
 
 

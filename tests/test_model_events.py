@@ -24,8 +24,9 @@ from django.db.models.signals import post_delete, post_save
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from django_gql_channels import base, broadcast
-from django_gql_channels.base import ChannelsConsumer
+from django_gql_channels import broadcast
+from django_gql_channels.channel_layer import consumer as base
+from django_gql_channels.channel_layer.consumer import ChannelsConsumer
 from django_gql_channels.model_events import DELETED, SAVED, model_events
 from django_gql_channels.publishing import safe_group_name
 from django_gql_channels.routing import get_application

@@ -18,8 +18,7 @@ from django.test import override_settings
 
 from django_gql_channels.conf import gql_settings
 from django_gql_channels.engine import Engine, get_engine
-from django_gql_channels.exceptions import GraphQLRequestError
-from django_gql_channels.persisted import (
+from django_gql_channels.engine.persisted import (
     LocalAPQStore,
     ManifestError,
     PersistedDocuments,
@@ -27,6 +26,7 @@ from django_gql_channels.persisted import (
     resolve_operation,
     sha256_id,
 )
+from django_gql_channels.exceptions import GraphQLRequestError
 from django_gql_channels.routing import get_application
 from example_project.schema import schema as example_schema
 from tests.test_http import GQL_JSON, JSON, call, consumer
@@ -124,8 +124,8 @@ def test_documents_are_validated_once_and_problems_name_the_id():
 
 async def test_an_operation_by_id_pays_no_parse_or_validation():
     engine = Engine(example_schema, persisted_documents={HELLO_ID: HELLO})
-    with mock.patch("django_gql_channels.engine.validate") as validate, \
-            mock.patch("django_gql_channels.engine.parse") as parse:
+    with mock.patch("django_gql_channels.engine.execution.validate") as validate, \
+            mock.patch("django_gql_channels.engine.execution.parse") as parse:
         for _ in range(3):
             operation = await resolve_operation(engine, None, document_id=HELLO_ID)
             assert operation.name == "Hello"
@@ -534,7 +534,7 @@ async def test_lone_surrogates_in_text_are_a_mismatch_not_a_crash():
 
 
 async def test_a_failing_django_cache_acts_as_an_empty_store(caplog):
-    from django_gql_channels.persisted import DjangoCacheAPQStore
+    from django_gql_channels.engine.persisted import DjangoCacheAPQStore
     from tests.conftest import free_port
 
     # A real Redis cache backend pointed at a port nobody listens on.

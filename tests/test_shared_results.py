@@ -27,9 +27,10 @@ from graphql import (
     GraphQLString,
 )
 
-from django_gql_channels import GraphQLWSConsumer, shared_results
+from django_gql_channels import GraphQLWSConsumer
 from django_gql_channels.conf import gql_settings
 from django_gql_channels.engine import Engine
+from django_gql_channels.operations import shared_results
 
 CALLS: Counter[str] = Counter()
 

@@ -41,13 +41,13 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from graphql import ExecutionResult, GraphQLError
 
-from ..base import ChannelsConsumer
+from ..channel_layer.consumer import ChannelsConsumer
 from ..conf import gql_settings
 from ..engine import Engine, Operation, get_engine
+from ..engine.persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
+from ..engine.persisted import UNCACHEABLE, resolve_operation
 from ..exceptions import GraphQLRequestError
 from ..operations import ConfirmingListener, ConnectionGone, Operations
-from ..persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from ..persisted import UNCACHEABLE, resolve_operation
 from ..unset import UNSET
 from . import sse
 from .assets import ASSET_PARAM, accepts_gzip, get_asset

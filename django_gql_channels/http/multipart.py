@@ -26,7 +26,7 @@ from django.http import QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 
-from ..json_kinds import json_kind_with_article
+from ..engine.json_kinds import json_kind_with_article
 from .errors import HTTPError
 
 if TYPE_CHECKING:

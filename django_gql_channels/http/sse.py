@@ -62,7 +62,7 @@ from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
 
 from ..operations import ConnectionGone, Operations
-from ..shared_results import SharedResult
+from ..operations.shared_results import SharedResult
 from .types import TemporalResponse, encode_headers
 
 if TYPE_CHECKING:  # pragma: no cover

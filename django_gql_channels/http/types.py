@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from django.utils.datastructures import MultiValueDict
 
-from ..base import ChannelsConsumer, scope_headers
+from ..channel_layer.consumer import ChannelsConsumer, scope_headers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .multipart import UploadedFiles

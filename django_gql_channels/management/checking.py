@@ -33,7 +33,7 @@ from graphql import (
 )
 
 from ..engine import Engine
-from ..persisted import DocumentProblem, ManifestError, PersistedDocuments, load_manifest, sha256_id
+from ..engine.persisted import DocumentProblem, ManifestError, PersistedDocuments, load_manifest, sha256_id
 
 __all__ = [
     "Change",

@@ -25,7 +25,7 @@ from typing import Any
 
 from channels.layers import BaseChannelLayer
 
-from ..json_kinds import json_kind_with_article
+from ..engine.json_kinds import json_kind_with_article
 
 __all__ = [
     "BadRecord",

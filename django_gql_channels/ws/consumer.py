@@ -18,13 +18,13 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
-from ..base import ChannelsConsumer
+from ..channel_layer.consumer import ChannelsConsumer
+from ..channel_layer.outage import layer_failed, layer_is_down
 from ..conf import gql_settings
 from ..engine import Engine, get_engine
+from ..engine.persisted import resolve_operation
 from ..exceptions import GraphQLRequestError
 from ..operations import ConfirmingListener, ConnectionGone, Operations
-from ..outage import layer_failed, layer_is_down
-from ..persisted import resolve_operation
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
 from .protocol import ProtocolHandler, close_reason

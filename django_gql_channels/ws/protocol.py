@@ -21,9 +21,9 @@ import json
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from ..engine.json_kinds import json_kind
+from ..engine.persisted import has_document_reference
 from ..exceptions import ConnectionRejectionError
-from ..json_kinds import json_kind
-from ..persisted import has_document_reference
 from ..unset import UNSET
 
 if TYPE_CHECKING:  # pragma: no cover

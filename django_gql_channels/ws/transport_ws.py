@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..json_kinds import json_kind
-from ..shared_results import SharedResult
+from ..engine.json_kinds import json_kind
+from ..operations.shared_results import SharedResult
 from .protocol import ProtocolHandler, encode_id
 
 __all__ = ["TransportWSProtocol"]

@@ -13,7 +13,7 @@ import gc
 import pytest
 from channels.layers import get_channel_layer
 
-from django_gql_channels import base
+from django_gql_channels.channel_layer import consumer as base
 from django_gql_channels.routing import get_application
 from django_gql_channels.testing import GraphQLWebsocketCommunicator
 from django_gql_channels.ws import GraphQLWSConsumer

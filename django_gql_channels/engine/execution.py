@@ -55,10 +55,10 @@ except ImportError:  # graphql-core 3.2
     _GRAPHQL_CORE_3_3 = False
     from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
-from .conf import SettingProblem, SettingsError, gql_settings, on_reload
-from .exceptions import GraphQLRequestError
+from ..conf import SettingProblem, SettingsError, gql_settings, on_reload
+from ..exceptions import GraphQLRequestError
+from ..schema import get_graphql_schema
 from .persisted import APQStore, DjangoCacheAPQStore, LocalAPQStore, ManifestError, PersistedDocuments, load_manifest
-from .schema import get_graphql_schema
 
 __all__ = ["INTERNAL_ERROR_CODE", "INTERNAL_ERROR_MESSAGE", "Engine", "EventMapper", "Operation", "OperationKind",
            "engine_options", "get_engine", "max_depth_rule", "mask_errors_setting"]

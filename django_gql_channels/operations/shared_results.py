@@ -44,7 +44,7 @@ from typing import Any
 
 from graphql import ExecutionResult, FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
-from .engine import Engine, Operation
+from ..engine import Engine, Operation
 
 __all__ = ["SharedOperation", "SharedResult", "join_shared", "opted_out"]
 

@@ -1,7 +1,7 @@
 """The process-wide registry of shared group memberships, and receiving through outages.
 
 Subscriptions that pass ``groups`` to
-:meth:`~django_gql_channels.base.ChannelsConsumer.listen_to_channel` share
+:meth:`~django_gql_channels.channel_layer.consumer.ChannelsConsumer.listen_to_channel` share
 one layer channel per (process, group): the first listener in the process
 joins the group, later ones (on any connection, of any transport) register
 with it, and the last one to leave leaves the group. Each group message thus
@@ -35,7 +35,7 @@ from .outage import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .base import ChannelListener
+    from .consumer import ChannelListener
 
 __all__ = ["join_group", "leave_group"]
 

@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 from graphql import ExecutionResult, GraphQLError
 
-from .base import ChannelListener
-from .conf import gql_settings
-from .engine import Engine, Operation, log_exception
+from ..channel_layer.consumer import ChannelListener
+from ..conf import gql_settings
+from ..engine import Engine, Operation, log_exception
 from .shared_results import SharedOperation, SharedResult, join_shared
 
 __all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]

@@ -47,8 +47,8 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.datastructures import CaseInsensitiveMapping
 
-from .conf import gql_settings
-from .exceptions import ChannelLayerUnavailable
+from ..conf import gql_settings
+from ..exceptions import ChannelLayerUnavailable
 from .groups import _forget_channel, _pump, _Refresher, _registry, _SharedGroup, join_group, leave_group  # noqa: F401
 from .outage import (
     is_connection_error,

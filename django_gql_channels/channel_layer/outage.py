@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-from .conf import gql_settings
+from ..conf import gql_settings
 
 __all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_is_down", "layer_recovered",
            "on_layer_recovery",
