@@ -47,10 +47,13 @@ test-shared-results:
 test-fast:
 	$(PYTHON) -m pytest -q -m "not e2e" -x
 
-# Ruff and mypy at the versions the `lint` extra pins (config in pyproject.toml).
+# Ruff, mypy and the layering (import-linter's contracts, no underscore name imported
+# across modules) at the versions the `lint` extra pins (config in pyproject.toml).
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m mypy
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports())"
+	$(PYTHON) scripts/check_private_imports.py
 
 # The whole matrix (`tox -l` lists it), or some of it: make tox ENVS=py312-dj60,ariadne
 tox:
