@@ -228,7 +228,7 @@ def build_contenders(query_name: str) -> tuple[list[Contender], list[str]]:
             "ours: get_application()", get_application(get_asgi_application()), "/graphql", query, expected,
             "settings-driven router, API-only settings"))
         if query_name == "hello":
-            from django_gql_channels.engine.persisted import sha256_id
+            from django_gql_channels.engine import sha256_id
 
             contenders.append(_asgi_contender(
                 BY_DOCUMENT_ID, GraphQLHTTPConsumer.as_asgi(schema=schemas.schema, graphql_ide=None),

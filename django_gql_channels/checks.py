@@ -164,8 +164,7 @@ def persisted_problems(user_settings: dict[str, Any], bad_keys: set[str | None])
                                                "process's own store."))
     if path is None or "PERSISTED_DOCUMENTS" in bad_keys or bad_keys & _ENGINE_KEYS:
         return problems
-    from .engine import Engine, engine_options
-    from .engine.persisted import ManifestError, load_manifest
+    from .engine import Engine, ManifestError, engine_options, load_manifest
 
     try:
         documents = load_manifest(path)

@@ -3,7 +3,7 @@
 The code lives in :mod:`django_gql_channels.engine.persisted`; this module keeps the documented path.
 """
 
-from .engine.persisted import (
+from .engine import (
     APOLLO_MANIFEST_FORMAT,
     HTTP_STATUS,
     APQStore,

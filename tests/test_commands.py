@@ -471,7 +471,7 @@ class TestGqlCheck:
     # -- --manifest / --check-manifest (persisted documents)
 
     def test_manifest_of_a_directory_of_documents(self, manage, documents, tmp_path):
-        from django_gql_channels.engine.persisted import sha256_id
+        from django_gql_channels.engine import sha256_id
 
         out = tmp_path / "manifest.json"
         result = manage("gql_check", "--documents", str(documents), "--manifest", str(out))

@@ -43,9 +43,8 @@ from graphql import ExecutionResult, GraphQLError
 
 from ..channel_layer.consumer import ChannelsConsumer
 from ..conf import gql_settings
-from ..engine import Engine, Operation, get_engine
-from ..engine.persisted import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from ..engine.persisted import UNCACHEABLE, resolve_operation
+from ..engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
+from ..engine import UNCACHEABLE, Engine, Operation, get_engine, resolve_operation
 from ..exceptions import GraphQLRequestError
 from ..operations import ConfirmingListener, ConnectionGone, Operations
 from ..unset import UNSET

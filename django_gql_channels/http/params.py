@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ..engine import document_params_problem, has_document_reference
 from ..engine.json_kinds import json_kind_with_article
-from ..engine.persisted import document_params_problem, has_document_reference
 from .errors import HTTPError
 
 __all__ = ["GraphQLParams", "params_from_data"]

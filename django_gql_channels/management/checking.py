@@ -32,8 +32,7 @@ from graphql import (
     validate,
 )
 
-from ..engine import Engine
-from ..engine.persisted import DocumentProblem, ManifestError, PersistedDocuments, load_manifest, sha256_id
+from ..engine import DocumentProblem, Engine, ManifestError, PersistedDocuments, load_manifest, sha256_id
 
 __all__ = [
     "Change",

@@ -21,8 +21,7 @@ from typing import Any, ClassVar
 from ..channel_layer.consumer import ChannelsConsumer
 from ..channel_layer.outage import layer_failed, layer_is_down
 from ..conf import gql_settings
-from ..engine import Engine, get_engine
-from ..engine.persisted import resolve_operation
+from ..engine import Engine, get_engine, resolve_operation
 from ..exceptions import GraphQLRequestError
 from ..operations import ConfirmingListener, ConnectionGone, Operations
 from ..unset import UNSET

@@ -21,8 +21,8 @@ import json
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from ..engine import has_document_reference
 from ..engine.json_kinds import json_kind
-from ..engine.persisted import has_document_reference
 from ..exceptions import ConnectionRejectionError
 from ..unset import UNSET
 

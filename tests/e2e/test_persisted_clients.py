@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from django_gql_channels.engine.persisted import sha256_id
+from django_gql_channels.engine import sha256_id
 from tests.conftest import run_node
 from tests.e2e.browser import screenshot
 

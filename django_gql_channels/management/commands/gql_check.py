@@ -20,8 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...checks import collect_problems
 from ...conf import DEFAULTS, SETTING_NAME, SettingProblem, SettingsError, gql_settings, load_schema_setting
-from ...engine import Engine, engine_options
-from ...engine.persisted import DocumentProblem, load_manifest
+from ...engine import DocumentProblem, Engine, engine_options, load_manifest
 from ..checking import (
     Change,
     DocumentsReport,
