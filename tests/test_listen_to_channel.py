@@ -457,7 +457,7 @@ async def test_a_long_lived_membership_is_renewed_before_the_layer_expires_it(co
     from channels.layers import InMemoryChannelLayer
 
     layer = InMemoryChannelLayer(group_expiry=1, capacity=100)
-    consumer._layer = layer
+    consumer.raw_channel_layer = layer
     group = group_name()
     async with consumer.listen_to_channel("news", groups=[group]) as listener:
         await asyncio.sleep(2.2)  # twice the expiry: only renewals keep the membership

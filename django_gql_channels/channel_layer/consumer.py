@@ -219,7 +219,9 @@ class ChannelsConsumer(AsyncConsumer):
     # -- the layer -----------------------------------------------------------
 
     @cached_property
-    def _layer(self) -> BaseChannelLayer | None:
+    def raw_channel_layer(self) -> BaseChannelLayer | None:
+        """The configured layer itself (``None`` without ``CHANNEL_LAYERS``), without the
+        bookkeeping of :attr:`channel_layer`; for this package's transports."""
         alias = self.channel_layer_alias
         if alias == "default":
             alias = gql_settings.CHANNEL_LAYER
@@ -233,11 +235,11 @@ class ChannelsConsumer(AsyncConsumer):
         remembered and left when the connection ends, even if the code that
         joined them never calls ``group_discard``.
         """
-        layer = self._layer
+        layer = self.raw_channel_layer
         return None if layer is None else _ConsumerLayer(layer, self)  # type: ignore[return-value]
 
     def _require_layer(self) -> BaseChannelLayer:
-        layer = self._layer
+        layer = self.raw_channel_layer
         if layer is None:
             raise ImproperlyConfigured(
                 "Subscriptions need a channel layer: set CHANNEL_LAYERS, e.g. "
@@ -260,7 +262,7 @@ class ChannelsConsumer(AsyncConsumer):
         listeners without ``groups`` and to ``type``-named handler methods.
         """
         if self._channel_name is None:
-            layer = self._layer
+            layer = self.raw_channel_layer
             if layer is not None and layer_is_down(layer):
                 raise ChannelLayerUnavailable()  # the socket opened during an outage
             raise AttributeError(
@@ -337,7 +339,7 @@ class ChannelsConsumer(AsyncConsumer):
 
     def _keep_unclaimed(self, message: dict[str, Any]) -> None:
         """Hold an own-channel message nothing took, as the layer would have held it (within limits)."""
-        capacity = getattr(self._layer, "capacity", None)
+        capacity = getattr(self.raw_channel_layer, "capacity", None)
         limit = self.unclaimed_limit
         if isinstance(capacity, int) and 0 < capacity < limit:
             limit = capacity
@@ -355,7 +357,7 @@ class ChannelsConsumer(AsyncConsumer):
         unclaimed = self._unclaimed
         if not unclaimed:
             return
-        expiry = getattr(self._layer, "expiry", None)
+        expiry = getattr(self.raw_channel_layer, "expiry", None)
         if not isinstance(expiry, (int, float)) or expiry > self.unclaimed_expiry:
             expiry = self.unclaimed_expiry
         oldest_kept = time.monotonic() - expiry
@@ -398,7 +400,7 @@ class ChannelsConsumer(AsyncConsumer):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        layer = self._layer
+        layer = self.raw_channel_layer
         if isinstance(layer, InMemoryChannelLayer):
             # The in-memory layer keeps a queue per channel until its messages
             # expire; nobody will read this one again.

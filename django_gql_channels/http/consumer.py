@@ -426,7 +426,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         context, root_value = await self.operation_context(request, self, response)
         stream = sse.EventStream(send, response, self._cors_headers)
         operations = Operations(self.engine, sse.DistinctSink(stream, self.encode_json), transport="an SSE stream")
-        if operation.kind == "subscription" and self._layer is not None:
+        if operation.kind == "subscription" and self.raw_channel_layer is not None:
             # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
             await self.ensure_channel_name()
         self._response_started = True
@@ -501,7 +501,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         host = reservation.host
         response = TemporalResponse()
         context, root_value = await self.operation_context(request, host, response)
-        if operation.kind == "subscription" and host._layer is not None:
+        if operation.kind == "subscription" and host.raw_channel_layer is not None:
             await host.ensure_channel_name()
         if reservation.closed:
             raise HTTPError(404, "Stream not found: it closed while the operation was being prepared.")

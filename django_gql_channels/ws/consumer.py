@@ -203,7 +203,7 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         attempt may leave state behind in the layer: the Redis pub/sub layer
         keeps a queue for a channel it could not subscribe.)
         """
-        layer = self._layer
+        layer = self.raw_channel_layer
         if layer is None or self._channel_name is not None or layer_is_down(layer):
             return
         try:
