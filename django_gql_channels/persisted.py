@@ -1,6 +1,7 @@
 """Persisted documents and APQ, where the docs import them (``resolve_operation``).
 
-The code lives in :mod:`django_gql_channels.engine.persisted`; this module keeps the documented path.
+The code lives in :mod:`django_gql_channels.engine.persisted` (the manifest, the APQ stores) and
+:mod:`django_gql_channels.engine.resolution` (:func:`resolve_operation`); this module keeps the documented path.
 """
 
 from .engine import (
