@@ -6,8 +6,8 @@ from unittest import mock
 import pytest
 from graphql import GraphQLError, get_introspection_query
 
-from django_gql_channels.engine import Engine, get_engine
-from django_gql_channels.engine import execution as engine_module
+from django_gql_channels.engine import PARSE_SUPPORTS_MAX_TOKENS, Engine, get_engine
+from django_gql_channels.engine import documents as documents_module
 from django_gql_channels.exceptions import GraphQLRequestError
 from example_project.schema import schema
 
@@ -32,14 +32,14 @@ async def test_variables_reach_resolvers(engine):
 
 
 async def test_a_document_is_parsed_and_validated_once(engine):
-    with mock.patch.object(engine_module, "validate", wraps=engine_module.validate) as validate:
+    with mock.patch.object(documents_module, "validate", wraps=documents_module.validate) as validate:
         for _ in range(5):
             await run(engine, "{ hello }")
     assert validate.call_count == 1
 
 
 async def test_validation_errors_are_cached_too(engine):
-    with mock.patch.object(engine_module, "validate", wraps=engine_module.validate) as validate:
+    with mock.patch.object(documents_module, "validate", wraps=documents_module.validate) as validate:
         for _ in range(3):
             with pytest.raises(GraphQLRequestError) as info:
                 engine.prepare("{ nope }")
@@ -61,13 +61,14 @@ def test_the_cache_is_bounded_lru():
     small.prepare("{ me }")
     small.prepare("{ hello }")  # most recently used now
     small.prepare("{ fail }")  # evicts "{ me }"
-    assert list(small._documents) == ["{ hello }", "{ fail }"]
+    assert list(small.document_cache) == ["{ hello }", "{ fail }"]
+    assert "{ me }" not in small.document_cache and len(small.document_cache) == 2
 
 
 def test_cache_size_zero_disables_caching():
     uncached = Engine(schema, cache_size=0)
     uncached.prepare("{ hello }")
-    assert not uncached._documents
+    assert len(uncached.document_cache) == 0
 
 
 @pytest.mark.parametrize(
@@ -110,7 +111,7 @@ def test_the_standard_introspection_query_fits_the_default_depth():
 
 
 def test_token_limit(engine):
-    if not engine_module._PARSE_SUPPORTS_MAX_TOKENS:
+    if not PARSE_SUPPORTS_MAX_TOKENS:
         pytest.skip("this graphql-core has no max_tokens")
     with pytest.raises(GraphQLRequestError, match="more than 200 tokens") as info:
         engine.prepare("{ " + "hello " * 300 + "}")

@@ -17,11 +17,12 @@ from django.core import checks
 from django.test import override_settings
 
 from django_gql_channels.conf import gql_settings
-from django_gql_channels.engine import Engine, get_engine
-from django_gql_channels.engine.persisted import (
+from django_gql_channels.engine import (
+    Engine,
     LocalAPQStore,
     ManifestError,
     PersistedDocuments,
+    get_engine,
     load_manifest,
     resolve_operation,
     sha256_id,
@@ -124,14 +125,14 @@ def test_documents_are_validated_once_and_problems_name_the_id():
 
 async def test_an_operation_by_id_pays_no_parse_or_validation():
     engine = Engine(example_schema, persisted_documents={HELLO_ID: HELLO})
-    with mock.patch("django_gql_channels.engine.execution.validate") as validate, \
-            mock.patch("django_gql_channels.engine.execution.parse") as parse:
+    with mock.patch("django_gql_channels.engine.documents.validate") as validate, \
+            mock.patch("django_gql_channels.engine.documents.parse") as parse:
         for _ in range(3):
             operation = await resolve_operation(engine, None, document_id=HELLO_ID)
             assert operation.name == "Hello"
             operation = await resolve_operation(engine, None, extensions=persisted_query(HELLO))
     assert not validate.called and not parse.called
-    assert len(engine._documents) == 0  # never touched the LRU either
+    assert len(engine.document_cache) == 0  # never touched the LRU either
 
 
 async def test_text_only_requests_take_the_plain_path():
@@ -534,7 +535,7 @@ async def test_lone_surrogates_in_text_are_a_mismatch_not_a_crash():
 
 
 async def test_a_failing_django_cache_acts_as_an_empty_store(caplog):
-    from django_gql_channels.engine.persisted import DjangoCacheAPQStore
+    from django_gql_channels.engine import DjangoCacheAPQStore
     from tests.conftest import free_port
 
     # A real Redis cache backend pointed at a port nobody listens on.
