@@ -32,12 +32,13 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from .channel_layer.groups import listening_loops
 from .channel_layer.outage import retry_once
 from .conf import gql_settings
 
@@ -145,11 +146,7 @@ def _in_memory_loop(layer: Any) -> asyncio.AbstractEventLoop | None:
     """
     if not isinstance(layer, InMemoryChannelLayer):
         return None
-    from .channel_layer.groups import _registries
-
-    # The weak references behind the WeakKeyDictionary copy atomically from any thread
-    # (typeshed leaves its ``data`` out).
-    loops = {ref() for ref in list(cast(Any, _registries).data)}  # loops with subscriptions listening to groups
+    loops: set[asyncio.AbstractEventLoop | None] = set(listening_loops())  # loops with subscriptions on groups
     loops.update(getattr(queue, "_loop", None) for queue in list(layer.channels.values()))
     running = [loop for loop in loops if loop is not None and loop.is_running()]
     return running[0] if len(running) == 1 else None

@@ -1,6 +1,16 @@
-"""Everything that talks to the channel layer: the consumer base and ``listen_to_channel``,
-the process-wide group memberships, and surviving layer outages. Never imports the engine."""
+"""Everything that talks to the channel layer. Never imports the engine.
 
-from .consumer import ChannelListener, ChannelsConsumer, scope_headers
+- :mod:`.consumer`: ``ChannelsConsumer``, the base of both transports, and ``listen_to_channel``;
+- :mod:`.listener`: ``ChannelListener``, the iterator a listener reads;
+- :mod:`.layer_view`: the ``channel_layer`` a consumer's resolvers see;
+- :mod:`.groups`: the process-wide group memberships listeners share;
+- :mod:`.receiving` and :mod:`.outage`: receiving a channel through layer outages;
+- :mod:`.names`: Channels' group-name rules;
+- :mod:`.loops`: state kept per event loop.
+"""
 
-__all__ = ["ChannelListener", "ChannelsConsumer", "scope_headers"]
+from .consumer import ChannelsConsumer, scope_headers
+from .listener import ChannelListener
+from .loops import PerLoop
+
+__all__ = ["ChannelListener", "ChannelsConsumer", "PerLoop", "scope_headers"]

@@ -27,8 +27,11 @@ later: the tutorial greets the rooms it joined before it listens.
 
 A channel-layer outage does not end subscriptions: receivers retry with a
 bounded backoff and re-join their groups when the layer answers again
-(:mod:`.outage`); a new subscription that cannot reach the layer gets
-:class:`~.exceptions.ChannelLayerUnavailable`.
+(:mod:`.receiving`, :mod:`.outage`); a new subscription that cannot reach the
+layer gets :class:`~django_gql_channels.exceptions.ChannelLayerUnavailable`.
+
+The iterator a listener reads is :class:`~.listener.ChannelListener`; the
+``channel_layer`` resolvers see is :class:`~.layer_view.ConsumerLayer`.
 """
 
 from __future__ import annotations
@@ -38,128 +41,26 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any, ClassVar
 
 from channels.consumer import AsyncConsumer, get_handler_name
-from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from ..conf import gql_settings
 from ..exceptions import ChannelLayerUnavailable
-from .groups import _forget_channel, _pump, _Refresher, _registry, _SharedGroup, join_group, leave_group  # noqa: F401
-from .outage import (
-    is_connection_error,
-    layer_failed,
-    layer_is_down,
-    retry_once,
-)
+from .groups import SharedGroup, join_group, leave_group
+from .layer_view import ConsumerLayer, unavailable_if_unreachable
+from .listener import ChannelListener
+from .outage import layer_is_down
+from .receiving import Refresher, forget_channel, pump
 
 __all__ = ["ChannelListener", "ChannelsConsumer", "scope_headers"]
 
 logger = logging.getLogger("django_gql_channels")
-
-
-class ChannelListener:
-    """Async iterator over channel-layer messages of one ``type`` (or several, in arrival order).
-
-    ``timeout`` bounds the wait for each message; when it passes, iteration
-    ends quietly. Messages beyond ``max_queued`` waiting ones are dropped with
-    a warning, so a stalled client cannot grow memory without bound.
-    """
-
-    __slots__ = ("_queue", "dropped", "on_wait", "timeout", "type", "types")
-
-    def __init__(self, type: str | Iterable[str], *, timeout: float | None, max_queued: int) -> None:
-        self.types: tuple[str, ...] = (type,) if isinstance(type, str) else tuple(dict.fromkeys(type))
-        if not self.types:
-            raise ValueError("listen_to_channel needs at least one message type.")
-        self.type = self.types[0] if len(self.types) == 1 else "|".join(self.types)
-        self.timeout = timeout
-        self.dropped = 0
-        #: Called once, the first time a reader finds no message waiting.
-        self.on_wait: Callable[[], None] | None = None
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
-
-    def put(self, message: dict[str, Any]) -> None:
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.dropped += 1
-            logger.warning("Dropped a %r message: %d already wait for a slow subscriber.",
-                           self.type, self._queue.maxsize)
-
-    def __aiter__(self) -> ChannelListener:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        if self.on_wait is not None and self._queue.empty():
-            on_wait, self.on_wait = self.on_wait, None
-            on_wait()
-        try:
-            if self.timeout is None:
-                message = await self._queue.get()
-            else:
-                message = await asyncio.wait_for(self._queue.get(), self.timeout)
-        except TimeoutError:
-            raise StopAsyncIteration from None
-        return message
-
-
-@contextlib.contextmanager
-def _unavailable_if_unreachable(layer: BaseChannelLayer, what: str) -> Iterator[None]:
-    """Turn "cannot reach the layer's server" into a clear error for the client (no host, no port)."""
-    try:
-        yield
-    except Exception as exc:
-        if not is_connection_error(exc):
-            raise
-        layer_failed(layer, what, exc)
-        raise ChannelLayerUnavailable() from exc
-
-
-class _ConsumerLayer:
-    """A consumer's view of its channel layer; everything else is the layer's own.
-
-    Remembers the groups the consumer's own channel joins through it, so the
-    consumer can leave them when its connection ends.
-    """
-
-    __slots__ = ("_consumer", "_layer", "joined")
-
-    def __init__(self, layer: BaseChannelLayer, consumer: ChannelsConsumer) -> None:
-        self._layer = layer
-        self._consumer = consumer
-        self.joined: set[str] = set()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._layer, name)
-
-    def __repr__(self) -> str:
-        return f"<{type(self._layer).__name__} as seen by {type(self._consumer).__name__}>"
-
-    async def group_add(self, group: str, channel: str) -> None:
-        with _unavailable_if_unreachable(self._layer, f"joining group {group}"):
-            await self._layer.group_add(group, channel)
-        if channel == self._consumer._channel_name:
-            self.joined.add(group)
-
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        """The layer's ``group_send``, retried once if the first attempt could not reach its server."""
-        layer = self._layer
-        await retry_once(layer, f"group_send to {group}", lambda: layer.group_send(group, message))
-
-    async def send(self, channel: str, message: dict[str, Any]) -> None:
-        """The layer's ``send``, retried once if the first attempt could not reach its server."""
-        layer = self._layer
-        await retry_once(layer, f"send to {channel}", lambda: layer.send(channel, message))
-
-    async def group_discard(self, group: str, channel: str) -> None:
-        await self._layer.group_discard(group, channel)
-        if channel == self._consumer._channel_name:
-            self.joined.discard(group)
 
 
 def scope_headers(scope: Mapping[str, Any]) -> CaseInsensitiveMapping[str]:
@@ -202,7 +103,7 @@ class ChannelsConsumer(AsyncConsumer):
         #: listeners of this consumer's own channel
         self._listeners: dict[str, set[ChannelListener]] = {}
         #: this consumer's group listeners -> the process memberships they use
-        self._group_listeners: dict[ChannelListener, list[_SharedGroup]] = {}
+        self._group_listeners: dict[ChannelListener, list[SharedGroup]] = {}
         self._receivers: dict[str, asyncio.Task[None]] = {}
         #: (arrival time, message) that reached the own channel while nothing
         #: took them; created on first need (an empty deque costs 760 bytes)
@@ -236,7 +137,9 @@ class ChannelsConsumer(AsyncConsumer):
         joined them never calls ``group_discard``.
         """
         layer = self.raw_channel_layer
-        return None if layer is None else _ConsumerLayer(layer, self)  # type: ignore[return-value]
+        if layer is None:
+            return None
+        return ConsumerLayer(layer, type(self).__name__, lambda: self._channel_name)  # type: ignore[return-value]
 
     def _require_layer(self) -> BaseChannelLayer:
         layer = self.raw_channel_layer
@@ -308,7 +211,7 @@ class ChannelsConsumer(AsyncConsumer):
                 if shared_groups:
                     memberships = self._group_listeners[listener] = []
                     for group in shared_groups:
-                        with _unavailable_if_unreachable(layer, f"joining group {group}"):
+                        with unavailable_if_unreachable(layer, f"joining group {group}"):
                             shared = await join_group(layer, group)
                         memberships.append(shared)
                         # Listen before the next await: a message for this group
@@ -316,7 +219,7 @@ class ChannelsConsumer(AsyncConsumer):
                         for message_type in listener.types:
                             shared.listeners.setdefault(message_type, set()).add(listener)
             else:
-                with _unavailable_if_unreachable(layer, "creating a channel"):
+                with unavailable_if_unreachable(layer, "creating a channel"):
                     own_channel = await self.ensure_channel_name()
             if own_channel is not None:
                 self._listeners.setdefault(own_channel, set()).add(listener)
@@ -334,7 +237,7 @@ class ChannelsConsumer(AsyncConsumer):
 
     def _joined_by_hand(self) -> set[str] | tuple[()]:
         """The groups this consumer's own channel joined through ``self.channel_layer``."""
-        view: _ConsumerLayer | None = self.__dict__.get("channel_layer")
+        view: ConsumerLayer | None = self.__dict__.get("channel_layer")
         return view.joined if view is not None and self._channel_name is not None else ()
 
     def _keep_unclaimed(self, message: dict[str, Any]) -> None:
@@ -401,10 +304,8 @@ class ChannelsConsumer(AsyncConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         layer = self.raw_channel_layer
-        if isinstance(layer, InMemoryChannelLayer):
-            # The in-memory layer keeps a queue per channel until its messages
-            # expire; nobody will read this one again.
-            layer.channels.pop(channel, None)
+        if layer is not None:
+            forget_channel(layer, channel)
 
     async def _receive_from(self, channel: str) -> None:
         layer = self._require_layer()
@@ -412,14 +313,14 @@ class ChannelsConsumer(AsyncConsumer):
         async def rejoin() -> None:
             # The channel's name is the consumer's for good (resolvers hold
             # it); the server may have forgotten the groups it joined.
-            view: _ConsumerLayer | None = self.__dict__.get("channel_layer")
+            view: ConsumerLayer | None = self.__dict__.get("channel_layer")
             for group in list(view.joined) if view is not None else ():
                 await layer.group_add(group, channel)
 
         what = f"receiving channel {channel}"
-        refresher = _Refresher(layer, what, rejoin)
+        refresher = Refresher(layer, what, rejoin)
         try:
-            await _pump(layer, channel, lambda message: self._route_layer_message(channel, message), rejoin, what)
+            await pump(layer, channel, lambda message: self._route_layer_message(channel, message), rejoin, what)
         finally:
             await refresher.stop()
 
@@ -442,6 +343,26 @@ class ChannelsConsumer(AsyncConsumer):
             # greets it, and only then starts listening.
             self._keep_unclaimed(message)
 
+    # -- what this consumer holds (read-only, for tests and debugging) --------
+
+    @property
+    def channel_listeners(self) -> tuple[ChannelListener, ...]:
+        """The listeners open on this consumer, on its own channel or on groups."""
+        found = dict.fromkeys(self._group_listeners)
+        for listeners in self._listeners.values():
+            found.update(dict.fromkeys(listeners))
+        return tuple(found)
+
+    @property
+    def receiving_channels(self) -> tuple[str, ...]:
+        """The channels this consumer receives on itself (group memberships are received per process)."""
+        return tuple(self._receivers)
+
+    @property
+    def unclaimed_messages(self) -> tuple[dict[str, Any], ...]:
+        """Own-channel messages kept for a listener yet to come, oldest first."""
+        return tuple(message for _, message in self._unclaimed or ())
+
     @property
     def layer_in_use(self) -> bool:
         """Whether this consumer listens, receives or joined groups: :meth:`close_channel_layer` has work."""
@@ -452,7 +373,7 @@ class ChannelsConsumer(AsyncConsumer):
         for listener in list(self._group_listeners):
             with contextlib.suppress(Exception):
                 await self._release_listener(listener)
-        layer_view: _ConsumerLayer | None = self.__dict__.get("channel_layer")
+        layer_view: ConsumerLayer | None = self.__dict__.get("channel_layer")
         if layer_view is not None and self._channel_name is not None:
             for group in list(layer_view.joined):
                 with contextlib.suppress(Exception):

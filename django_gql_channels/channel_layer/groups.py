@@ -1,4 +1,4 @@
-"""The process-wide registry of shared group memberships, and receiving through outages.
+"""The process-wide registry of shared group memberships.
 
 Subscriptions that pass ``groups`` to
 :meth:`~django_gql_channels.channel_layer.consumer.ChannelsConsumer.listen_to_channel` share
@@ -8,9 +8,10 @@ with it, and the last one to leave leaves the group. Each group message thus
 crosses the layer once per *process*, however many connections listen
 there, and is handed to each listener's queue in-process.
 
-The registry is per event loop: memberships hold tasks, and tasks belong to
-one loop. Receivers (these memberships' and consumers' own channels) survive
-layer outages: see :func:`_pump` and :mod:`.outage`.
+The registry is per event loop (:class:`~.loops.PerLoop`): memberships hold
+tasks, and tasks belong to one loop. :func:`membership` and
+:func:`memberships` show what it holds. A membership's receiver survives
+layer outages: see :func:`~.receiving.pump` and :mod:`.outage`.
 """
 
 from __future__ import annotations
@@ -19,98 +20,21 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import weakref
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from channels.layers import BaseChannelLayer, InMemoryChannelLayer
+from channels.layers import BaseChannelLayer
 
-from .outage import (
-    backoff_delays,
-    layer_failed,
-    layer_recovered,
-    on_layer_recovery,
-    retry_until_done,
-    sleep_until_retry,
-)
+from .listener import ChannelListener
+from .loops import PerLoop
+from .outage import layer_failed, layer_recovered
+from .receiving import Refresher, forget_channel, pump
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .consumer import ChannelListener
-
-__all__ = ["join_group", "leave_group"]
+__all__ = ["SharedGroup", "join_group", "leave_group", "listening_loops", "membership", "memberships"]
 
 logger = logging.getLogger("django_gql_channels")
 
 
-async def _pump(
-    layer: BaseChannelLayer,
-    channel: str,
-    deliver: Callable[[dict[str, Any]], Awaitable[None] | None],
-    rejoin: Callable[[], Awaitable[None]],
-    what: str,
-) -> None:
-    """Hand every message arriving on ``channel`` to ``deliver`` until cancelled.
-
-    A failing receive (the layer's server went away) does not end the loop:
-    it is reported once per outage, then ``rejoin`` (re-join the channel's
-    groups, which a restarted server has forgotten; the channel's name stays
-    good, it is only a name to the server) is retried with a bounded backoff
-    until the layer answers, and receiving resumes. Listeners keep waiting
-    meanwhile.
-    """
-    failing = False
-    while True:
-        receive = layer.receive
-        while True:
-            try:
-                message = await receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                layer_failed(layer, what, exc)
-                failing = True
-                break
-            if failing:
-                layer_recovered(layer, what)
-                failing = False
-            delivered = deliver(message)
-            if delivered is not None:
-                await delivered
-        await sleep_until_retry(layer, next(backoff_delays()))
-        await retry_until_done(layer, what, rejoin)
-
-
-class _Refresher:
-    """Re-joins a receiver's groups in the background when an outage of its layer ends.
-
-    For receivers that never saw the outage: the restarted server forgot
-    their memberships too, but their receive went on waiting.
-    """
-
-    __slots__ = ("_layer", "_rejoin", "_task", "_unregister", "_what")
-
-    def __init__(self, layer: BaseChannelLayer, what: str, rejoin: Callable[[], Awaitable[None]]) -> None:
-        self._layer = layer
-        self._what = what
-        self._rejoin = rejoin
-        self._task: asyncio.Task[None] | None = None
-        self._unregister = on_layer_recovery(layer, self._start)
-
-    def _start(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                retry_until_done(self._layer, self._what, self._rejoin))
-
-    async def stop(self) -> None:
-        self._unregister()
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-
-class _SharedGroup:
+class SharedGroup:
     """This process's membership of one group on one layer, shared by every listener."""
 
     __slots__ = ("channel", "group", "key", "layer", "listeners", "ready", "rejoiner", "refresher", "task", "users")
@@ -126,7 +50,7 @@ class _SharedGroup:
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task: asyncio.Task[None] | None = None
         self.refresher: asyncio.Task[None] | None = None
-        self.rejoiner: _Refresher | None = None
+        self.rejoiner: Refresher | None = None
 
     async def join(self) -> None:
         self.channel = await self.layer.new_channel()
@@ -137,7 +61,7 @@ class _SharedGroup:
         context = contextvars.Context()
         create_task = asyncio.get_running_loop().create_task
         self.task = context.run(create_task, self._receive_forever())
-        self.rejoiner = _Refresher(self.layer, f"re-joining group {self.group}", self._add_current)
+        self.rejoiner = Refresher(self.layer, f"re-joining group {self.group}", self._add_current)
         expiry = getattr(self.layer, "group_expiry", None)
         if isinstance(expiry, (int, float)) and expiry > 0:
             self.refresher = context.run(create_task, self._refresh_membership(expiry / 2))
@@ -163,7 +87,7 @@ class _SharedGroup:
                 listener.put(message)
 
         assert self.channel is not None
-        await _pump(self.layer, self.channel, deliver, self._add_current, f"receiving group {self.group}")
+        await pump(self.layer, self.channel, deliver, self._add_current, f"receiving group {self.group}")
 
     async def _add_current(self) -> None:
         await self.layer.group_add(self.group, self.channel)  # type: ignore[arg-type]
@@ -183,38 +107,37 @@ class _SharedGroup:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            _forget_channel(self.layer, channel)
+            forget_channel(self.layer, channel)
 
 
-def _forget_channel(layer: BaseChannelLayer, channel: str) -> None:
-    if isinstance(layer, InMemoryChannelLayer):
-        # The in-memory layer keeps a queue per channel until its messages
-        # expire; nobody will read this one again.
-        layer.channels.pop(channel, None)
+#: {(id(layer), group): the process's membership}, per event loop
+_memberships: PerLoop[tuple[int, str], SharedGroup] = PerLoop()
 
 
-#: event loop -> {(id(layer), group): the process's membership}
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, str], _SharedGroup]] = (
-    weakref.WeakKeyDictionary()
-)
+def membership(layer: BaseChannelLayer, group: str) -> SharedGroup | None:
+    """The running loop's membership of ``group`` on ``layer``, if a listener of this process uses one."""
+    shared = _memberships.get().get((id(layer), group))
+    return shared if shared is not None and shared.layer is layer else None
 
 
-def _registry() -> dict[tuple[int, str], _SharedGroup]:
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = {}
-    return registry
+def memberships() -> list[SharedGroup]:
+    """Every membership the listeners of the running loop use (on any layer)."""
+    return list(_memberships.get().values())
 
 
-async def join_group(layer: BaseChannelLayer, group: str) -> _SharedGroup:
+def listening_loops() -> list[asyncio.AbstractEventLoop]:
+    """The event loops on which listeners joined groups at some time; safe to call from any thread."""
+    return _memberships.loops()
+
+
+async def join_group(layer: BaseChannelLayer, group: str) -> SharedGroup:
     """The process's membership of ``group``, joining it if nobody in the process has."""
-    registry = _registry()
+    registry = _memberships.get()
     key = (id(layer), group)
     while True:
         shared = registry.get(key)
         if shared is None or shared.layer is not layer:
-            shared = registry[key] = _SharedGroup(layer, group, key)
+            shared = registry[key] = SharedGroup(layer, group, key)
             try:
                 await shared.join()
             except BaseException as exc:
@@ -239,7 +162,7 @@ async def join_group(layer: BaseChannelLayer, group: str) -> _SharedGroup:
     return shared
 
 
-async def leave_group(shared: _SharedGroup, listener: ChannelListener) -> None:
+async def leave_group(shared: SharedGroup, listener: ChannelListener) -> None:
     """Unregister ``listener`` from ``shared``; leave the group if nobody in the process uses it any more."""
     for message_type in listener.types:
         listeners = shared.listeners.get(message_type)
@@ -250,7 +173,7 @@ async def leave_group(shared: _SharedGroup, listener: ChannelListener) -> None:
     shared.users -= 1
     if shared.users > 0:
         return
-    registry = _registry()
+    registry = _memberships.get()
     if registry.get(shared.key) is shared:
         del registry[shared.key]
     try:

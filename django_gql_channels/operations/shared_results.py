@@ -37,16 +37,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from graphql import ExecutionResult, FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
+from ..channel_layer.loops import PerLoop
 from ..engine import Engine, Operation
 
-__all__ = ["SharedOperation", "SharedResult", "join_shared", "opted_out"]
+__all__ = ["SharedOperation", "SharedResult", "join_shared", "opted_out", "shared_operations"]
 
 #: Results kept per shared operation for subscribers still behind. A
 #: subscriber further behind than this executes the event itself: correct,
@@ -189,18 +189,13 @@ class SharedOperation:
                 del self.registry[self.key]
 
 
-#: event loop -> {(engine, operation, variables as JSON): shared operation}
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], SharedOperation]] = (
-    weakref.WeakKeyDictionary()
-)
+#: {(engine, operation, variables as JSON): shared operation}, per event loop
+_shared: PerLoop[tuple[Any, ...], SharedOperation] = PerLoop()
 
 
-def _registry() -> dict[tuple[Any, ...], SharedOperation]:
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = {}
-    return registry
+def shared_operations() -> list[SharedOperation]:
+    """The shared operations that subscribers of the running loop run now."""
+    return list(_shared.get().values())
 
 
 def _root_field_name(selection_set: SelectionSetNode, operation: Operation, depth: int = 0) -> str | None:
@@ -251,7 +246,7 @@ def join_shared(engine: Engine, operation: Operation, variables: Mapping[str, An
         variables_key = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError):  # not JSON (an in-process caller's objects): equality is unknown
         return None
-    registry = _registry()
+    registry = _shared.get()
     key = (id(engine), id(operation), variables_key)
     shared = registry.get(key)
     if shared is None or shared.engine is not engine or shared.operation is not operation:
