@@ -47,8 +47,9 @@ from django.db.models.signals import post_delete, post_save
 from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 
+from .channel_layer.names import INVALID_GROUP_CHARS, is_valid_group_name
 from .conf import SettingProblem, gql_settings, on_reload
-from .publishing import _INVALID_GROUP_CHARS, _is_valid_group, publish, safe_group_name
+from .publishing import publish, safe_group_name
 
 __all__ = ["DELETED", "SAVED", "ModelEvent", "connect_model_events", "model_event_problems", "model_events"]
 
@@ -150,7 +151,7 @@ def _template_fields(model: type[models.Model], label: str, template: str) -> tu
                         'Write fields as "{name}", e.g. "order_{pk}"; double braces for literal ones.')
     fields: list[str] = []
     for literal, field, _spec, _conversion in parsed:
-        if _INVALID_GROUP_CHARS.search(literal):
+        if INVALID_GROUP_CHARS.search(literal):
             return _problem("gql_channels.E021", f"{where}: {literal!r} has characters group names may not have.",
                             "Group names use ASCII letters, digits, hyphens, underscores and periods.")
         if field is None:
@@ -213,7 +214,7 @@ def _spec(model: type[models.Model], label: str, value: Any) -> GroupSpec | Sett
         function = _callable(value, label)
         if function is not None:
             return function if isinstance(function, SettingProblem) else GroupSpec("callable", function)
-    if not _is_valid_group(value):
+    if not is_valid_group_name(value):
         return _problem("gql_channels.E023", f"{value!r} (for {label!r}) is not a valid group name.",
                         "Use fewer than 100 ASCII letters, digits, hyphens, underscores or periods.")
     return GroupSpec("group", value)

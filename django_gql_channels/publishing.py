@@ -29,16 +29,16 @@ import asyncio
 import concurrent.futures
 import hashlib
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from .channel_layer.groups import listening_loops
+from .channel_layer.names import INVALID_GROUP_CHARS, MAX_GROUP_LENGTH, is_valid_group_name
 from .channel_layer.outage import retry_once
 from .conf import gql_settings
 
@@ -49,11 +49,6 @@ logger = logging.getLogger("django_gql_channels.publishing")
 #: Seconds a send may take before it counts as failed; a layer behind a dropped
 #: route would otherwise hang the request that broadcasts.
 DEFAULT_TIMEOUT = 5.0
-
-# Channels' own rules, so names are refused here exactly as a layer would.
-_NAME_RULES = BaseChannelLayer()
-_MAX_GROUP_LENGTH = BaseChannelLayer.MAX_NAME_LENGTH - 1
-_INVALID_GROUP_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
 # Sends scheduled from sync code on a running loop: held so they are not
 # garbage-collected before they finish.
@@ -72,19 +67,11 @@ def safe_group_name(text: str) -> str:
     either way a short hash of the original text is appended, so two texts
     that differ only in refused characters still get different groups.
     """
-    if _is_valid_group(text):
+    if is_valid_group_name(text):
         return text
     digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    cleaned = _INVALID_GROUP_CHARS.sub("_", text)
-    return f"{cleaned[:_MAX_GROUP_LENGTH - len(digest) - 1]}.{digest}"
-
-
-def _is_valid_group(name: Any) -> bool:
-    try:
-        _NAME_RULES.require_valid_group_name(name)
-    except TypeError:
-        return False
-    return True
+    cleaned = INVALID_GROUP_CHARS.sub("_", text)
+    return f"{cleaned[:MAX_GROUP_LENGTH - len(digest) - 1]}.{digest}"
 
 
 def _checked_message(message: Any) -> dict[str, Any]:
@@ -101,7 +88,7 @@ def _checked_message(message: Any) -> dict[str, Any]:
 def _checked_group(group: Any) -> str:
     if not isinstance(group, str):
         raise TypeError(f"group must be a str, not {type(group).__name__}.")
-    if not _is_valid_group(group):
+    if not is_valid_group_name(group):
         raise ValueError(f"{group!r} is not a valid group name: use fewer than 100 ASCII letters, digits, "
                          "hyphens, underscores or periods (safe_group_name() derives one from any text).")
     return group
