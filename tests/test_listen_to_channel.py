@@ -15,8 +15,8 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from django_gql_channels.channel_layer import consumer as base
-from django_gql_channels.channel_layer.consumer import ChannelsConsumer
+from django_gql_channels.channel_layer import ChannelsConsumer
+from django_gql_channels.channel_layer.groups import membership, memberships
 from django_gql_channels.conf import gql_settings
 
 
@@ -52,14 +52,9 @@ async def settle() -> None:
 def no_leftovers(layer, consumer) -> None:
     assert layer.groups == {}
     assert layer.channels == {}
-    assert consumer._receivers == {}
-    assert consumer._listeners == {}
-    assert consumer._group_listeners == {}
-    assert base._registry() == {}
-
-
-def membership(layer, group):
-    return base._registry()[(id(layer), group)]
+    assert consumer.receiving_channels == ()
+    assert consumer.channel_listeners == ()
+    assert memberships() == []
 
 
 async def test_listeners_on_different_groups_do_not_see_each_others_messages(layer, consumer):
@@ -71,7 +66,7 @@ async def test_listeners_on_different_groups_do_not_see_each_others_messages(lay
         assert (await next_message(reds))["text"] == "to red"
         assert (await next_message(blues))["text"] == "to blue"
         await settle()
-        assert reds._queue.empty() and blues._queue.empty()
+        assert reds.pending == 0 and blues.pending == 0
 
 
 async def test_listeners_on_one_group_each_get_every_message(layer, consumer):
@@ -108,7 +103,7 @@ async def test_only_messages_of_the_listened_type_arrive(layer, consumer):
         assert await next_message(chats) == {"type": "chat.message", "text": "hello"}
         assert await next_message(joins) == {"type": "user.joined", "user": "ann"}
         await settle()
-        assert chats._queue.empty() and joins._queue.empty()
+        assert chats.pending == 0 and joins.pending == 0
 
 
 async def test_timeout_ends_the_iteration_quietly(layer, consumer):
@@ -126,13 +121,12 @@ async def test_exit_leaves_groups_and_frees_the_queue(layer, consumer):
         for room in rooms:
             await layer.group_send(room, {"type": "chat.message", "text": room})
         await settle()
-        assert messages._queue.qsize() == 2  # queued, never read
-        queue = messages._queue
+        assert messages.pending == 2  # queued, never read
     no_leftovers(layer, consumer)
     for room in rooms:  # nobody listens: nothing is queued anywhere
         await layer.group_send(room, {"type": "chat.message", "text": "late"})
     assert layer.channels == {}
-    assert queue.qsize() == 2  # the listener's own queue is only referenced here
+    assert messages.pending == 2  # only in the listener's own queue, which nothing reads
 
 
 async def test_an_exception_in_the_body_still_leaves_the_groups(layer, consumer):
@@ -228,7 +222,7 @@ async def test_close_channel_layer_stops_everything(layer, consumer):
     await entered.wait()
     await consumer.ensure_channel_name()
     consumer.channel_name  # starts receiving on the own channel too
-    assert len(consumer._receivers) == 1  # the own channel; groups are received per process
+    assert len(consumer.receiving_channels) == 1  # the own channel; groups are received per process
     task.cancel()
     await consumer.close_channel_layer()
     await asyncio.gather(task, return_exceptions=True)
@@ -298,7 +292,7 @@ async def test_duplicate_groups_are_joined_once(layer, consumer):
         await layer.group_send(room, {"type": "chat.message", "text": "once"})
         assert (await next_message(messages))["text"] == "once"
         await settle()
-        assert messages._queue.empty()
+        assert messages.pending == 0
     no_leftovers(layer, consumer)
 
 
@@ -328,7 +322,7 @@ async def test_sockets_of_one_process_share_one_membership_per_group(layer):
             assert (await next_message(a))["text"] == "shared"
             assert (await next_message(b))["text"] == "shared"
             await settle()
-            assert c._queue.empty()
+            assert c.pending == 0
         for consumer in (first, second, third):
             no_leftovers(layer, consumer)
     finally:
@@ -441,16 +435,12 @@ async def test_a_cancelled_first_join_lets_the_waiting_one_join(layer, consumer,
     first.cancel()
     await asyncio.gather(first, return_exceptions=True)
     release.set()
-    while membership_or_none(layer, room) is None or not membership_or_none(layer, room).listeners:
+    while membership(layer, room) is None or not membership(layer, room).listeners:
         await asyncio.sleep(0.001)
     await layer.group_send(room, {"type": "chat.message", "text": "second joined"})
     await asyncio.wait_for(second, 2)
     assert got[0]["text"] == "second joined"
     no_leftovers(layer, other)
-
-
-def membership_or_none(layer, group):
-    return base._registry().get((id(layer), group))
 
 
 async def test_a_long_lived_membership_is_renewed_before_the_layer_expires_it(consumer):
@@ -461,8 +451,7 @@ async def test_a_long_lived_membership_is_renewed_before_the_layer_expires_it(co
     group = group_name()
     async with consumer.listen_to_channel("news", groups=[group]) as listener:
         await asyncio.sleep(2.2)  # twice the expiry: only renewals keep the membership
-        layer._clean_expired()
-        await layer.group_send(group, {"type": "news", "n": 1})
+        await layer.group_send(group, {"type": "news", "n": 1})  # drops expired memberships first
         assert (await next_message(listener))["n"] == 1
     assert layer.groups.get(group, {}) == {}
 
@@ -472,13 +461,14 @@ async def test_groups_joined_by_hand_are_left_when_the_connection_ends(layer):
     # group_discard when the socket just goes away.
     consumer = ChannelsConsumer()
     group, other = group_name(), group_name()
-    await consumer.channel_layer.group_add(group, await consumer.ensure_channel_name())
+    channel = await consumer.ensure_channel_name()
+    await consumer.channel_layer.group_add(group, channel)
     await consumer.channel_layer.group_add(other, consumer.channel_name)
     await consumer.channel_layer.group_discard(other, consumer.channel_name)
     await consumer.channel_layer.group_add(group_name(), "someone.else!x")  # not ours: left alone
     assert consumer.channel_layer.joined == {group}
     await consumer.close_channel_layer()
-    assert all(consumer._channel_name not in members for members in layer.groups.values())
+    assert all(channel not in members for members in layer.groups.values())
     assert len(layer.groups) == 1
 
 
@@ -508,7 +498,7 @@ async def test_the_tutorials_greeting_then_every_room_message_exactly_once(layer
                 other.listen_to_channel("chat.message", groups=rooms[:1]) as others:
             assert [(await next_message(messages))["room_id"] for _ in rooms] == rooms
             # Rooms joined by hand are read from the own channel, not joined a second time.
-            assert (id(layer), rooms[1]) not in base._registry()
+            assert membership(layer, rooms[1]) is None
             assert membership(layer, rooms[0]).users == 1  # the other socket's
             for n in range(3):
                 await layer.group_send(rooms[n % 2], {"type": "chat.message", "room_id": rooms[n % 2], "n": n})
@@ -516,7 +506,7 @@ async def test_the_tutorials_greeting_then_every_room_message_exactly_once(layer
             assert [(await next_message(messages))["n"] for _ in range(3)] == [0, 1, 2]
             assert [(await next_message(others))["n"] for _ in range(2)] == [0, 2]
             await settle()
-            assert messages._queue.empty() and others._queue.empty()  # nothing twice
+            assert messages.pending == 0 and others.pending == 0  # nothing twice
     finally:
         await other.close_channel_layer()
 
@@ -532,7 +522,7 @@ async def test_groups_partly_joined_by_hand_are_read_once_each(layer, consumer):
         received = sorted([(await next_message(messages))["n"] for _ in range(2)])
         assert received == [1, 2]
         await settle()
-        assert messages._queue.empty()
+        assert messages.pending == 0
     await consumer.channel_layer.group_discard(by_hand, consumer.channel_name)
     await consumer.close_channel_layer()
     no_leftovers(layer, consumer)
@@ -550,7 +540,7 @@ async def test_one_listener_for_several_types_gets_them_in_arrival_order(layer, 
         assert [(await next_message(events))["type"] for _ in range(3)] == [
             "model.saved", "model.deleted", "model.saved"]
         await settle()
-        assert events._queue.empty()
+        assert events.pending == 0
         if not on_groups:
             await layer.group_discard(room, consumer.channel_name)
     await consumer.close_channel_layer()
@@ -568,14 +558,14 @@ async def test_unclaimed_own_channel_messages_are_held_as_the_layer_would(layer,
     async with consumer.listen_to_channel("m") as messages:
         assert [(await next_message(messages))["n"] for _ in range(2)] == [3, 4]
         await settle()
-        assert messages._queue.empty()
-    assert [m["type"] for _, m in consumer._unclaimed] == ["other"]
+        assert messages.pending == 0
+    assert [m["type"] for m in consumer.unclaimed_messages] == ["other"]
     # ...and no longer than the layer's expiry.
     monkeypatch.setattr(layer, "expiry", 0)
     async with consumer.listen_to_channel("other") as others:
         await settle()
-        assert others._queue.empty()
-    assert not consumer._unclaimed
+        assert others.pending == 0
+    assert not consumer.unclaimed_messages
 
 
 async def test_no_message_type_is_refused(consumer):
@@ -593,8 +583,8 @@ async def test_a_listener_of_several_types_gets_the_unclaimed_messages_of_each(l
     await settle()
     async with consumer.listen_to_channel(("model.saved", "model.deleted"), groups=[room]) as events:
         assert [(await next_message(events))["type"] for _ in range(2)] == ["model.saved", "model.deleted"]
-        assert (id(layer), room) not in base._registry()  # read from the own channel
-    assert [m["type"] for _, m in consumer._unclaimed] == ["other"]
+        assert membership(layer, room) is None  # read from the own channel
+    assert [m["type"] for m in consumer.unclaimed_messages] == ["other"]
 
 
 async def test_the_layer_view_retries_a_publish_once_when_the_server_was_unreachable(layer, consumer, monkeypatch):

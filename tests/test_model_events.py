@@ -25,8 +25,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from django_gql_channels import broadcast
-from django_gql_channels.channel_layer import consumer as base
-from django_gql_channels.channel_layer.consumer import ChannelsConsumer
+from django_gql_channels.channel_layer import ChannelsConsumer
+from django_gql_channels.channel_layer.groups import memberships
 from django_gql_channels.model_events import DELETED, SAVED, model_events
 from django_gql_channels.publishing import safe_group_name
 from django_gql_channels.routing import get_application
@@ -215,7 +215,7 @@ async def test_saves_and_deletions_with_the_pk_of_the_deleted_row(consumer, clea
     assert (deleted.type, deleted.pk, deleted.created, deleted.instance, deleted.deleted) == (
         DELETED, pk, False, None, True)
     await stream.aclose()
-    assert base._registry() == {} and clean_layer.groups == {}
+    assert memberships() == [] and clean_layer.groups == {}
 
 
 async def test_a_save_whose_row_is_gone_when_read_is_skipped_for_its_deletion(consumer):

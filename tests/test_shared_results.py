@@ -107,7 +107,7 @@ EVENTS = "subscription ($group: String!) { events(group: $group) { text n } }"
 async def fresh(clean_layer):
     CALLS.clear()
     yield clean_layer
-    assert shared_results._registry() == {}, "every shared operation is released when its subscribers end"
+    assert shared_results.shared_operations() == [], "every shared operation is released when its subscribers end"
 
 
 def group_name() -> str:
@@ -274,7 +274,7 @@ async def test_a_cancelled_execution_lets_the_waiting_subscriber_execute_itself(
         await one
     shared.leave()
     shared.leave()
-    assert shared_results._registry() == {}
+    assert shared_results.shared_operations() == []
 
 
 async def test_the_encoding_is_made_once_per_encoder():

@@ -13,7 +13,7 @@ import gc
 import pytest
 from channels.layers import get_channel_layer
 
-from django_gql_channels.channel_layer import consumer as base
+from django_gql_channels.channel_layer.groups import memberships
 from django_gql_channels.routing import get_application
 from django_gql_channels.testing import GraphQLWebsocketCommunicator
 from django_gql_channels.ws import GraphQLWSConsumer
@@ -50,7 +50,7 @@ def assert_nothing_left(layer, tasks_before) -> None:
     assert leftover == [], f"{len(leftover)} tasks left, e.g. {leftover[:3]}"
     assert layer.groups == {}, f"{len(layer.groups)} groups still have members"
     assert layer.channels == {}, f"{len(layer.channels)} channels still hold messages"
-    assert base._registry() == {}, "the process still holds group memberships"
+    assert memberships() == [], "the process still holds group memberships"
 
 
 async def test_sockets_that_subscribe_and_disconnect_leave_nothing(layer):
