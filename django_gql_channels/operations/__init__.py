@@ -1,5 +1,6 @@
-"""The one operation lifecycle every streaming transport (WebSockets, SSE) shares, and shared results."""
+"""The one operation lifecycle every streaming transport (WebSockets, SSE) shares, its admission, and shared results."""
 
+from .admission import Admission, TooManyOperations
 from .lifecycle import ConfirmingListener, ConnectionGone, Operations, OperationSink
 
-__all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]
+__all__ = ["Admission", "ConfirmingListener", "ConnectionGone", "OperationSink", "Operations", "TooManyOperations"]

@@ -5,8 +5,10 @@ One socket is one consumer instance. Its own receive loop reads the ASGI
 and hands each text frame to the protocol module picked at connect
 (:mod:`.transport_ws` or :mod:`.legacy_ws`). Those modules only translate
 message shapes; the consumer is the :class:`~.protocol.ProtocolConnection`
-they talk to, and the operations run in :class:`~..operations.Operations`,
-the lifecycle Server-Sent Events streams share.
+they talk to. Operations are admitted through an
+:class:`~django_gql_channels.operations.Admission` and run in its
+:class:`~django_gql_channels.operations.Operations`: the door and the
+lifecycle Server-Sent Events streams share.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from typing import Any, ClassVar
 from ..channel_layer.consumer import ChannelsConsumer
 from ..channel_layer.outage import layer_failed, layer_is_down
 from ..conf import gql_settings
-from ..engine import Engine, get_engine, resolve_operation
+from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
-from ..operations import ConfirmingListener, ConnectionGone, Operations
+from ..operations import Admission, ConfirmingListener, ConnectionGone, Operations, TooManyOperations
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
 from .protocol import ProtocolHandler, close_reason
@@ -142,6 +144,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         self.context: Any = None
         self.protocol: ProtocolHandler | None = None
         self.closed = False
+        self.admission: Admission | None = None
+        #: The operations running on this socket (``admission.operations``), from connect on.
         self.operations: Operations | None = None
 
     # -- hooks ---------------------------------------------------------------
@@ -187,8 +191,10 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             accept["subprotocol"] = subprotocol
         await send(accept)
         self.protocol = protocol = self.protocol_classes[subprotocol](self)
-        self.operations = Operations(self.engine, protocol, transport="a WebSocket",
-                                     confirm_timeout=self.confirm_timeout, cleanup_timeout=self.cleanup_timeout)
+        self.admission = admission = Admission(
+            self.engine, protocol, transport="a WebSocket", confirm_timeout=self.confirm_timeout,
+            cleanup_timeout=self.cleanup_timeout, open_channel=self._channel_for)
+        self.operations = admission.operations
         try:
             protocol.on_accept()
             await self._receive_loop(receive, protocol)
@@ -210,6 +216,10 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             await self.ensure_channel_name()
         except Exception as exc:
             layer_failed(layer, "creating a WebSocket's channel", exc)
+
+    async def _channel_for(self, operation: Operation) -> None:
+        if self._channel_name is None:  # the socket opened while the layer was down
+            await self._try_channel_name()
 
     def pick_subprotocol(self, offered: Iterable[str]) -> str | None:
         """The first of ``subscription_protocols`` the client offers (see the class docs)."""
@@ -331,27 +341,28 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         an ``error`` for this operation.
         """
         protocol = self.protocol
-        operations = self.operations
-        assert protocol is not None and operations is not None
-        limit = self.max_operations
-        if limit is not None and len(operations) >= limit:
+        admission = self.admission
+        assert protocol is not None and admission is not None
+        # The consumer's limit, as it reads now: a hook may have changed it since connect.
+        admission.max_operations = self.max_operations
+        try:
+            admission.check_room()
+            operation = await admission.resolve(query, operation_name, document_id=document_id,
+                                                extensions=extensions)
+        except TooManyOperations as refusal:
             await protocol.send_errors(op_id, [{
-                "message": f"Too many operations: this connection already runs {limit}, the most "
+                "message": f"Too many operations: this connection already runs {refusal.limit}, the most "
                            "MAX_OPERATIONS_PER_CONNECTION allows at once. Complete one first.",
             }])
             return
-        try:
-            operation = await resolve_operation(self.engine, query, operation_name,
-                                                document_id=document_id, extensions=extensions)
         except GraphQLRequestError as exc:
             await protocol.send_errors(op_id, self.engine.format_errors(exc.errors))
             return
-        if self._channel_name is None:  # the socket opened while the layer was down
-            await self._try_channel_name()
+        await admission.open_channel(operation)
         root_value = self.get_root_value(self)
         if inspect.isawaitable(root_value):
             root_value = await root_value
-        await operations.start(op_id, operation, variables, self.context, root_value)
+        await admission.start(op_id, operation, variables, self.context, root_value)
 
     async def stop_operation(self, op_id: Any) -> bool:
         """Cancel a running operation and wait for its clean-up; False if none runs with that id."""
