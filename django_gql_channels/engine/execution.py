@@ -294,7 +294,7 @@ class Engine:
             def execute_logged(event_executor: Any) -> Any:
                 result = _execute_subscription_event(event_executor)
                 if inspect.isawaitable(result):
-                    return _logged(result, log_errors, operation)
+                    return _logged(result, operation)
                 if result.errors:
                     log_errors(result.errors, operation)
                 return result
@@ -371,8 +371,7 @@ class Engine:
         return response
 
 
-async def _logged(result: Awaitable[ExecutionResult], log_errors: Callable[..., None],
-                  operation: Operation) -> ExecutionResult:
+async def _logged(result: Awaitable[ExecutionResult], operation: Operation) -> ExecutionResult:
     executed = await result
     if executed.errors:
         log_errors(executed.errors, operation)
