@@ -1,29 +1,7 @@
-"""Test GraphQL over WebSockets without a server: ``GraphQLWebsocketCommunicator``.
+"""The WebSocket test client: ``GraphQLWebsocketCommunicator`` and the operations it runs.
 
-::
-
-    from django_gql_channels.testing import GraphQLWebsocketCommunicator
-
-    async def test_chat():
-        async with GraphQLWebsocketCommunicator(application, "/graphql") as client:
-            subscription = client.subscribe(
-                "subscription { onGroupMessage(group: \\"news\\") { text } }"
-            )
-            await subscription.start()      # the server is listening now
-            await channel_layer.group_send("news", {"type": "group.message", "text": "hi"})
-            async for result in subscription:
-                if result.data == {"onGroupMessage": None}:
-                    continue                # the generator's confirming null
-                assert result.data == {"onGroupMessage": {"text": "hi"}}
-                break
-            await subscription.complete()
-
-``application`` is any ASGI app serving the consumer: the project's router
-(``django_gql_channels.asgi.application``) or
-``GraphQLWSConsumer.as_asgi(schema=...)``. It runs in the test's event loop
-through asgiref's ``ApplicationCommunicator`` (what Channels' own
-``WebsocketCommunicator`` builds on; ``channels.testing`` itself imports
-daphne, which a project need not install).
+Documented and imported as ``django_gql_channels.testing``; the results it
+gives are ``GraphQLResult`` objects (``results.py``).
 """
 
 from __future__ import annotations
@@ -34,77 +12,17 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import channels.db
 from asgiref.testing import ApplicationCommunicator
-from graphql import ExecutionResult, GraphQLError, SourceLocation
 
-from .exceptions import ConnectionRejectionError
+from ..exceptions import ConnectionRejectionError
+from .results import GraphQLResult
 
-__all__ = ["GraphQLResult", "GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+__all__ = ["GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
 
-
-def _received_error(error: Any) -> GraphQLError:
-    """A ``GraphQLError`` carrying what the server sent for one error (message, locations, path, extensions)."""
-    if not isinstance(error, dict):
-        return GraphQLError(str(error))
-    extensions = error.get("extensions")
-    received = GraphQLError(str(error.get("message", "")), path=error.get("path"),
-                            extensions=extensions if isinstance(extensions, dict) else None)
-    locations = error.get("locations")
-    if isinstance(locations, list):
-        # Whatever the server sent, as sent (graphql-core's annotation says int).
-        received.locations = [SourceLocation(cast(int, location.get("line")), cast(int, location.get("column")))
-                              for location in locations if isinstance(location, dict)]
-    return received
-
-
-class GraphQLResult(ExecutionResult):
-    """One result the server sent, read like graphql-core's ``ExecutionResult``.
-
-    ``.data``, ``.errors`` (``GraphQLError`` objects: ``.message``,
-    ``.locations``, ``.path``, ``.extensions``) and ``.extensions``. It also
-    reads like the response map it arrived as, for tests written against
-    plain dicts: ``result["data"]``, ``result.get("errors")``,
-    ``"errors" in result``, and ``result == {"data": ...}`` compares that
-    map; ``.formatted`` is the map itself, exactly as received.
-    """
-
-    __slots__ = ("_payload",)
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        errors = payload.get("errors")
-        super().__init__(
-            payload.get("data"),
-            [_received_error(error) for error in errors] if isinstance(errors, list) else None,
-            payload.get("extensions"),
-        )
-        self._payload = payload
-
-    @property
-    def formatted(self) -> dict[str, Any]:  # type: ignore[override]
-        return self._payload
-
-    def __getitem__(self, key: str) -> Any:
-        return self._payload[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._payload.get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._payload
-
-    def keys(self) -> Any:
-        return self._payload.keys()
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, dict):
-            return self._payload == other
-        return super().__eq__(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 def _no_op() -> None:
     pass
@@ -431,7 +349,12 @@ class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
                     await self._read_one()
         return self.control_messages.popleft()
 
-    async def _read_for(self, op_id: Any) -> dict[str, Any]:
+    async def next_message_for(self, op_id: Any) -> dict[str, Any]:
+        """The next message the server sent for operation ``op_id``, as received.
+
+        Internal use: what :class:`GraphQLSubscription` iterates over; a test
+        reads results through the subscription instead.
+        """
         inbox = self._inboxes.setdefault(op_id, deque())
         while not inbox:
             async with self._read_lock:
@@ -439,7 +362,11 @@ class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
                     await self._read_one()
         return inbox.popleft()
 
-    def _finish(self, op_id: Any) -> None:
+    def end_operation(self, op_id: Any) -> None:
+        """Drop what is queued for ``op_id`` and ignore whatever the server still sends for it.
+
+        Internal use: :class:`GraphQLSubscription` calls it once its operation is over.
+        """
         self._finished.add(op_id)
         self._inboxes.pop(op_id, None)
 
@@ -488,12 +415,12 @@ class GraphQLSubscription:
         if self.done:
             raise StopAsyncIteration
         await self.send()
-        message = await self.communicator._read_for(self.id)
+        message = await self.communicator.next_message_for(self.id)
         kind = message.get("type")
         if kind in ("next", "data"):
             return GraphQLResult(message["payload"])
         self.done = True
-        self.communicator._finish(self.id)
+        self.communicator.end_operation(self.id)
         if kind == "error":
             payload = message.get("payload")
             if isinstance(payload, dict):
@@ -509,7 +436,7 @@ class GraphQLSubscription:
         """Stop the operation from the client's side (``complete`` / ``stop``)."""
         if self.sent and not self.done:
             self.done = True
-            self.communicator._finish(self.id)
+            self.communicator.end_operation(self.id)
             kind = "stop" if self._legacy else "complete"
             await self.communicator.send_json_to({"id": self.id, "type": kind})
 
