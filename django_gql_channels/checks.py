@@ -42,7 +42,15 @@ from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, SETTING_NAME, SettingProblem, SettingsError, load_schema_setting, validate_user_settings
+from .conf import (
+    DEFAULTS,
+    SETTING_NAME,
+    VALIDATION_SETTINGS,
+    SettingProblem,
+    SettingsError,
+    load_schema_setting,
+    validate_user_settings,
+)
 from .http.cors import cors_setting_problems
 
 __all__ = ["collect_problems", "check_settings"]
@@ -86,7 +94,7 @@ def collect_problems() -> list[SettingProblem]:
                 "gql_channels.W031", "DEBUG", "is True, but errors are masked (MASK_ERRORS, on while Django's "
                 "DEBUG is off): clients get no tracebacks.",
                 "Set MASK_ERRORS to False to show them, in development only."))
-    return sorted(problems, key=lambda p: (not p.id.split(".")[1].startswith("E"), p.id))
+    return sorted(problems, key=lambda p: (p.level != "error", p.id))
 
 
 def _schema_problems(path: Any) -> list[SettingProblem]:
@@ -134,11 +142,6 @@ def _rule_problems(paths: list[str]) -> list[SettingProblem]:
     return problems
 
 
-#: Settings the engine's validation rules are built from: a manifest is checked with them.
-_ENGINE_KEYS = frozenset({"SCHEMA", "VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS", "INTROSPECTION",
-                          "DOCUMENT_CACHE_SIZE"})
-
-
 def persisted_problems(user_settings: dict[str, Any], bad_keys: set[str | None]) -> list[SettingProblem]:
     """The persisted-documents settings, and every manifest document validated as the server will."""
     problems: list[SettingProblem] = []
@@ -162,7 +165,7 @@ def persisted_problems(user_settings: dict[str, Any], bad_keys: set[str | None])
                                                f"{cache_alias!r} is not a key of CACHES ({', '.join(caches)}).",
                                                "Name one of the configured caches, or None for this "
                                                "process's own store."))
-    if path is None or "PERSISTED_DOCUMENTS" in bad_keys or bad_keys & _ENGINE_KEYS:
+    if path is None or "PERSISTED_DOCUMENTS" in bad_keys or bad_keys & VALIDATION_SETTINGS:
         return problems
     from .engine import Engine, ManifestError, engine_options, load_manifest
 
@@ -248,6 +251,6 @@ def _redis_host_problems(alias: str, host: Any) -> list[SettingProblem]:
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     messages: list[checks.CheckMessage] = []
     for problem in collect_problems():
-        level = checks.Error if problem.id.split(".")[1].startswith("E") else checks.Warning
+        level = checks.Error if problem.level == "error" else checks.Warning
         messages.append(level(str(problem), hint=problem.hint, obj=SETTING_NAME, id=problem.id))
     return messages

@@ -70,6 +70,13 @@ DEFAULTS: dict[str, Any] = {
 #: Keys whose values are dotted paths, imported on first use.
 IMPORT_STRINGS = frozenset({"SCHEMA", "HTTP_CONSUMER", "WS_CONSUMER", "VALIDATION_RULES"})
 
+#: Keys an engine that validates documents is built from: the schema and what
+#: ``engine_options(persisted=False)`` reads (rules, limits, document cache). While
+#: one of them has an error, documents are not checked against the server's rules
+#: (``manage.py check`` on the manifest, ``gql_check --documents``/``--check-manifest``).
+VALIDATION_SETTINGS = frozenset({"SCHEMA", "VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS",
+                                 "INTROSPECTION", "DOCUMENT_CACHE_SIZE"})
+
 #: key -> what it does, in reStructuredText. The settings page of the docs is
 #: generated from this, ``DEFAULTS`` and the expected types below, so every key
 #: in ``DEFAULTS`` needs an entry here (a test checks it).
@@ -170,6 +177,11 @@ class SettingProblem:
     msg: str
     hint: str | None = None
 
+    @property
+    def level(self) -> str:
+        """``"error"`` or ``"warning"``, as the id says (``gql_channels.E001``, ``gql_channels.W001``)."""
+        return "error" if self.id.rpartition(".")[2].startswith("E") else "warning"
+
     def __str__(self) -> str:
         # Problems without a key name their own setting in the message.
         return f"{SETTING_NAME}[{self.key!r}]: {self.msg}" if self.key else self.msg
@@ -203,8 +215,9 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
-#: key -> (predicate, description of the expected type)
-_TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+#: key -> (predicate, description of the expected type). The system checks and
+#: attribute access apply the predicate; the settings reference shows the description.
+TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "SCHEMA": (_is_str, "a dotted path string"),
     "URL_PATTERN": (_is_str, "a regular expression string"),
     "GRAPHQL_IDE": (lambda v: v is None or isinstance(v, str), "a string or None"),
@@ -295,9 +308,9 @@ def validate_user_settings(user_settings: Any) -> list[SettingProblem]:
         problems.append(SettingProblem("gql_channels.E003", "SCHEMA", "is required.",
                                        'Point it at your schema, e.g. "myapp.schema.schema".'))
     for key, value in user_settings.items():
-        if key not in _TYPE_RULES or (key == "SCHEMA" and value is None):
+        if key not in TYPE_RULES or (key == "SCHEMA" and value is None):
             continue
-        check, expected = _TYPE_RULES[key]
+        check, expected = TYPE_RULES[key]
         if not check(value):
             problems.append(SettingProblem("gql_channels.E007", key,
                                            f"must be {expected}, not {value!r}.",
@@ -333,9 +346,9 @@ class GQLChannelsSettings:
         except KeyError:
             pass
         value = self.user_settings.get(key, DEFAULTS[key])
-        if key in _TYPE_RULES and value is not None and not _TYPE_RULES[key][0](value):
+        if key in TYPE_RULES and value is not None and not TYPE_RULES[key][0](value):
             raise SettingsError(SettingProblem("gql_channels.E007", key,
-                                               f"must be {_TYPE_RULES[key][1]}, not {value!r}."))
+                                               f"must be {TYPE_RULES[key][1]}, not {value!r}."))
         if key == "SCHEMA":
             value = load_schema_setting(value)
         elif key in IMPORT_STRINGS:

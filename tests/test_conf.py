@@ -4,7 +4,14 @@ import pytest
 from django.test import override_settings
 from graphql import GraphQLSchema
 
-from django_gql_channels.conf import DEFAULTS, SettingsError, gql_settings, on_reload
+from django_gql_channels.conf import (
+    DEFAULTS,
+    VALIDATION_SETTINGS,
+    SettingProblem,
+    SettingsError,
+    gql_settings,
+    on_reload,
+)
 
 
 def test_defaults_match_the_contract():
@@ -68,3 +75,26 @@ def test_import_strings_are_imported():
         from tests.check_fixtures.bad_things import NoFieldNamedSecret
 
         assert gql_settings.VALIDATION_RULES == [NoFieldNamedSecret]
+
+
+def test_a_problem_is_an_error_or_a_warning_as_its_id_says():
+    assert SettingProblem("gql_channels.E007", "DEBUG", "must be a bool").level == "error"
+    assert SettingProblem("gql_channels.W031", "DEBUG", "masked").level == "warning"
+
+
+def test_validation_settings_are_what_a_validating_engine_is_built_from(monkeypatch):
+    """A setting the engine's validation reads must stop document checks while it is broken."""
+    from django_gql_channels.conf import GQLChannelsSettings
+    from django_gql_channels.engine import engine_options
+
+    read = []
+    original = GQLChannelsSettings.__getattr__
+
+    def recording(self, key):
+        read.append(key)
+        return original(self, key)
+
+    gql_settings.reload()
+    monkeypatch.setattr(GQLChannelsSettings, "__getattr__", recording)
+    engine_options(persisted=False)
+    assert VALIDATION_SETTINGS == {"SCHEMA", *read}

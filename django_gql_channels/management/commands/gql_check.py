@@ -19,7 +19,15 @@ from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...checks import collect_problems
-from ...conf import DEFAULTS, SETTING_NAME, SettingProblem, SettingsError, gql_settings, load_schema_setting
+from ...conf import (
+    DEFAULTS,
+    SETTING_NAME,
+    VALIDATION_SETTINGS,
+    SettingProblem,
+    SettingsError,
+    gql_settings,
+    load_schema_setting,
+)
 from ...engine import DocumentProblem, Engine, engine_options, load_manifest
 from ..checking import (
     Change,
@@ -38,11 +46,6 @@ from ..checking import (
 from ..cli import FAILED, USAGE_ERROR, plain, plural, positive_float
 from ..layer import DEFAULT_LAYER_TIMEOUT, LayerError, configured_layer, describe_error, group_round_trip
 
-#: The settings the engine's validation is built from: --documents needs them sound.
-ENGINE_SETTINGS = frozenset({"VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS", "INTROSPECTION",
-                             "DOCUMENT_CACHE_SIZE", "DEBUG"})
-
-
 #: Problems of the configured manifest's content, moot while ``--manifest`` rewrites that file.
 _MANIFEST_FILE_PROBLEMS = frozenset({"gql_channels.E043", "gql_channels.E044", "gql_channels.W041"})
 
@@ -51,17 +54,9 @@ def _same_file(path: str, configured: Any) -> bool:
     return isinstance(configured, (str, os.PathLike)) and os.path.abspath(path) == os.path.abspath(configured)
 
 
-def _level(problem: SettingProblem) -> str:
-    return "error" if problem.id.split(".")[-1].startswith("E") else "warning"
-
-
-def _problem_text(problem: SettingProblem) -> str:
-    return str(problem)
-
-
 def _problem_line(problem: SettingProblem) -> str:
     hint = f" Hint: {problem.hint}" if problem.hint else ""
-    return f"{_level(problem)} {problem.id}: {_problem_text(problem)}{hint}"
+    return f"{problem.level} {problem.id}: {problem}{hint}"
 
 
 class Command(BaseCommand):
@@ -219,14 +214,14 @@ class _Check:
             # Regenerating the configured manifest: what is wrong with the old
             # one (or that it does not exist yet) is about to be replaced.
             self.problems = [p for p in self.problems if p.id not in _MANIFEST_FILE_PROBLEMS]
-        schema_errors = [p for p in self.problems if p.key == "SCHEMA" and _level(p) == "error"]
+        schema_errors = [p for p in self.problems if p.key == "SCHEMA" and p.level == "error"]
         self.schema_failure = any(p.id in ("gql_channels.E004", "gql_channels.E005") for p in schema_errors)
         schema = None
         if not schema_errors:
             try:
                 schema = gql_settings.SCHEMA
             except SettingsError as exc:  # e.g. GQL_CHANNELS is not a dict (E001): already reported
-                if not any(_level(p) == "error" for p in self.problems):
+                if not any(p.level == "error" for p in self.problems):
                     self.problems.append(exc.problem)
         if schema is not None:
             self.summary = summarize(schema)
@@ -262,8 +257,8 @@ class _Check:
 
     def _checking_engine(self, schema: Any, option: str) -> Engine | None:
         """An engine with the server's rules and limits (not its manifest), or None when they are broken."""
-        error_keys = {p.key for p in self.problems if _level(p) == "error"}
-        if error_keys & ENGINE_SETTINGS:  # the server's rules cannot be built; say so rather than guess
+        error_keys = {p.key for p in self.problems if p.level == "error"}
+        if error_keys & VALIDATION_SETTINGS:  # the server's rules cannot be built; say so rather than guess
             self.skipped.append(f"{option}: the validation settings have errors")
             return None
         return Engine(schema, **engine_options(persisted=False))
@@ -294,8 +289,8 @@ class _Check:
     # -- verdict -----------------------------------------------------------------
 
     def failures(self, fail_on_warning: bool) -> int:
-        errors = sum(_level(p) == "error" for p in self.problems) + len(self.skipped)
-        warnings = sum(_level(p) == "warning" for p in self.problems)
+        errors = sum(p.level == "error" for p in self.problems) + len(self.skipped)
+        warnings = sum(p.level == "warning" for p in self.problems)
         if self.documents is not None:
             errors += len(self.documents.errors)
         if self.manifest_problems is not None:
@@ -313,8 +308,8 @@ class _Check:
         return {
             "ok": self.failures(self.options["fail_on_warning"]) == 0,
             "problems": [
-                {"id": p.id, "level": _level(p), "setting": f"{SETTING_NAME}.{p.key}" if p.key else None,
-                 "message": _problem_text(p), "hint": p.hint}
+                {"id": p.id, "level": p.level, "setting": f"{SETTING_NAME}.{p.key}" if p.key else None,
+                 "message": str(p), "hint": p.hint}
                 for p in self.problems
             ],
             "schema": None if s is None else {
