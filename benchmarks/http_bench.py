@@ -188,10 +188,12 @@ def build_contenders(query_name: str) -> tuple[list[Contender], list[str]]:
     from channels.generic.http import AsyncHttpConsumer
     from graphql import execute, parse
 
+    from django_gql_channels.schema import get_graphql_schema
+
     from . import schemas
 
     query = QUERIES[query_name]
-    graphql_schema = schemas.schema._schema
+    graphql_schema = get_graphql_schema(schemas.schema)
     expected = {"data": execute(graphql_schema, parse(query)).data}
     fixed = json.dumps(expected, separators=(",", ":")).encode()
 

@@ -34,7 +34,7 @@ def settings_rst() -> list[str]:
         raise ExtensionError(f"django_gql_channels.conf.DESCRIPTIONS lacks {', '.join(missing)}")
     lines: list[str] = []
     for key, value in conf.DEFAULTS.items():
-        rule = conf._TYPE_RULES.get(key)
+        rule = conf.TYPE_RULES.get(key)
         lines += [f".. gqlsetting:: {key}", ""]
         lines += [f"   :Default: {_default_text(key, value)}"]
         if rule is not None:
