@@ -66,7 +66,3 @@ class Subscription:
 
 
 schema = strawberry.Schema(query=Query, subscription=Subscription)
-
-HELLO_QUERY = "{ hello }"
-ITEMS_QUERY = "{ items(n: 100) { id name tags } }"
-SUBSCRIPTION_QUERY = 'subscription { onGroupMessage(group: "bench") { text n } }'

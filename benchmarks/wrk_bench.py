@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .report import Table, goal_line
-from .ws_fanout import Server, http_get_json
+from .servers import Server, http_get_json
 
 QUERY = "{ items(n: 100) { id name tags } }"
 CONNECTIONS = 16
