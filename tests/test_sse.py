@@ -265,7 +265,7 @@ def test_accept_parsing():
 
 
 def test_multi_line_data_gets_a_data_field_per_line():
-    assert sse._event(b"next", '{\n"a": 1\n}') == b'event: next\ndata: {\ndata: "a": 1\ndata: }\n\n'
+    assert sse.format_event(b"next", '{\n"a": 1\n}') == b'event: next\ndata: {\ndata: "a": 1\ndata: }\n\n'
 
 
 async def test_persisted_documents_run_over_sse_in_both_modes():

@@ -19,16 +19,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
-__all__ = ["ASSET_PARAM", "IDE_DIR", "Asset", "accepts_gzip", "cdn_pins", "get_asset", "page_assets"]
+from .errors import HTTPError
+
+__all__ = ["ASSET_PARAM", "IDE_DIR", "Asset", "accepts_gzip", "asset_reply", "cdn_pins", "get_asset", "page_assets"]
 
 #: the query parameter naming an asset; never a GraphQL-over-HTTP parameter
 ASSET_PARAM = "ide-asset"
 IDE_DIR = Path(__file__).resolve().parent.parent / "static" / "django_gql_channels" / "ide"
+
+# An asset URL names its content's digest, so a matching request may be cached for good.
+_IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
+_REVALIDATE = (b"cache-control", b"no-cache")
 
 _CONTENT_TYPES = {".js": b"text/javascript; charset=utf-8", ".mjs": b"text/javascript; charset=utf-8",
                   ".css": b"text/css; charset=utf-8"}
@@ -148,3 +155,33 @@ def accepts_gzip(accept_encoding: bytes | None) -> bool:
         else:
             return q > 0
     return bool(star)
+
+
+def asset_reply(name: str, request_headers: Iterable[tuple[bytes, bytes]],
+                version: str | None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body for ``?ide-asset=name&v=version``: 200, or 304 (no body) when
+    ``If-None-Match`` names the file's current ETag; an unknown name is refused with 404."""
+    asset = get_asset(name)
+    if asset is None:
+        raise HTTPError(404, f"There is no IDE file {name!r}.")
+    accept_encoding = if_none_match = None
+    for header, value in request_headers:
+        if header == b"accept-encoding":
+            accept_encoding = value
+        elif header == b"if-none-match":
+            if_none_match = value
+    gzipped = asset.gzip_path is not None and accepts_gzip(accept_encoding)
+    etag = asset.gzip_etag if gzipped else asset.etag
+    headers = [(b"content-type", asset.content_type), _IMMUTABLE if version == asset.digest else _REVALIDATE,
+               (b"etag", etag), (b"x-content-type-options", b"nosniff")]
+    if asset.gzip_path is not None:
+        headers.append((b"vary", b"Accept-Encoding"))
+    if if_none_match is not None and (if_none_match.strip() == b"*" or etag in (
+            tag.strip().removeprefix(b"W/") for tag in if_none_match.split(b","))):
+        return 304, headers, b""
+    if gzipped:
+        headers.append((b"content-encoding", b"gzip"))
+    # Read per request, from the page cache in practice: browsers fetch each
+    # file once and keep it, so holding them in memory would buy nothing.
+    body = (asset.gzip_path if gzipped else asset.path).read_bytes()  # type: ignore[union-attr]
+    return 200, headers, body

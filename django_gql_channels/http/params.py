@@ -7,12 +7,13 @@ so each bad parameter gets the same 400 and message however it arrived.
 from __future__ import annotations
 
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
 from ..engine import document_params_problem, has_document_reference
 from ..engine.json_kinds import json_kind_with_article
 from .errors import HTTPError
 
-__all__ = ["GraphQLParams", "params_from_data"]
+__all__ = ["GraphQLParams", "params_from_data", "query_params"]
 
 
 class GraphQLParams(NamedTuple):
@@ -56,3 +57,13 @@ def params_from_data(data: Any) -> GraphQLParams:
         if problem is not None:
             raise HTTPError(400, problem)
     return GraphQLParams(query, operation_name, variables, extensions, document_id)
+
+
+def query_params(query_string: bytes) -> dict[str, str]:
+    """A URL's query parameters: the first value of each, undecodable bytes replaced."""
+    params: dict[str, str] = {}
+    if query_string:
+        for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True,
+                                    encoding="utf-8", errors="replace"):
+            params.setdefault(key, value)
+    return params

@@ -1,8 +1,10 @@
 """GraphQL over Server-Sent Events: the graphql-sse protocol, at the GraphQL URL.
 
 Both modes of the protocol (the ``graphql-sse`` library's PROTOCOL.md) are
-served by :class:`~.consumer.GraphQLHTTPConsumer` when ``SSE_ENABLED`` is on;
-this module holds the streams and the reservations.
+served at the URL of :class:`~django_gql_channels.http.GraphQLHTTPConsumer`
+when ``SSE_ENABLED`` is on. This module holds the wire: event streams,
+reservations and :class:`SSEHost`, what the SSE side needs from the
+consumer; :mod:`.sse_requests` answers the requests.
 
 **Distinct connections mode.** A ``POST`` (or ``GET``) whose ``Accept`` names
 ``text/event-stream`` gets one event stream for its one operation: ``next``
@@ -37,11 +39,13 @@ no ``operationId`` (``extensions`` or ``DELETE`` URL)  400
 more than ``MAX_OPERATIONS_PER_CONNECTION`` at once    429
 =====================================================  ======
 
-**Operations** run in :class:`~..operations.Operations`, the lifecycle
+**Operations** are admitted through an
+:class:`~django_gql_channels.operations.Admission` and run in its
+:class:`~django_gql_channels.operations.Operations`, the door and lifecycle
 WebSockets use: a subscription's generator starts when its request arrives,
 its confirming ``null`` is streamed like any result, and it is cancelled
 (its groups left) as soon as the server reports the client gone. Their
-context is the HTTP consumer's (:meth:`get_context`) plus ``"ws"``: the
+context is the HTTP consumer's (``get_context``) plus ``"ws"``: the
 consumer that owns the stream (``listen_to_channel``, ``channel_layer``,
 ``channel_name``), so subscription resolvers written for WebSockets run
 unchanged. In single connection mode that is the consumer of the ``PUT``
@@ -55,20 +59,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 import weakref
 from collections.abc import Callable
 from inspect import isawaitable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..operations import ConnectionGone, Operations
+from ..operations import Admission, ConnectionGone, Operations
 from ..operations.shared_results import SharedResult
+from ..unset import UNSET
 from .types import TemporalResponse, encode_headers
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .consumer import GraphQLHTTPConsumer
+    from ..engine import Engine, Operation
+    from .params import GraphQLParams
+    from .types import ChannelsRequest
 
-__all__ = ["EVENT_STREAM", "TOKEN_HEADER", "TOKEN_QUERY_KEY", "EventStream", "Reservation", "accepts_event_stream"]
+__all__ = [
+    "EVENT_STREAM", "TOKEN_HEADER", "TOKEN_QUERY_KEY", "DistinctSink", "EventStream", "Reservation", "SSEHost",
+    "accepts_event_stream", "accepts_text_plain", "format_event", "open_subscription_channel", "reservations",
+    "serve", "stream_admission",
+]
 
 EVENT_STREAM = b"text/event-stream"
 TOKEN_HEADER = b"x-graphql-event-stream-token"
@@ -123,7 +135,70 @@ def accepts_text_plain(accept: bytes | None) -> bool:
     return False
 
 
-def _event(name: bytes, data: str | bytes | None) -> bytes:
+class SSEHost(Protocol):
+    """What the SSE side needs from the consumer of a request (``GraphQLHTTPConsumer`` provides it).
+
+    A reservation's host is the consumer of its ``PUT``: ``"ws"`` in its
+    operations' context, the owner of their layer channel.
+    """
+
+    engine: Engine
+    #: CORS headers every response to this request carries.
+    cors_headers: list[tuple[bytes, bytes]]
+    #: Set once this request's response has started: a failure can no longer be answered with an error.
+    response_started: bool
+
+    @property
+    def confirm_timeout(self) -> float:
+        """Longest wait, in seconds, for a new subscription to start before its request is answered anyway."""
+
+    @property
+    def cleanup_timeout(self) -> float:
+        """Longest wait, in seconds, for a stopped operation's clean-up."""
+
+    @property
+    def scope(self) -> Any: ...
+
+    @property
+    def raw_channel_layer(self) -> Any: ...
+
+    def encode_json(self, data: Any) -> str | bytes: ...
+
+    async def ensure_channel_name(self) -> str: ...
+
+    async def close_channel_layer(self) -> None: ...
+
+    async def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
+        """Raises ``GraphQLRequestError`` for a document that cannot run."""
+
+    async def execute(self, send: Callable[..., Any], request: ChannelsRequest, params: GraphQLParams,
+                      media_type: bytes, *, event_stream: bool = False) -> None:
+        """Answer the request as GraphQL over HTTP does."""
+
+    async def operation_context(self, request: ChannelsRequest, host: SSEHost,
+                                response: TemporalResponse) -> tuple[Any, Any]:
+        """Context and root value of an operation ``host``'s stream runs."""
+
+    async def send_response(self, send: Callable[..., Any], status: int, body: bytes,
+                            headers: list[tuple[bytes, bytes]]) -> None: ...
+
+
+async def open_subscription_channel(host: SSEHost, operation: Operation) -> None:
+    """A subscription gets its host's layer channel, so resolvers can use ``ws.channel_name``
+    as in the Channels tutorial; other operations make none."""
+    if operation.kind == "subscription" and host.raw_channel_layer is not None:
+        await host.ensure_channel_name()
+
+
+def stream_admission(host: SSEHost, sink: Any, *, max_operations: Any) -> Admission:
+    """The door to one SSE stream's operations, with ``host``'s timeouts and channel."""
+    return Admission(host.engine, sink, transport="an SSE stream", confirm_timeout=host.confirm_timeout,
+                     cleanup_timeout=host.cleanup_timeout,
+                     open_channel=functools.partial(open_subscription_channel, host), max_operations=max_operations)
+
+
+def format_event(name: bytes, data: str | bytes | None) -> bytes:
+    """One event, ``event: name`` then ``data``: a field per line, none for ``None``."""
     if data is None:
         return b"event: " + name + b"\ndata:\n\n"
     if isinstance(data, str):
@@ -229,16 +304,16 @@ class DistinctSink:
         self._shared_key = ("sse-next", getattr(encode, "__func__", encode))
 
     async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
-        await self.stream.write(_event(b"next", await self._encode(payload)))
+        await self.stream.write(format_event(b"next", await self._encode(payload)))
 
     async def send_next_shared(self, op_id: Any, result: SharedResult) -> None:
         chunk = result.cached(self._shared_key)
         if chunk is None:
-            chunk = result.store(self._shared_key, _event(b"next", await self._encode(result.payload)))
+            chunk = result.store(self._shared_key, format_event(b"next", await self._encode(result.payload)))
         await self.stream.write(chunk)
 
     async def send_complete(self, op_id: Any) -> None:
-        await self.stream.write(_event(b"complete", None))
+        await self.stream.write(format_event(b"complete", None))
 
     async def send_errors(self, op_id: Any, errors: list[dict[str, Any]]) -> None:
         await self.send_next(op_id, {"errors": errors})
@@ -251,11 +326,13 @@ class Reservation:
     Its events wait (and so its operations pause) until the stream is opened.
     """
 
-    def __init__(self, token: str, host: GraphQLHTTPConsumer, timeout: float) -> None:
+    def __init__(self, token: str, host: SSEHost, timeout: float) -> None:
         self.token = token
         #: The consumer of the ``PUT``: ``"ws"`` in every operation's context.
         self.host = host
-        self.operations = Operations(host.engine, self, transport="an SSE stream")
+        #: ``MAX_OPERATIONS_PER_CONNECTION`` counts the operations of one stream.
+        self.admission = stream_admission(host, self, max_operations=UNSET)
+        self.operations = self.admission.operations
         self.stream: EventStream | None = None
         self.opened = asyncio.Event()
         self.closed = False
@@ -266,7 +343,7 @@ class Reservation:
     # -- the registry --------------------------------------------------------
 
     @classmethod
-    def reserve(cls, host: GraphQLHTTPConsumer, timeout: float) -> Reservation:
+    def reserve(cls, host: SSEHost, timeout: float) -> Reservation:
         registry = _reservations()
         token = secrets.token_urlsafe(24)
         reservation = registry[token] = cls(token, host, timeout)
@@ -311,10 +388,10 @@ class Reservation:
     # -- OperationSink ---------------------------------------------------------
 
     async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
-        await self._write(_event(b"next", await self._encode({"id": op_id, "payload": payload})))
+        await self._write(format_event(b"next", await self._encode({"id": op_id, "payload": payload})))
 
     async def send_complete(self, op_id: Any) -> None:
-        await self._write(_event(b"complete", await self._encode({"id": op_id})))
+        await self._write(format_event(b"complete", await self._encode({"id": op_id})))
 
     async def send_errors(self, op_id: Any, errors: list[dict[str, Any]]) -> None:
         await self.send_next(op_id, {"errors": errors})
@@ -333,6 +410,11 @@ def _reservations() -> dict[str, Reservation]:
     if registry is None:
         registry = _registries[loop] = {}
     return registry
+
+
+def reservations() -> dict[str, Reservation]:
+    """This event loop's reservations by token, open or waiting (a copy, to inspect)."""
+    return dict(_reservations())
 
 
 async def _wait_disconnect(receive: Callable[..., Any]) -> None:

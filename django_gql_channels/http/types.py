@@ -108,6 +108,11 @@ class TemporalResponse:
         """Whether a resolver chose the status."""
         return self._status_code is not None
 
+    @property
+    def chosen_status(self) -> int | None:
+        """The status a resolver chose, ``None`` until one does."""
+        return self._status_code
+
     def __repr__(self) -> str:
         return f"<TemporalResponse {self.status_code} {self.headers!r}>"
 

@@ -87,5 +87,5 @@ async def test_single_connection_streams_that_abort_leave_nothing(layer):  # noq
         await asyncio.gather(*(one_stream(i) for i in range(start, min(start + BATCH, SUBSCRIBERS))))
     # Reservations never opened expire; here every one was opened and closed.
     await settle()
-    assert sse._reservations() == {}
+    assert sse.reservations() == {}
     assert_nothing_left(layer, tasks_before)

@@ -1,0 +1,69 @@
+"""What the HTTP consumer reads from a request's headers (in one pass over them) and its URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import sse
+from .multipart import PREFLIGHT_HEADERS
+from .negotiation import Negotiated, negotiate
+from .params import query_params
+
+__all__ = ["RequestHead", "websocket_url"]
+
+
+class RequestHead:
+    """A request's method and the headers the GraphQL endpoint reads.
+
+    With ``sse_enabled`` it also says whether the client accepts an event
+    stream and which reservation token it sent (header, else ``?token=``).
+    """
+
+    __slots__ = ("accept", "content_length", "content_type", "event_stream", "method",
+                 "multipart_preflight", "negotiated", "token")
+
+    def __init__(self, scope: dict[str, Any], *, sse_enabled: bool) -> None:
+        self.method: str = scope["method"]
+        content_type = accept = content_length = token = None
+        preflight = False
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"accept":
+                accept = value
+            elif name == b"content-length":
+                content_length = value
+            elif name in PREFLIGHT_HEADERS and value.strip():
+                preflight = True
+            elif name == sse.TOKEN_HEADER:
+                token = value
+        self.content_type: bytes | None = content_type
+        self.accept: bytes | None = accept
+        self.content_length: bytes | None = content_length
+        #: A header a multipart upload must carry (CSRF protection) is there and not blank.
+        self.multipart_preflight = preflight
+        self.negotiated: Negotiated = negotiate(accept)
+        self.event_stream = False
+        if sse_enabled:
+            self.event_stream = sse.accepts_event_stream(accept)
+            if token is None and b"token=" in scope.get("query_string", b""):
+                token = query_params(scope["query_string"]).get(sse.TOKEN_QUERY_KEY, "").encode("latin-1") or None
+            if self.event_stream and self.negotiated.content_type is None:
+                # Only an event stream is acceptable: every outcome goes there.
+                self.negotiated = self.negotiated._replace(content_type=sse.EVENT_STREAM)
+        #: The single-connection-mode token, with ``sse_enabled`` only.
+        self.token: bytes | None = token if sse_enabled else None
+
+
+def websocket_url(scope: dict[str, Any]) -> str:
+    """The WebSocket URL of the endpoint ``scope`` reached, as the client reached it."""
+    host = None
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    if host is None:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if not server[1] else f"{server[0]}:{server[1]}"
+    scheme = "wss" if scope.get("scheme") in ("https", "wss") else "ws"
+    return f"{scheme}://{host}{scope.get('root_path', '')}{scope.get('path', '')}"
