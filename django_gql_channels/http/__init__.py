@@ -1,4 +1,4 @@
-"""GraphQL over HTTP: the consumer, its request/response types, uploads and IDE pages."""
+"""GraphQL over HTTP and Server-Sent Events: the consumer, its request/response types, uploads and IDE pages."""
 
 from .consumer import GraphQLHTTPConsumer
 from .errors import HTTPError

@@ -2,9 +2,11 @@
 
 A connection (a WebSocket, a Server-Sent Events stream) owns one
 :class:`Operations`: the operations running on it, each in its own task. The
-transport prepares an operation with the engine and hands it over with its
-context and root value; results, completions and failures go back through
-an :class:`OperationSink`, which says how they look on the wire.
+transport admits an operation through the connection's
+:class:`~.admission.Admission` (which built the :class:`Operations`) and
+hands it over with its context and root value; results, completions and
+failures go back through an :class:`OperationSink`, which says how they
+look on the wire.
 
 **Confirmation.** A subscription counts as started once its first result
 is sent (a confirming ``None`` included, which the client receives as a
@@ -114,7 +116,7 @@ class ConfirmingListener:
 class Operations:
     """The operations running on one connection, by id.
 
-    ``transport`` names the connection in log lines ("WebSocket", "SSE").
+    ``transport`` names the connection in log lines ("a WebSocket", "an SSE stream").
     ``share_results`` (default: the ``SHARED_SUBSCRIPTION_RESULTS`` setting)
     lets subscriptions share results with the process's other subscribers of
     the same operation (:mod:`.shared_results`).
