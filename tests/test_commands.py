@@ -1,9 +1,13 @@
-"""The management commands, each case both through ``call_command`` and as a real ``manage.py`` process.
+"""The management commands, through ``call_command``; their command-line contract also as real processes.
 
-The ``manage`` fixture runs a command either way and returns its exit code,
-standard output and standard error as ``manage.py`` would give them; settings
-come from a module under ``tests/command_settings`` (in process: applied with
-``override_settings``).
+The ``manage`` fixture runs a command and returns its exit code, standard
+output and standard error as ``manage.py`` would give them; settings come from
+a module under ``tests/command_settings`` (in process: applied with
+``override_settings``). Tests marked ``AS_A_PROCESS_TOO`` run it a second time
+as a ``manage.py`` process: the ones whose point is the command line itself
+(each exit status, what goes to which stream, ``--traceback``). Signals and
+terminals are tested on processes only. Each process costs a Python and Django
+start-up, so everything else runs in process only.
 """
 
 from __future__ import annotations
@@ -174,9 +178,13 @@ class Manage:
         return manage_subprocesses(calls)
 
 
-@pytest.fixture(params=["call_command", "subprocess"])
+@pytest.fixture
 def manage(request) -> Manage:
-    return Manage(request.param)
+    return Manage(getattr(request, "param", "call_command"))
+
+
+#: Also as a real ``manage.py`` process: for the tests of the command-line contract itself.
+AS_A_PROCESS_TOO = pytest.mark.parametrize("manage", ["call_command", "subprocess"], indirect=True)
 
 
 @pytest.fixture
@@ -279,6 +287,7 @@ SUMMARY = ("Schema example_project.schema.schema: 10 types, 8 queries, 5 mutatio
 
 
 class TestGqlCheck:
+    @AS_A_PROCESS_TOO
     def test_all_well_is_one_line_and_exit_0(self, manage):
         result = manage("gql_check", settings_module="tests.settings")
         assert (result.code, result.out.strip(), result.err) == (0, SUMMARY, "")
@@ -293,6 +302,7 @@ class TestGqlCheck:
         assert report["layer"] == {"alias": "default", "backend": "channels.layers.InMemoryChannelLayer"}
         assert report["problems"] == [] and report["layer_check"] is None
 
+    @AS_A_PROCESS_TOO
     def test_each_problem_is_one_line_naming_the_setting_and_fails(self, manage):
         results = manage.many([(["gql_check"], {"settings_module": f"tests.command_settings.{module}"})
                                for module, _ in BAD_CONFIGURATIONS])
@@ -319,6 +329,7 @@ class TestGqlCheck:
         ]
         assert report["problems"][1]["message"] == "GQL_CHANNELS['KEEP_ALIVE']: must be a bool, not 'yes'."
 
+    @AS_A_PROCESS_TOO
     def test_traceback_option_shows_where_the_schema_failed(self, manage):
         result = manage("gql_check", "--traceback", settings_module="tests.command_settings.broken_schema_module")
         assert result.code == 1
@@ -344,6 +355,7 @@ class TestGqlCheck:
         assert result.code == 0
         assert result.err_lines[0].startswith("warning gql_channels.W003: CHANNEL_LAYERS is not set")
 
+    @AS_A_PROCESS_TOO
     def test_bad_format_is_a_usage_error(self, manage):
         result = manage("gql_check", "--format", "yaml")
         assert result.code == 2
@@ -366,6 +378,7 @@ class TestGqlCheck:
         assert names == sorted(names)
         assert "scalar Upload" in sdl
 
+    @AS_A_PROCESS_TOO
     def test_schema_out_stdout_carries_only_the_sdl(self, manage):
         result = manage("gql_check", "--schema-out", "-")
         assert result.code == 0
@@ -642,6 +655,7 @@ def write_recording(path: Path, records: list[dict]) -> Path:
 
 
 class TestGqlSendGroup:
+    @AS_A_PROCESS_TOO
     def test_one_message(self, manage):
         result = manage("gql_send_group", "g1", GOOD, settings_module="tests.settings")
         assert result.code == 0
@@ -688,6 +702,7 @@ class TestGqlSendGroup:
         (("g1", GOOD, "--speed", "2"), "CommandError: --speed only applies to --file."),
     ]
 
+    @AS_A_PROCESS_TOO
     def test_usage_errors(self, manage):
         results = manage.many([(["gql_send_group", *args], {}) for args, _ in self.USAGE_ERRORS])
         for (args, error), result in zip(self.USAGE_ERRORS, results):
@@ -786,6 +801,7 @@ class TestGqlSendGroup:
         assert (result.code, result.out) == (0, "")
         assert result.err_lines[-1] == "warning: nothing to send: the recording holds no messages."
 
+    @AS_A_PROCESS_TOO
     def test_no_layer(self, manage):
         result = manage("gql_send_group", "g1", GOOD, settings_module="tests.command_settings.no_layers")
         assert result.code == 1
@@ -911,6 +927,7 @@ class TestGqlListenGroup:
         ((), "the following arguments are required: GROUP"),
     ]
 
+    @AS_A_PROCESS_TOO
     def test_usage_errors(self, manage):
         results = manage.many([(["gql_listen_group", *args], {}) for args, _ in self.USAGE_ERRORS])
         for (args, error), result in zip(self.USAGE_ERRORS, results):
@@ -922,6 +939,7 @@ class TestGqlListenGroup:
         assert result.code == 2
         assert result.err_lines[-1] == f"CommandError: Cannot write {tmp_path}/no/r.jsonl: No such file or directory."
 
+    @AS_A_PROCESS_TOO
     def test_timeout_ends_it(self, manage, tmp_path):
         output = tmp_path / "r.jsonl"
         result = manage("gql_listen_group", "g1", "g2", "g1", "--timeout", "0.3", "-o", str(output))
@@ -935,6 +953,7 @@ class TestGqlListenGroup:
         assert result.err_lines[2].startswith("Recorded 0 messages from groups 'g1', 'g2' in ")
         assert result.err_lines[2].endswith(" s (--timeout 0.3 s reached).")
 
+    @AS_A_PROCESS_TOO
     def test_timeout_before_count_fails(self, manage):
         result = manage("gql_listen_group", "g1", "--count", "2", "--timeout", "0.3")
         assert result.code == 1
