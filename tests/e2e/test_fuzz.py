@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import run_asgi_server
+from tests.e2e.conftest import run_asgi_server
 
 WAIT = 5
 #: Examples per test; GQL_FUZZ_SCALE=10 runs ten times as many (a deeper hunt, by hand).

@@ -14,7 +14,7 @@ import os
 import httpx
 import pytest
 
-from tests.conftest import run_node
+from tests.e2e.conftest import run_node
 
 UPLOAD = "mutation ($file: Upload!) { uploadFile(file: $file) { name size } }"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from django_gql_channels.engine import sha256_id
-from tests.conftest import run_node
 from tests.e2e.browser import screenshot
+from tests.e2e.conftest import run_node
 
 HELLO_HEX = sha256_id("query Hello {\n  hello\n}\n").split(":", 1)[1]
 NOT_FOUND = {"errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]}

@@ -17,7 +17,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import run_asgi_server, run_node
+from tests.e2e.conftest import run_asgi_server, run_node
 
 WAIT = 10
 TOKEN = "X-GraphQL-Event-Stream-Token"

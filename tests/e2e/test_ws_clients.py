@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import run_asgi_server, run_node
+from tests.e2e.conftest import run_asgi_server, run_node
 
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
