@@ -61,11 +61,11 @@ import asyncio
 import contextlib
 import functools
 import secrets
-import weakref
 from collections.abc import Callable
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..channel_layer.loops import PerLoop
 from ..operations import Admission, ConnectionGone, Operations
 from ..operations.shared_results import SharedResult
 from ..unset import UNSET
@@ -399,17 +399,8 @@ class Reservation:
 
 
 #: event loop -> {token: reservation}
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Reservation]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _reservations() -> dict[str, Reservation]:
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = {}
-    return registry
+_reservations_by_loop: PerLoop[str, Reservation] = PerLoop()
+_reservations = _reservations_by_loop.get
 
 
 def reservations() -> dict[str, Reservation]:

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from graphql import ExecutionResult, GraphQLError
 
-from ..channel_layer.consumer import ChannelListener
+from ..channel_layer import ChannelListener
 from ..conf import gql_settings
 from ..engine import Engine, Operation, log_exception
 from .shared_results import SharedOperation, SharedResult, join_shared
