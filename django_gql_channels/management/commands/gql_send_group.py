@@ -200,10 +200,14 @@ class _Replay:
         stop = asyncio.Event()
         stopper.bind(loop, stop.set)
         started = loop.time()
+        # The first send opens the layer's connection: the replay's clock restarts when it is
+        # done, so that set-up does not shorten the first recorded gap.
+        clock = started
+        first = True
         try:
             for at, record in timeline(records, repeat):
-                delay = started + at / self.speed - loop.time() if self.speed > 0 else 0
-                if delay > 0:  # scheduled against the start, so slow sends never add up to drift
+                delay = clock + at / self.speed - loop.time() if self.speed > 0 else 0
+                if delay > 0:  # scheduled against the clock, so slow sends never add up to drift
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(stop.wait(), delay)
                 if stop.is_set():
@@ -215,6 +219,9 @@ class _Replay:
                 except LayerError as exc:
                     self.error = str(exc)
                     return
+                if first and self.speed > 0:
+                    clock = loop.time() - at / self.speed
+                first = False
                 self.sent += 1
                 self.groups.add(record.group)
                 self.progress.update(self.sent, loop.time() - started)
