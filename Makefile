@@ -38,8 +38,8 @@ test: install lint
 
 # The subscription tests again with SHARED_SUBSCRIPTION_RESULTS on by default
 # (in the test process and in the servers they start): the frames must not change.
-SHARED_RESULTS_TESTS = tests/test_shared_results.py tests/test_ws_transport_ws.py tests/test_ws_legacy.py \
-	tests/test_sse.py tests/test_testing.py tests/test_publishing.py tests/e2e/test_ws_clients.py \
+SHARED_RESULTS_TESTS = tests/operations/test_shared_results.py tests/ws/test_ws_transport_ws.py tests/ws/test_ws_legacy.py \
+	tests/http/test_sse.py tests/test_testing.py tests/test_publishing.py tests/e2e/test_ws_clients.py \
 	tests/e2e/test_chat.py tests/e2e/test_sse.py
 test-shared-results:
 	$(PYTHON) -m pytest -q -p no:cacheprovider --shared-results $(SHARED_RESULTS_TESTS)

@@ -6,7 +6,7 @@ folder per npm package (``<name>-<version>``) holding the files taken from its
 tarball, a gzip twin of each (served to clients that accept gzip), and the
 package's licence. ``pins.json`` beside them records, for every package, the
 tarball's ``dist.integrity`` and each file's SHA-384 and size;
-``tests/test_ide_assets.py`` fails when the shipped files and the pins below
+``tests/http/test_ide_assets.py`` fails when the shipped files and the pins below
 disagree.
 
 Usage (from the repository root; needs ``npm``, which reads the registry)::

@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from django_gql_channels.management.recording import parse_record
 from tests.conftest import ROOT
-from tests.test_commands import read_until
+from tests.management.test_commands import read_until
 
 SETTINGS = "tests.redis_settings"
 LAYER = "layer 'default' (channels_redis.pubsub.RedisPubSubChannelLayer)"

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django_gql_channels import GraphQLHTTPConsumer
 from django_gql_channels.http.ide import IDE_TEMPLATES, render_ide_page
 from example_project.schema import schema as example_schema
-from tests.test_http import BROWSER_ACCEPT, assert_json_error, call
+from tests.http.test_http import BROWSER_ACCEPT, assert_json_error, call
 
 EXPECTED = {
     "graphiql": ("<title>GraphiQL</title>", [

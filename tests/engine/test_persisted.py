@@ -30,10 +30,10 @@ from django_gql_channels.engine import (
 from django_gql_channels.exceptions import GraphQLRequestError
 from django_gql_channels.routing import get_application
 from example_project.schema import schema as example_schema
-from tests.test_http import GQL_JSON, JSON, call, consumer
+from tests.http.test_http import GQL_JSON, JSON, call, consumer
 from tests.ws_support import make_app
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent  # tests/
 MANIFEST = HERE / "persisted" / "manifest.json"
 DOCUMENTS = HERE / "persisted" / "documents"
 BASE = {"SCHEMA": "example_project.schema.schema", "CONNECTION_INIT_WAIT_TIMEOUT": 5}

@@ -13,7 +13,7 @@ from graphql import GraphQLArgument, GraphQLField, GraphQLNonNull, GraphQLObject
 
 from django_gql_channels import GraphQLHTTPConsumer, Upload
 from example_project.schema import schema as example_schema
-from tests.test_http import Reply, assert_json_error, call
+from tests.http.test_http import Reply, assert_json_error, call
 
 BOUNDARY = "----gqlchannels7MA4YWxkTrZu0gW"
 PREFLIGHT = [("GraphQL-Require-Preflight", "1")]

@@ -270,7 +270,7 @@ def test_multi_line_data_gets_a_data_field_per_line():
 
 async def test_persisted_documents_run_over_sse_in_both_modes():
     from example_project.schema import schema as example_schema
-    from tests.test_persisted import COUNT_ID, MANIFEST
+    from tests.engine.test_persisted import COUNT_ID, MANIFEST
 
     with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "PERSISTED_DOCUMENTS": str(MANIFEST)}):
         app = make_app(schema=example_schema)
@@ -295,7 +295,7 @@ async def test_streams_carry_cors_headers():
 
 async def test_only_persisted_mode_refuses_free_text_over_sse_in_both_modes():
     from example_project.schema import schema as example_schema
-    from tests.test_persisted import COUNT_ID, MANIFEST
+    from tests.engine.test_persisted import COUNT_ID, MANIFEST
 
     only = {**GQL_CHANNELS, "PERSISTED_DOCUMENTS": str(MANIFEST), "ONLY_PERSISTED_DOCUMENTS": True}
     refusal = {"message": "This server only runs persisted documents: send the document's 'documentId' instead of "

@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from django_gql_channels import GraphQLHTTPConsumer
 from django_gql_channels.http.cors import DEFAULT_ALLOW_HEADERS, DEFAULT_ALLOW_METHODS
-from tests.test_http import call
+from tests.http.test_http import call
 
 APP_ORIGIN = "https://app.example"
 ALLOWED = {"CORS_ALLOWED_ORIGINS": [APP_ORIGIN]}

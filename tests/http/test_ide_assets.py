@@ -19,9 +19,9 @@ from django_gql_channels import GraphQLHTTPConsumer
 from django_gql_channels.http.assets import IDE_DIR, accepts_gzip, get_asset, page_assets
 from django_gql_channels.http.ide import render_ide_page
 from example_project.schema import schema as example_schema
-from tests.test_http import BROWSER_ACCEPT, assert_json_error, call
+from tests.http.test_http import BROWSER_ACCEPT, assert_json_error, call
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_script():
