@@ -270,8 +270,8 @@ class Engine:
 
         With ``map_event``, the stream yields ``await map_event(event,
         execute)`` for each source event instead of the event's result
-        (:mod:`.shared_results` answers from results other subscribers
-        already computed).
+        (:mod:`~django_gql_channels.operations.shared_results` answers from
+        results other subscribers already computed).
 
         The stream's ``aclose()`` closes the source generator (its ``finally``
         blocks run); an exception raised by the source propagates out of
