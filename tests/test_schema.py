@@ -11,7 +11,7 @@ import pytest
 from graphql import GraphQLSchema, build_schema
 
 from django_gql_channels.engine import Engine
-from django_gql_channels.schema import NotASchemaError, get_graphql_schema
+from django_gql_channels.schema import NotASchemaError, get_graphql_schema, schema_library, source_schema
 
 
 def run(engine, query):
@@ -21,6 +21,7 @@ def run(engine, query):
 def test_graphql_core_schema_is_used_as_is():
     schema = build_schema("type Query { a: Int }")
     assert get_graphql_schema(schema) is schema
+    assert schema_library(schema) == "graphql-core" and source_schema(schema) is schema
 
 
 def test_other_objects_are_refused_with_their_type():
@@ -39,6 +40,8 @@ def test_strawberry():
 
     schema = strawberry.Schema(query=Query)
     assert isinstance(get_graphql_schema(schema), GraphQLSchema)
+    assert schema_library(get_graphql_schema(schema)) == "strawberry"
+    assert source_schema(get_graphql_schema(schema)) is schema
     assert run(Engine(schema), '{ hello(name: "straw") }') == {"hello": "Hello, straw!"}
 
 
@@ -56,6 +59,7 @@ def test_graphene():
 
     schema = graphene.Schema(query=Query)
     assert isinstance(get_graphql_schema(schema), GraphQLSchema)
+    assert schema_library(get_graphql_schema(schema)) == "graphene"
     assert run(Engine(schema), '{ hello(name: "gene") }') == {"hello": "Hello, gene!"}
 
 
@@ -65,4 +69,5 @@ def test_ariadne():
     query.set_field("hello", lambda *_, name="world": f"Hello, {name}!")
     schema = ariadne.make_executable_schema('type Query { hello(name: String = "world"): String }', query)
     assert get_graphql_schema(schema) is schema
+    assert schema_library(schema) == "graphql-core"
     assert run(Engine(schema), '{ hello(name: "ari") }') == {"hello": "Hello, ari!"}
