@@ -6,7 +6,10 @@
   var here = window.location;
   var root = document.documentElement;
   root.dataset.endpoint = here.origin + here.pathname;
-  root.dataset.subscriptionEndpoint = (here.protocol === "https:" ? "wss://" : "ws://") + here.host + here.pathname;
+  // A page served by a Django view (django_gql_channels.views) names the
+  // WebSocket path, or "" when the project serves none.
+  var wsPath = root.dataset.subscriptionPath === undefined ? here.pathname : root.dataset.subscriptionPath;
+  root.dataset.subscriptionEndpoint = wsPath ? (here.protocol === "https:" ? "wss://" : "ws://") + here.host + wsPath : "";
 
   // Replaces the IDE with a note saying why it is missing and how to reach the
   // endpoint without it.

@@ -9,9 +9,15 @@
     window.ideUnavailable("ide", "GraphiQL", "its files did not load from this server.");
     return;
   }
+  // A page served by a Django view sends Django's CSRF token with each request.
+  var headers = {};
+  if (root.dataset.csrfToken) {
+    headers[root.dataset.csrfHeader || "X-CSRFToken"] = root.dataset.csrfToken;
+  }
   var fetcher = window.GraphiQL.createFetcher({
     url: root.dataset.endpoint,
-    subscriptionUrl: root.dataset.subscriptionEndpoint,
+    subscriptionUrl: root.dataset.subscriptionEndpoint || undefined,
+    headers: headers,
   });
   var plugins = window.GraphiQLPluginExplorer ? [window.GraphiQLPluginExplorer.explorerPlugin()] : [];
   var target = document.getElementById("ide");

@@ -1,0 +1,195 @@
+"""What :class:`~.views.GraphQLView` is told: its keyword arguments checked once, its engine, its IDE page.
+
+graphene-django's keyword arguments are accepted by name. The ones this view
+cannot honour are refused when ``as_view()`` runs (at URLconf import), with
+what to do instead, rather than being ignored:
+
+- ``batch=True``: HTTP batching is not served by the view;
+- ``execution_context_class``: execution is the engine's (limits, masking,
+  ``SYNC_EXECUTION``), which takes no custom ``ExecutionContext``;
+- graphene-django's ``ATOMIC_MUTATIONS`` (``GRAPHENE`` or a database's
+  settings): the view does not wrap mutations in a transaction;
+- graphene 2's ``executor=`` / ``backend=``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+from .conf import gql_settings, on_reload
+from .engine import Engine, engine_options, get_engine, mask_errors_setting
+from .http.ide import IDE_TEMPLATES
+
+__all__ = ["ViewOptions", "page_attributes", "view_engine", "wants_html"]
+
+#: Arguments graphene 2's view took, with what to do now.
+_GONE = {
+    "executor": "graphene 3 and this view run resolvers through asyncio; drop executor=",
+    "backend": "graphene 3 and this view have no GraphQL backends; drop backend=",
+}
+
+
+def _graphene_setting(name: str) -> Any:
+    return (getattr(settings, "GRAPHENE", None) or {}).get(name)
+
+
+def middleware_supported() -> bool:
+    """Whether the engine executes with per-call graphql-core middleware."""
+    import inspect
+
+    return "middleware" in inspect.signature(Engine.execute).parameters
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """One ``as_view()``'s arguments, checked."""
+
+    #: the schema object, a dotted path to one, or None for ``GQL_CHANNELS["SCHEMA"]``
+    schema: Any
+    #: the IDE to serve (a key of ``IDE_TEMPLATES``), or None
+    ide: str | None
+    #: graphql-core middleware instances, or None for the settings'
+    middleware: tuple[Any, ...] | None
+    subscription_path: str | None
+    validation_rules: tuple[Any, ...]
+
+    @classmethod
+    def check(cls, view_class: type, initkwargs: dict[str, Any]) -> ViewOptions:
+        for name, advice in _GONE.items():
+            if name in initkwargs:
+                raise TypeError(f"GraphQLView.as_view({name}=...) is not supported: {advice}.")
+
+        def value(name: str) -> Any:
+            # graphene-django's rule: a falsy argument falls back to the class attribute.
+            return initkwargs.get(name) or getattr(view_class, name, None)
+
+        if value("batch"):
+            raise TypeError("GraphQLView.as_view(batch=True) is not supported: this view answers one operation "
+                            "per request. Send one request per operation, or keep graphene_django's view "
+                            "at a URL of its own for batching clients.")
+        if value("execution_context_class") is not None:
+            raise TypeError("GraphQLView.as_view(execution_context_class=...) is not supported: operations run "
+                            "on the shared engine (limits, MASK_ERRORS, SYNC_EXECUTION). Move what the custom "
+                            "ExecutionContext did into graphql-core middleware (middleware=) or resolvers.")
+        if _graphene_setting("ATOMIC_MUTATIONS") or any(
+                db.get("ATOMIC_MUTATIONS") for db in settings.DATABASES.values()):
+            raise ImproperlyConfigured(
+                "ATOMIC_MUTATIONS is on, and django_gql_channels.views.GraphQLView does not wrap mutations in a "
+                "transaction: turn it off and use transaction.atomic() in the mutations that need one.")
+        middleware = _middleware(initkwargs.get("middleware", getattr(view_class, "middleware", None)))
+        if middleware and not middleware_supported():
+            raise TypeError("GraphQLView.as_view(middleware=[...]) needs an engine that runs per-view "
+                            "middleware, which this version lacks: list the middleware in "
+                            "GQL_CHANNELS['MIDDLEWARE'] (or GRAPHENE['MIDDLEWARE'] for a Graphene schema).")
+        rules = value("validation_rules") or ()
+        return cls(
+            schema=value("schema"),
+            ide=_ide(value("graphiql")),
+            middleware=middleware,
+            subscription_path=value("subscription_path"),
+            validation_rules=tuple(rules),
+        )
+
+
+def _middleware(middleware: Any) -> tuple[Any, ...] | None:
+    """Instances, as graphene-django's ``instantiate_middleware`` makes them (classes are called)."""
+    if middleware is None:
+        return None
+    if not isinstance(middleware, (list, tuple)):
+        raise TypeError(f"GraphQLView.as_view(middleware=...) takes a list of graphql-core middleware, "
+                        f"not {type(middleware).__name__}.")
+    return tuple(item() if isinstance(item, type) else item for item in middleware)
+
+
+def _ide(graphiql: Any) -> str | None:
+    if not graphiql:
+        return None
+    if graphiql is True:
+        return gql_settings.GRAPHQL_IDE or "graphiql"
+    if isinstance(graphiql, str) and graphiql in IDE_TEMPLATES:
+        return graphiql
+    raise TypeError(f"GraphQLView.as_view(graphiql={graphiql!r}): use True, False or one of "
+                    f"{', '.join(map(repr, IDE_TEMPLATES))}.")
+
+
+# Engines with a view's own validation rules, by (schema, rules, DEBUG, masking).
+_rule_engines: dict[tuple[int, tuple[Any, ...], bool, bool], tuple[Any, Engine]] = {}
+on_reload(_rule_engines.clear)
+
+
+def view_engine(options: ViewOptions) -> Engine:
+    """The engine a view runs on: the shared one, or one with its ``validation_rules`` added."""
+    schema = options.schema
+    if isinstance(schema, str):
+        schema = import_string(schema)
+    if not options.validation_rules:
+        return get_engine(schema)
+    if schema is None:
+        schema = gql_settings.SCHEMA
+    debug, mask = bool(gql_settings.DEBUG), mask_errors_setting()
+    key = (id(schema), options.validation_rules, debug, mask)
+    entry = _rule_engines.get(key)
+    if entry is None or entry[0] is not schema:
+        engine_kwargs = engine_options()
+        engine_kwargs["validation_rules"] = (*engine_kwargs["validation_rules"], *options.validation_rules)
+        entry = (schema, Engine(schema, debug=debug, mask_errors=mask, **engine_kwargs))
+        _rule_engines[key] = entry
+    return entry[1]
+
+
+def _accepted(request: HttpRequest) -> list[str]:
+    """``Accept``'s media types, most preferred first (graphene-django's reading)."""
+    qualified = []
+    for index, part in enumerate(request.META.get("HTTP_ACCEPT", "*/*").split(",")):
+        media_type, _, params = part.partition(";")
+        q = 1.0
+        match = re.search(r"(?:^|;)\s*q=([0-9.]+)", params)
+        if match:
+            try:
+                q = float(match.group(1))
+            except ValueError:
+                q = 0.0
+        qualified.append((-q, index, media_type.strip().lower()))
+    return [media_type for _, _, media_type in sorted(qualified)]
+
+
+def wants_html(request: HttpRequest) -> bool:
+    """Whether the client prefers ``text/html`` to ``application/json`` (a browser visiting the URL)."""
+    accepted = _accepted(request)
+    if "text/html" not in accepted:
+        return False
+    return "application/json" not in accepted or accepted.index("text/html") < accepted.index("application/json")
+
+
+def default_subscription_path() -> str | None:
+    """Where the project serves GraphQL over WebSockets, when that can be known.
+
+    ``GRAPHENE["SUBSCRIPTION_PATH"]`` first (graphene-django's setting); else,
+    with an ``ASGI_APPLICATION``, the path ``URL_PATTERN`` names when it is a
+    plain path (the default ``^graphql/?$`` is ``/graphql/``); else None.
+    """
+    path = _graphene_setting("SUBSCRIPTION_PATH")
+    if path:
+        return str(path)
+    if not getattr(settings, "ASGI_APPLICATION", None):
+        return None
+    pattern = str(gql_settings.URL_PATTERN).removeprefix("^").removesuffix("$").replace("/?", "/")
+    if re.fullmatch(r"[\w./-]*", pattern) is None or "." in pattern:
+        return None
+    return "/" + pattern.lstrip("/")
+
+
+def page_attributes(subscription_path: str | None, csrf_token: str) -> str:
+    """Attributes for the IDE page's ``<html>``: its WebSocket URL (empty: none) and the CSRF token to send."""
+    path = subscription_path if subscription_path is not None else default_subscription_path()
+    header = settings.CSRF_HEADER_NAME.removeprefix("HTTP_").replace("_", "-")
+    return (f'data-subscription-path="{escape(path or "")}" data-csrf-token="{escape(csrf_token)}" '
+            f'data-csrf-header="{escape(header)}"')
