@@ -24,6 +24,8 @@ id                        problem
 ``gql_channels.E041``     ``ONLY_PERSISTED_DOCUMENTS`` without ``PERSISTED_DOCUMENTS``
 ``gql_channels.E043``     the ``PERSISTED_DOCUMENTS`` manifest cannot be read or has the wrong shape
 ``gql_channels.E044``     a manifest document does not parse or validate (named by its id)
+``gql_channels.E060``     a ``MIDDLEWARE`` entry (or, for a Graphene schema without it,
+                          ``GRAPHENE["MIDDLEWARE"]``) unimportable or not graphql-core middleware
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
@@ -53,7 +55,7 @@ from .conf import (
 )
 from .http.cors import cors_setting_problems
 
-__all__ = ["collect_problems", "check_settings"]
+__all__ = ["check_settings", "collect_problems", "middleware_problems"]
 
 REDIS_BACKENDS = ("channels_redis.core.RedisChannelLayer", "channels_redis.pubsub.RedisPubSubChannelLayer")
 MIN_CAPACITY = 1000
@@ -78,6 +80,11 @@ def collect_problems() -> list[SettingProblem]:
             problems.extend(_consumer_problems(key, user_settings[key], base))
     if "VALIDATION_RULES" in user_settings and "VALIDATION_RULES" not in bad_keys:
         problems.extend(_rule_problems(user_settings["VALIDATION_RULES"]))
+    if "MIDDLEWARE" in user_settings:
+        if "MIDDLEWARE" not in bad_keys:
+            problems.extend(middleware_problems(user_settings["MIDDLEWARE"], "MIDDLEWARE"))
+    elif "SCHEMA" not in bad_keys:
+        problems.extend(_graphene_middleware_problems(user_settings["SCHEMA"]))
     alias = user_settings.get("CHANNEL_LAYER", DEFAULTS["CHANNEL_LAYER"])
     if "CHANNEL_LAYER" not in bad_keys:
         problems.extend(layer_problems(alias))
@@ -140,6 +147,47 @@ def _rule_problems(paths: list[str]) -> list[SettingProblem]:
                                            f"{path!r} is not a graphql-core validation rule class.",
                                            "Subclass graphql.ValidationRule."))
     return problems
+
+
+def middleware_problems(entries: Any, where: str) -> list[SettingProblem]:
+    """Each entry must import as graphql-core middleware: a function, or a class or object with ``resolve``."""
+    import inspect
+
+    key, prefix = (where, "") if where == "MIDDLEWARE" else (None, f"{where}: ")
+    problems = []
+    for entry in entries:
+        middleware = entry
+        if isinstance(entry, str):
+            try:
+                middleware = import_string(entry)
+            except ImportError as exc:
+                problems.append(SettingProblem("gql_channels.E060", key,
+                                               f"{prefix}could not import {entry!r}: {exc}.",
+                                               "Check the dotted path."))
+                continue
+        if inspect.isfunction(middleware) or callable(getattr(middleware, "resolve", None)):
+            continue
+        problems.append(SettingProblem(
+            "gql_channels.E060", key,
+            f"{prefix}{entry!r} is not graphql-core middleware (graphql-core would skip it without a word).",
+            "Point it at a function resolve(next, root, info, **args) or a class with such a resolve method."))
+    return problems
+
+
+def _graphene_middleware_problems(schema_path: Any) -> list[SettingProblem]:
+    """``GRAPHENE["MIDDLEWARE"]``, which serves a Graphene schema while ``MIDDLEWARE`` is not set."""
+    entries = (getattr(settings, "GRAPHENE", None) or {}).get("MIDDLEWARE")
+    if not entries:
+        return []
+    from .schema import schema_library
+
+    try:
+        schema = load_schema_setting(schema_path)
+    except SettingsError:  # reported on SCHEMA
+        return []
+    if schema_library(schema) != "graphene":
+        return []
+    return middleware_problems(entries, "GRAPHENE['MIDDLEWARE']")
 
 
 def persisted_problems(user_settings: dict[str, Any], bad_keys: set[str | None]) -> list[SettingProblem]:

@@ -65,15 +65,21 @@ DEFAULTS: dict[str, Any] = {
     "MASK_ERRORS": None,
     "LAYER_RETRY_DELAY": 0.5,
     "LAYER_RETRY_MAX_DELAY": 5,
+    # Serving existing Django GraphQL APIs: synchronous ORM resolvers, graphql-core middleware.
+    "SYNC_EXECUTION": None,
+    "MIDDLEWARE": [],
 }
 
 #: Keys whose values are dotted paths, imported on first use.
-IMPORT_STRINGS = frozenset({"SCHEMA", "HTTP_CONSUMER", "WS_CONSUMER", "VALIDATION_RULES"})
+IMPORT_STRINGS = frozenset({"SCHEMA", "HTTP_CONSUMER", "WS_CONSUMER", "VALIDATION_RULES", "MIDDLEWARE"})
 
 #: Keys an engine that validates documents is built from: the schema and what
 #: ``engine_options(persisted=False)`` reads (rules, limits, document cache). While
 #: one of them has an error, documents are not checked against the server's rules
 #: (``manage.py check`` on the manifest, ``gql_check --documents``/``--check-manifest``).
+#: ``SYNC_EXECUTION`` and ``MIDDLEWARE`` are not among them: they change how an
+#: operation runs, never whether a document validates, so a broken middleware
+#: path must not keep the manifest from being checked.
 VALIDATION_SETTINGS = frozenset({"SCHEMA", "VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS",
                                  "INTROSPECTION", "DOCUMENT_CACHE_SIZE"})
 
@@ -165,6 +171,23 @@ DESCRIPTIONS: dict[str, str] = {
                          ":gqlsetting:`LAYER_RETRY_MAX_DELAY`.",
     "LAYER_RETRY_MAX_DELAY": "Seconds between retries at most while the channel layer is down: how long "
                              "subscriptions may take to resume once it answers again.",
+    "SYNC_EXECUTION": "Run an operation's execution, and each subscription event's, in Django's "
+                      "thread-sensitive executor (asgiref's ``sync_to_async(thread_sensitive=True)``), as "
+                      "Django runs a sync view under ASGI, so synchronous resolvers may use the ORM: one hop "
+                      "per operation (per event), with Django's ``close_old_connections`` before and after in "
+                      "that thread (a connection inside a transaction is left alone). The subscribe resolver's "
+                      "stream stays on the event loop. ``None``: on for Graphene schemas (graphene-django's "
+                      "resolvers are synchronous), off otherwise; ``True`` / ``False`` force it. Async "
+                      "resolvers (DataLoaders) still run on the loop: the synchronous part runs in the "
+                      "thread, an awaitable result is finished on the loop, and the synchronous resolvers "
+                      "below an awaited field go back to the thread in one hop per awaited object or list "
+                      "value. Off, a resolver that touches the ORM gets an error naming this setting.",
+    "MIDDLEWARE": "Dotted paths to graphql-core middleware (functions ``resolve(next, root, info, **args)``, "
+                  "or classes with such a ``resolve`` method, instantiated once), around every resolver on "
+                  "every transport: queries, mutations and each subscription event. For a Graphene schema "
+                  "``settings.GRAPHENE[\"MIDDLEWARE\"]`` is used while this key is not set, as "
+                  "graphene-django's view does (graphene-django's ``DEBUG``-time "
+                  "``DjangoDebugMiddleware`` is not added on its own: list it to have it).",
 }
 
 
@@ -267,6 +290,11 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MASK_ERRORS": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
     "LAYER_RETRY_DELAY": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
     "LAYER_RETRY_MAX_DELAY": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
+    "SYNC_EXECUTION": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
+    "MIDDLEWARE": (
+        lambda v: isinstance(v, (list, tuple)) and all(isinstance(p, str) for p in v),
+        "a list of dotted path strings",
+    ),
 }
 
 
@@ -415,7 +443,8 @@ gql_settings = GQLChannelsSettings()
 
 
 def _reload_settings(*, setting: str, **kwargs: Any) -> None:
-    if setting in (SETTING_NAME, "CHANNEL_LAYERS", "INSTALLED_APPS", "DEBUG", "ALLOWED_HOSTS"):
+    # GRAPHENE: its MIDDLEWARE serves Graphene schemas while GQL_CHANNELS has none.
+    if setting in (SETTING_NAME, "CHANNEL_LAYERS", "INSTALLED_APPS", "DEBUG", "ALLOWED_HOSTS", "GRAPHENE"):
         gql_settings.reload()
 
 

@@ -8,12 +8,23 @@ each module imports only those before it:
   picking its :class:`Operation`, the bounded LRU :class:`DocumentCache`;
 - :mod:`.errors`: errors as clients see them (masking) and as the log records them;
 - :mod:`django_gql_channels.engine.persisted`: the manifest's documents and the APQ stores;
+- :mod:`.sync_execution`: ``SYNC_EXECUTION``, executions in Django's thread-sensitive
+  executor so synchronous resolvers may use the ORM;
 - :mod:`.execution`: :class:`Engine`, executing and subscribing;
 - :mod:`.resolution`: :func:`resolve_operation`, request parameters to an operation;
 - :mod:`.configured`: :func:`get_engine`, the engine the settings ask for.
+
+How an operation runs with ``SYNC_EXECUTION`` on (the design is in
+:mod:`.sync_execution`): its whole synchronous execution runs in one hop to
+Django's thread-sensitive executor, with ``close_old_connections`` around it;
+async resolvers only create their coroutines there, and an awaitable result is
+finished on the event loop, where each synchronous subtree below an awaited
+field goes back to the thread in one hop. Subscription events do the same per
+event; the subscribe resolver's stream stays on the loop. ``MIDDLEWARE`` is
+handed to graphql-core's executor for queries, mutations and every event.
 """
 
-from .configured import engine_options, get_engine, mask_errors_setting
+from .configured import engine_options, get_engine, graphene_middleware, instantiate_middleware, mask_errors_setting
 from .documents import (
     PARSE_SUPPORTS_MAX_TOKENS,
     DocumentCache,
@@ -23,7 +34,14 @@ from .documents import (
     ParsedDocument,
     max_depth_rule,
 )
-from .errors import INTERNAL_ERROR_CODE, INTERNAL_ERROR_MESSAGE, log_exception
+from .errors import (
+    INTERNAL_ERROR_CODE,
+    INTERNAL_ERROR_MESSAGE,
+    SYNC_ONLY_HINT,
+    SYNC_ONLY_IN_ASYNC_RESOLVER_HINT,
+    explain_sync_only,
+    log_exception,
+)
 from .execution import Engine, EventMapper
 from .persisted import (
     APOLLO_MANIFEST_FORMAT,
@@ -44,6 +62,7 @@ from .resolution import (
     has_document_reference,
     resolve_operation,
 )
+from .sync_execution import ThreadedExecutor, db_hygiene, in_sync_thread, run_in_thread
 
 __all__ = [
     "APOLLO_MANIFEST_FORMAT",
@@ -51,6 +70,8 @@ __all__ = [
     "INTERNAL_ERROR_CODE",
     "INTERNAL_ERROR_MESSAGE",
     "PARSE_SUPPORTS_MAX_TOKENS",
+    "SYNC_ONLY_HINT",
+    "SYNC_ONLY_IN_ASYNC_RESOLVER_HINT",
     "UNCACHEABLE",
     "APQStore",
     "DjangoCacheAPQStore",
@@ -65,15 +86,22 @@ __all__ = [
     "OperationKind",
     "ParsedDocument",
     "PersistedDocuments",
+    "ThreadedExecutor",
+    "db_hygiene",
     "document_params_problem",
     "engine_options",
+    "explain_sync_only",
     "get_engine",
+    "graphene_middleware",
     "has_document_reference",
+    "in_sync_thread",
+    "instantiate_middleware",
     "load_manifest",
     "log_exception",
     "mask_errors_setting",
     "max_depth_rule",
     "resolve_operation",
+    "run_in_thread",
     "sha256_hex",
     "sha256_id",
 ]

@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..conf import SettingProblem, SettingsError, gql_settings, on_reload
+from ..schema import get_graphql_schema, schema_library
 from .execution import Engine
 from .persisted import DjangoCacheAPQStore, LocalAPQStore, ManifestError, load_manifest
 
-__all__ = ["engine_options", "get_engine", "mask_errors_setting"]
+__all__ = ["engine_options", "get_engine", "graphene_middleware", "instantiate_middleware", "mask_errors_setting"]
 
 _engines: dict[tuple[int, bool, bool], tuple[Any, Engine]] = {}
+#: Middleware instances by setting ("MIDDLEWARE", "GRAPHENE"): a class is instantiated once, not per engine.
+_middleware: dict[str, list[Any]] = {}
 
 
 def mask_errors_setting() -> bool:
@@ -42,7 +45,10 @@ def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
     entry = _engines.get(key)
     if entry is not None and entry[0] is schema:
         return entry[1]
-    engine = Engine(schema, debug=debug, mask_errors=mask, **engine_options())
+    options = engine_options()
+    if "middleware" not in options and schema_library(get_graphql_schema(schema)) == "graphene":
+        options["middleware"] = graphene_middleware()
+    engine = Engine(schema, debug=debug, mask_errors=mask, **options)
     if engine.persisted_documents is not None and engine.persisted_documents.errors:
         # Refuse to serve rather than fail request by request: a bad manifest
         # is found at start-up (the router builds its engine) and by `manage.py check`.
@@ -58,8 +64,11 @@ def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
 def engine_options(*, persisted: bool = True) -> dict[str, Any]:
     """The :class:`~.execution.Engine` keyword arguments ``GQL_CHANNELS`` asks for (read once per call).
 
-    ``persisted=False`` leaves out the manifest and APQ, for checking a
-    manifest without loading the configured one.
+    ``persisted=False`` is for an engine that only validates (checking a
+    manifest without loading the configured one): it leaves out the manifest
+    and APQ, and what only execution reads (``SYNC_EXECUTION``,
+    ``MIDDLEWARE``). ``middleware`` is there only when ``MIDDLEWARE`` is set
+    (:func:`get_engine` falls back on Graphene's own setting).
     """
     options: dict[str, Any] = {
         "validation_rules": gql_settings.VALIDATION_RULES,
@@ -70,6 +79,11 @@ def engine_options(*, persisted: bool = True) -> dict[str, Any]:
     }
     if not persisted:
         return options
+    options["sync_execution"] = gql_settings.SYNC_EXECUTION
+    if "MIDDLEWARE" in gql_settings.user_settings:
+        if "MIDDLEWARE" not in _middleware:
+            _middleware["MIDDLEWARE"] = instantiate_middleware(gql_settings.MIDDLEWARE)
+        options["middleware"] = _middleware["MIDDLEWARE"]
     path = gql_settings.PERSISTED_DOCUMENTS
     if path is not None:
         try:
@@ -86,4 +100,37 @@ def engine_options(*, persisted: bool = True) -> dict[str, Any]:
     return options
 
 
+def instantiate_middleware(middleware: Any) -> list[Any]:
+    """graphql-core middleware from imported entries: classes instantiated, functions and objects as they are."""
+    return [entry() if isinstance(entry, type) else entry for entry in middleware]
+
+
+def graphene_middleware() -> list[Any]:
+    """``settings.GRAPHENE["MIDDLEWARE"]`` (dotted paths or objects), imported and instantiated once.
+
+    What graphene-django's ``GraphQLView`` uses when it is given no
+    ``middleware``; its ``DEBUG``-time default (``DjangoDebugMiddleware``,
+    which needs an attribute-writable context) is not added.
+    """
+    if "GRAPHENE" not in _middleware:
+        from django.conf import settings
+        from django.utils.module_loading import import_string
+
+        entries = (getattr(settings, "GRAPHENE", None) or {}).get("MIDDLEWARE") or ()
+        imported = []
+        for entry in entries:
+            if isinstance(entry, str):
+                try:
+                    entry = import_string(entry)
+                except ImportError as exc:
+                    raise SettingsError(SettingProblem(
+                        "gql_channels.E060", None,
+                        f"GRAPHENE['MIDDLEWARE']: could not import {entry!r}: {exc}.",
+                        "Check the dotted path, or set GQL_CHANNELS['MIDDLEWARE'].")) from exc
+            imported.append(entry)
+        _middleware["GRAPHENE"] = instantiate_middleware(imported)
+    return _middleware["GRAPHENE"]
+
+
 on_reload(_engines.clear)
+on_reload(_middleware.clear)

@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from django.core.exceptions import SynchronousOnlyOperation
 from graphql import GraphQLError
 
 from .documents import Operation
@@ -19,6 +20,9 @@ from .documents import Operation
 __all__ = [
     "INTERNAL_ERROR_CODE",
     "INTERNAL_ERROR_MESSAGE",
+    "SYNC_ONLY_HINT",
+    "SYNC_ONLY_IN_ASYNC_RESOLVER_HINT",
+    "explain_sync_only",
     "format_error",
     "log_errors",
     "log_exception",
@@ -30,6 +34,40 @@ logger = logging.getLogger("django_gql_channels")
 #: What a client sees of an unexpected exception while errors are masked.
 INTERNAL_ERROR_MESSAGE = "Internal server error"
 INTERNAL_ERROR_CODE = "INTERNAL_SERVER_ERROR"
+
+
+#: What replaces Django's bare "You cannot call this from an async context" while
+#: ``SYNC_EXECUTION`` is off: the setting that makes synchronous resolvers work.
+SYNC_ONLY_HINT = ("Django's ORM (or another synchronous-only API) was called from the event loop by a resolver: "
+                  "set GQL_CHANNELS['SYNC_EXECUTION'] = True to run operations in Django's thread-sensitive "
+                  "executor, as Django runs a sync view, or call it through sync_to_async in an async resolver.")
+#: The same while ``SYNC_EXECUTION`` is on: then only an ``async def`` resolver is on the loop.
+SYNC_ONLY_IN_ASYNC_RESOLVER_HINT = (
+    "Django's ORM (or another synchronous-only API) was called from the event loop by an async resolver: "
+    "with GQL_CHANNELS['SYNC_EXECUTION'] on, write it as a plain def (it then runs in Django's thread) "
+    "or call the ORM through sync_to_async.")
+
+
+def explain_sync_only(errors: list[GraphQLError], *, sync_execution: bool) -> list[GraphQLError]:
+    """``errors`` with each ``SynchronousOnlyOperation`` a resolver raised replaced by one naming the way out.
+
+    The replacement keeps the error's path, locations and extensions, and is
+    still an unexpected exception (masked like any other, logged with the
+    original as its cause). Without such errors the list is returned as is.
+    """
+    if not any(isinstance(error.original_error, SynchronousOnlyOperation) for error in errors):
+        return errors
+    hint = SYNC_ONLY_IN_ASYNC_RESOLVER_HINT if sync_execution else SYNC_ONLY_HINT
+    explained = []
+    for error in errors:
+        original = error.original_error
+        if isinstance(original, SynchronousOnlyOperation):
+            replacement = SynchronousOnlyOperation(f"{hint} ({original})").with_traceback(original.__traceback__)
+            replacement.__cause__ = original
+            error = GraphQLError(replacement.args[0], error.nodes, error.source, error.positions, error.path,
+                                 replacement, error.extensions)
+        explained.append(error)
+    return explained
 
 
 def format_error(error: GraphQLError, *, mask_errors: bool, debug: bool) -> dict[str, Any]:

@@ -18,7 +18,7 @@ enforces ``ONLY_PERSISTED_DOCUMENTS``. The engine the settings ask for is
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 from graphql import (
@@ -26,6 +26,7 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    MiddlewareManager,
     NoSchemaIntrospectionCustomRule,
     Source,
     ValidationRule,
@@ -46,10 +47,11 @@ except ImportError:  # graphql-core 3.2
     _GRAPHQL_CORE_3_3 = False
     from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
-from ..schema import get_graphql_schema
+from ..schema import get_graphql_schema, schema_library
 from .documents import DocumentCache, Operation, ParsedDocument, max_depth_rule, parse_and_validate, parse_document
-from .errors import format_error, log_errors, masked_error
+from .errors import explain_sync_only, format_error, log_errors, masked_error
 from .persisted import APQStore, PersistedDocuments
+from .sync_execution import ThreadedExecutor, run_in_thread
 
 __all__ = ["Engine", "EventMapper"]
 
@@ -143,9 +145,22 @@ class Engine:
         only_persisted_documents: bool = False,
         apq_store: APQStore | None = None,
         mask_errors: bool = False,
+        sync_execution: bool | None = None,
+        middleware: Sequence[Any] | MiddlewareManager | None = None,
     ) -> None:
         self.schema: GraphQLSchema = get_graphql_schema(schema)
         self.debug = debug
+        #: Executions run in Django's thread-sensitive executor (:mod:`.sync_execution`);
+        #: ``None`` asks for it when Graphene built the schema.
+        self.sync_execution: bool = (schema_library(self.schema) == "graphene" if sync_execution is None
+                                     else bool(sync_execution))
+        #: graphql-core middleware around every resolver (``MIDDLEWARE``), or None.
+        self.middleware: MiddlewareManager | None = (
+            middleware if isinstance(middleware, MiddlewareManager) or middleware is None
+            else MiddlewareManager(*middleware) if middleware else None
+        )
+        self._executor_class: Any = (ThreadedExecutor if self.sync_execution
+                                     else _ExecutorThrowingOnIncremental if _GRAPHQL_CORE_3_3 else None)
         #: Unexpected exceptions reach clients as "Internal server error" only.
         self.mask_errors = mask_errors
         self.max_tokens = max_tokens
@@ -213,30 +228,50 @@ class Engine:
         context: Any = None,
         root_value: Any = None,
     ) -> ExecutionResult:
-        """Run a query or mutation; resolvers may be sync or async."""
+        """Run a query or mutation; resolvers may be sync or async.
+
+        With :attr:`sync_execution`, the execution runs in Django's
+        thread-sensitive executor (see :mod:`.sync_execution`).
+        """
         result: Any
+        if self.sync_execution:
+            result = await run_in_thread(self._start, operation, variables, context, root_value)
+        else:
+            result = self._start(operation, variables, context, root_value)
+            if result.__class__ is not ExecutionResult and inspect.isawaitable(result):  # async resolvers
+                result = await result
+        if result.errors:
+            self._report(result, operation)
+        return result
+
+    def _start(self, operation: Operation, variables: Mapping[str, Any] | None, context: Any,
+               root_value: Any) -> Any:
+        """The synchronous part of an execution: a result, or an awaitable when a resolver was async."""
         if _GRAPHQL_CORE_3_3:
             # graphql-core 3.3: what ``execute()`` does, minus the incremental
             # delivery machinery it sets up per call and then refuses to use
             # (``@defer``/``@stream`` become errors in the result here too).
-            executor = _ExecutorThrowingOnIncremental.build(
-                self.schema, operation.document, root_value, context, variables, operation.name  # type: ignore[arg-type]
+            executor = self._executor_class.build(
+                self.schema, operation.document, root_value, context, variables, operation.name,
+                middleware=self.middleware,
             )
-            result = ExecutionResult(None, executor) if isinstance(executor, list) else executor.execute_operation()
-        else:
-            result = execute(
-                self.schema,
-                operation.document,
-                root_value,
-                context,
-                variables,  # type: ignore[arg-type]
-                operation.name,
-            )
-        if result.__class__ is not ExecutionResult and inspect.isawaitable(result):  # async resolvers
-            result = await result
-        if result.errors:
-            log_errors(result.errors, operation)
-        return result
+            return ExecutionResult(None, executor) if isinstance(executor, list) else executor.execute_operation()
+        return execute(
+            self.schema,
+            operation.document,
+            root_value,
+            context,
+            variables,  # type: ignore[arg-type]
+            operation.name,
+            middleware=self.middleware,
+            execution_context_class=self._executor_class,
+        )
+
+    def _report(self, result: ExecutionResult, operation: Operation) -> None:
+        """Explain Django's "async context" errors (:func:`~.errors.explain_sync_only`), then log the unexpected."""
+        assert result.errors is not None
+        result.errors = explain_sync_only(result.errors, sync_execution=self.sync_execution)
+        log_errors(result.errors, operation)
 
     async def subscribe(
         self,
@@ -279,12 +314,15 @@ class Engine:
         """
         document = operation.document
         name = operation.name
+        sync_execution = self.sync_execution
+        report = self._report
         if _GRAPHQL_CORE_3_3:
-            executor = _ExecutorThrowingOnIncremental.build(
-                self.schema, document, root_value, context, variables, name  # type: ignore[arg-type]
+            executor = self._executor_class.build(
+                self.schema, document, root_value, context, variables, name, middleware=self.middleware,
             )
             if isinstance(executor, list):
                 return self._errors_result(executor, operation)
+            # The subscribe resolver's stream stays on the loop; each event's execution may not.
             source = _create_source_event_stream(executor)
             if inspect.isawaitable(source):
                 source = await source
@@ -292,11 +330,13 @@ class Engine:
                 return self._errors_result(source.errors or [], operation)
 
             def execute_logged(event_executor: Any) -> Any:
+                if sync_execution:
+                    return _reported(run_in_thread(_execute_subscription_event, event_executor), operation, report)
                 result = _execute_subscription_event(event_executor)
                 if inspect.isawaitable(result):
-                    return _logged(result, operation)
+                    return _reported(result, operation, report)
                 if result.errors:
-                    log_errors(result.errors, operation)
+                    report(result, operation)
                 return result
 
             if map_event is None:
@@ -315,12 +355,21 @@ class Engine:
         if isinstance(source, ExecutionResult):
             return self._errors_result(source.errors or [], operation)
         schema = self.schema
+        middleware = self.middleware
+        executor_class = self._executor_class
+
+        def start_event(payload: Any) -> Any:
+            return execute(schema, document, payload, context, variables, name,  # type: ignore[arg-type]
+                           middleware=middleware, execution_context_class=executor_class)
 
         async def execute_event(payload: Any) -> ExecutionResult:
-            outcome = execute(schema, document, payload, context, variables, name)  # type: ignore[arg-type]
-            result: ExecutionResult = await outcome if inspect.isawaitable(outcome) else outcome
+            if sync_execution:
+                result: ExecutionResult = await run_in_thread(start_event, payload)
+            else:
+                outcome = start_event(payload)
+                result = await outcome if inspect.isawaitable(outcome) else outcome
             if result.errors:
-                log_errors(result.errors, operation)
+                report(result, operation)
             return result
 
         return _map_events(_ConfirmingSource(source, on_confirm), execute_event, map_event)
@@ -371,8 +420,9 @@ class Engine:
         return response
 
 
-async def _logged(result: Awaitable[ExecutionResult], operation: Operation) -> ExecutionResult:
+async def _reported(result: Awaitable[ExecutionResult], operation: Operation,
+                    report: Callable[[ExecutionResult, Operation], None]) -> ExecutionResult:
     executed = await result
     if executed.errors:
-        log_errors(executed.errors, operation)
+        report(executed, operation)
     return executed
