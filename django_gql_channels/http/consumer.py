@@ -44,6 +44,7 @@ from graphql import ExecutionResult, GraphQLError
 
 from ..channel_layer.consumer import ChannelsConsumer
 from ..conf import gql_settings
+from ..context import GrapheneContext, wants_request_attributes
 from ..engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
 from ..engine import UNCACHEABLE, Engine, Operation, get_engine, resolve_operation
 from ..exceptions import GraphQLRequestError
@@ -97,7 +98,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
     defaults are async where they might do I/O):
 
     - ``get_context(request, response)``: the resolvers' ``info.context``
-      (default ``{"request": request, "response": response}``).
+      (default ``{"request": request, "response": response}``; for Graphene
+      schemas that dict as a ``context.GrapheneContext``: ``.user``, ``.META``...).
     - ``get_root_value(request)``: the root value (default ``None``).
     - ``process_result(request, result)``: the response dict for an
       ``ExecutionResult`` (default: the engine's formatting).
@@ -141,6 +143,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         super().__init__()
         self.schema = schema
         self.engine: Engine = get_engine(schema)
+        #: The default context is a :class:`GrapheneContext` (Graphene schemas), not a plain dict.
+        self.request_attributes: bool = wants_request_attributes(self.engine.schema)
         self.graphql_ide: str | None = gql_settings.GRAPHQL_IDE if graphql_ide is UNSET else graphql_ide
         self.allow_queries_via_get: bool = (
             gql_settings.ALLOW_QUERIES_VIA_GET if allow_queries_via_get is None else allow_queries_via_get
@@ -160,6 +164,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
     # -- hooks ---------------------------------------------------------------
 
     async def get_context(self, request: ChannelsRequest, response: TemporalResponse) -> Any:
+        if self.request_attributes:
+            return GrapheneContext(request, request=request, response=response)
         return {"request": request, "response": response}
 
     async def get_root_value(self, request: ChannelsRequest) -> Any:
@@ -378,6 +384,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 overridden = self._overridden_hooks
                 if "get_context" in overridden:
                     context = await self._hook(self.get_context(request, response))
+                elif self.request_attributes:
+                    context = GrapheneContext(request, request=request, response=response)
                 else:
                     context = {"request": request, "response": response}
                 root_value = await self._hook(self.get_root_value(request)) if "get_root_value" in overridden \

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from ..channel_layer.consumer import ChannelsConsumer
 from ..channel_layer.outage import layer_failed, layer_is_down
 from ..conf import gql_settings
+from ..context import GrapheneContext, wants_request_attributes
 from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
 from ..operations import Admission, ConfirmingListener, ConnectionGone, Operations, TooManyOperations
@@ -120,6 +121,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         self.debug: bool = gql_settings.DEBUG if debug is None else debug
         self.schema = schema
         self.engine: Engine = get_engine(schema, debug=self.debug)
+        #: The default context is a :class:`GrapheneContext` (Graphene schemas), not a plain dict.
+        self.request_attributes: bool = wants_request_attributes(self.engine.schema)
         self.keep_alive: bool = gql_settings.KEEP_ALIVE if keep_alive is None else keep_alive
         self.keep_alive_interval: float = (
             gql_settings.KEEP_ALIVE_INTERVAL if keep_alive_interval is None else keep_alive_interval
@@ -151,7 +154,14 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
     # -- hooks ---------------------------------------------------------------
 
     async def get_context(self, request: GraphQLWSConsumer, connection_params: dict[str, Any]) -> Any:
-        """The context every operation on this socket gets; built once per connection."""
+        """The context every operation on this socket gets; built once per connection.
+
+        For a Graphene schema the dict is a :class:`GrapheneContext`: it also
+        answers ``.user``, ``.session``, ``.headers``, ``.META`` and ``.method``
+        (``"GET"``) from the handshake, as graphene-django resolvers read them.
+        """
+        if self.request_attributes:
+            return GrapheneContext(request, request=request, ws=request, connection_params=connection_params)
         return {"request": request, "ws": request, "connection_params": connection_params}
 
     async def get_root_value(self, request: GraphQLWSConsumer) -> Any:
