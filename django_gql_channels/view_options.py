@@ -9,7 +9,12 @@ what to do instead, rather than being ignored:
   ``SYNC_EXECUTION``), which takes no custom ``ExecutionContext``;
 - graphene-django's ``ATOMIC_MUTATIONS`` (``GRAPHENE`` or a database's
   settings): the view does not wrap mutations in a transaction;
-- graphene 2's ``executor=`` / ``backend=``.
+- graphene 2's ``executor=`` / ``backend=``;
+- a subclass overriding ``get_middleware(request)``: middleware is the
+  engine's, chosen once per view (``middleware=``), not per request.
+
+``middleware=`` and ``validation_rules=`` give the view an engine of its own
+(same settings otherwise); without them it shares the transports' engine.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 from .conf import gql_settings, on_reload
-from .engine import Engine, engine_options, get_engine, mask_errors_setting
+from .engine import Engine, engine_options, get_engine, instantiate_middleware
 from .http.ide import IDE_TEMPLATES
 
 __all__ = ["ViewOptions", "page_attributes", "view_engine", "wants_html"]
@@ -39,13 +44,6 @@ _GONE = {
 
 def _graphene_setting(name: str) -> Any:
     return (getattr(settings, "GRAPHENE", None) or {}).get(name)
-
-
-def middleware_supported() -> bool:
-    """Whether the engine executes with per-call graphql-core middleware."""
-    import inspect
-
-    return "middleware" in inspect.signature(Engine.execute).parameters
 
 
 @dataclass(frozen=True)
@@ -85,10 +83,6 @@ class ViewOptions:
                 "ATOMIC_MUTATIONS is on, and django_gql_channels.views.GraphQLView does not wrap mutations in a "
                 "transaction: turn it off and use transaction.atomic() in the mutations that need one.")
         middleware = _middleware(initkwargs.get("middleware", getattr(view_class, "middleware", None)))
-        if middleware and not middleware_supported():
-            raise TypeError("GraphQLView.as_view(middleware=[...]) needs an engine that runs per-view "
-                            "middleware, which this version lacks: list the middleware in "
-                            "GQL_CHANNELS['MIDDLEWARE'] (or GRAPHENE['MIDDLEWARE'] for a Graphene schema).")
         rules = value("validation_rules") or ()
         return cls(
             schema=value("schema"),
@@ -100,13 +94,13 @@ class ViewOptions:
 
 
 def _middleware(middleware: Any) -> tuple[Any, ...] | None:
-    """Instances, as graphene-django's ``instantiate_middleware`` makes them (classes are called)."""
+    """Instances, as graphene-django makes them (classes are called once, here)."""
     if middleware is None:
         return None
     if not isinstance(middleware, (list, tuple)):
         raise TypeError(f"GraphQLView.as_view(middleware=...) takes a list of graphql-core middleware, "
                         f"not {type(middleware).__name__}.")
-    return tuple(item() if isinstance(item, type) else item for item in middleware)
+    return tuple(instantiate_middleware(middleware))
 
 
 def _ide(graphiql: Any) -> str | None:
@@ -120,28 +114,31 @@ def _ide(graphiql: Any) -> str | None:
                     f"{', '.join(map(repr, IDE_TEMPLATES))}.")
 
 
-# Engines with a view's own validation rules, by (schema, rules, DEBUG, masking).
-_rule_engines: dict[tuple[int, tuple[Any, ...], bool, bool], tuple[Any, Engine]] = {}
-on_reload(_rule_engines.clear)
+# Engines with a view's own middleware or validation rules, by (as_view() call, DEBUG, masking).
+_view_engines: dict[tuple[int, bool, bool], tuple[ViewOptions, Engine]] = {}
+on_reload(_view_engines.clear)
 
 
 def view_engine(options: ViewOptions) -> Engine:
-    """The engine a view runs on: the shared one, or one with its ``validation_rules`` added."""
+    """The engine a view runs on: the shared one, or one with its own ``middleware`` or ``validation_rules``."""
     schema = options.schema
     if isinstance(schema, str):
         schema = import_string(schema)
-    if not options.validation_rules:
-        return get_engine(schema)
-    if schema is None:
-        schema = gql_settings.SCHEMA
-    debug, mask = bool(gql_settings.DEBUG), mask_errors_setting()
-    key = (id(schema), options.validation_rules, debug, mask)
-    entry = _rule_engines.get(key)
-    if entry is None or entry[0] is not schema:
+    shared = get_engine(schema)  # also refuses a bad PERSISTED_DOCUMENTS manifest
+    if options.middleware is None and not options.validation_rules:
+        return shared
+    debug, mask = shared.debug, shared.mask_errors
+    key = (id(options), debug, mask)
+    entry = _view_engines.get(key)
+    if entry is None or entry[0] is not options:
         engine_kwargs = engine_options()
         engine_kwargs["validation_rules"] = (*engine_kwargs["validation_rules"], *options.validation_rules)
-        entry = (schema, Engine(schema, debug=debug, mask_errors=mask, **engine_kwargs))
-        _rule_engines[key] = entry
+        if options.middleware is not None:  # as graphene-django: the argument replaces the settings' list
+            engine_kwargs["middleware"] = list(options.middleware)
+        elif shared.middleware is not None:
+            engine_kwargs["middleware"] = shared.middleware
+        entry = (options, Engine(shared.schema, debug=debug, mask_errors=mask, **engine_kwargs))
+        _view_engines[key] = entry
     return entry[1]
 
 

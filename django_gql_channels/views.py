@@ -98,8 +98,9 @@ class GraphQLView(View):
     - ``graphiql``: serve the IDE page to browsers (``True`` is
       ``GQL_CHANNELS["GRAPHQL_IDE"]``, or GraphiQL when that is ``None``; a
       name such as ``"apollo-sandbox"`` picks one).
-    - ``middleware``: graphql-core middleware for this view's executions;
-      ``None`` leaves the settings' (``GQL_CHANNELS["MIDDLEWARE"]``, or
+    - ``middleware``: graphql-core middleware (instances or classes) for this
+      view's executions, replacing the settings' as in graphene-django;
+      ``None`` keeps the settings' (``GQL_CHANNELS["MIDDLEWARE"]``, or
       ``GRAPHENE["MIDDLEWARE"]`` for a Graphene schema).
     - ``root_value``: the root value (or override :meth:`get_root_value`).
     - ``pretty``: indented JSON answers.
@@ -113,7 +114,9 @@ class GraphQLView(View):
       set: see :mod:`.view_options`.
 
     Hooks, as graphene-django's: :meth:`get_context` (default: the request),
-    :meth:`get_root_value`, :meth:`get_middleware`, :meth:`format_error`.
+    :meth:`get_root_value`, :meth:`format_error`. (``get_middleware`` is not
+    one: middleware runs on the view's engine, so a subclass overriding it
+    is refused.)
     """
 
     schema: Any = None
@@ -134,6 +137,9 @@ class GraphQLView(View):
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:
         """The view function; refuses options it cannot honour now rather than at the first request."""
+        if cls.get_middleware is not GraphQLView.get_middleware:
+            raise TypeError(f"{cls.__name__}.get_middleware() is not called: middleware runs on the view's "
+                            "engine, chosen once. Pass middleware=[...] to as_view() instead.")
         options = ViewOptions.check(cls, initkwargs)
         view = super().as_view(**initkwargs, view_options=options)
         # View.as_view marks a view async only when its handlers are; dispatch is the handler here.
@@ -148,6 +154,7 @@ class GraphQLView(View):
         return self.root_value
 
     def get_middleware(self, request: HttpRequest) -> Any:
+        """The view's middleware (``middleware=``); overriding it is refused, see :meth:`as_view`."""
         assert self.view_options is not None
         return self.view_options.middleware
 
@@ -264,15 +271,8 @@ class GraphQLView(View):
         auser = getattr(request, "auser", None)
         if auser is not None:
             request.user = await auser()
-        context, root_value = self.get_context(request), self.get_root_value(request)
-        middleware = self.get_middleware(request)
-        if middleware:
-            # as_view() refuses middleware= unless the engine's execute() takes it.
-            execute: Any = self.engine.execute
-            return await execute(operation, variables=params.variables, context=context,
-                                             root_value=root_value, middleware=middleware)
-        return await self.engine.execute(operation, variables=params.variables, context=context,
-                                         root_value=root_value)
+        return await self.engine.execute(operation, variables=params.variables, context=self.get_context(request),
+                                         root_value=self.get_root_value(request))
 
     # -- the IDE ---------------------------------------------------------------------
 

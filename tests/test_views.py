@@ -12,11 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client, override_settings
 
-from django_gql_channels import conf
-from django_gql_channels.view_options import middleware_supported
 from django_gql_channels.views import GraphQLView
 from tests.library.models import Author, Book
-from tests.view_urls import shout, view_schema
+from tests.view_urls import view_schema
 
 pytestmark = pytest.mark.urls("tests.view_urls")
 
@@ -208,11 +206,6 @@ def test_apq_miss_is_200_uncached():
     assert "no-cache" in response["Cache-Control"]
 
 
-_HAS_SYNC_EXECUTION = "SYNC_EXECUTION" in conf.DEFAULTS
-
-
-@pytest.mark.xfail(not _HAS_SYNC_EXECUTION, strict=False,
-                   reason="needs GQL_CHANNELS['SYNC_EXECUTION'] (issue 17, engine/ work in progress)")
 @pytest.mark.django_db
 def test_orm_backed_query_with_sync_resolvers():
     author = Author.objects.create(name="Le Guin")
@@ -222,6 +215,15 @@ def test_orm_backed_query_with_sync_resolvers():
         response = post(Client(), "/plain/", "{ books { title author } }")
     assert response.json() == {"data": {"books": [{"title": "The Dispossessed", "author": "Le Guin"},
                                                   {"title": "The Lathe of Heaven", "author": "Le Guin"}]}}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_orm_backed_query_with_sync_resolvers_under_asgi():
+    await Book.objects.acreate(title="Parable of the Sower", author=await Author.objects.acreate(name="Butler"))
+    with gql_settings(SYNC_EXECUTION=True):
+        response = await AsyncClient().post("/plain/", {"query": "{ books { title author } }"},
+                                            content_type="application/json")
+    assert response.json() == {"data": {"books": [{"title": "Parable of the Sower", "author": "Butler"}]}}
 
 
 @pytest.mark.django_db
@@ -297,12 +299,24 @@ def test_atomic_mutations_is_refused():
         GraphQLView.as_view(schema=view_schema)
 
 
-def test_middleware_argument():
-    if not middleware_supported():
-        with pytest.raises(TypeError, match="GQL_CHANNELS"):
-            GraphQLView.as_view(schema=view_schema, middleware=[shout])
-        return
+def test_middleware_and_validation_rules_arguments():
     assert post(Client(), "/shout/", "{ hello }").json() == {"data": {"hello": "HELLO WORLD!"}}
+    assert post(Client(), "/plain/", "{ hello }").json() == {"data": {"hello": "Hello world!"}}
+    response = post(Client(), "/rules/", "{ fail }")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "'fail' is not allowed here."
+    # the settings' limits still apply beside the view's rules
+    with gql_settings(MAX_QUERY_DEPTH=1):
+        assert post(Client(), "/rules/", "{ node { child { name } } }").status_code == 400
+
+
+def test_get_middleware_override_is_refused():
+    class PerRequest(GraphQLView):
+        def get_middleware(self, request):
+            return []
+
+    with pytest.raises(TypeError, match="middleware="):
+        PerRequest.as_view(schema=view_schema)
 
 
 # -- side by side with graphene-django's own view ---------------------------------------------

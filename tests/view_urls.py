@@ -8,15 +8,16 @@ from asgiref.sync import sync_to_async
 from django.urls import path
 from graphql import (
     GraphQLArgument,
+    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLString,
+    ValidationRule,
 )
 
-from django_gql_channels.view_options import middleware_supported
 from django_gql_channels.views import GraphQLView
 from tests.library.models import Book
 
@@ -88,8 +89,20 @@ urlpatterns = [
     path("settings-schema/", GraphQLView.as_view()),
     path("ws-path/", GraphQLView.as_view(schema=view_schema, graphiql=True, subscription_path="/ws/graphql/")),
 ]
-if middleware_supported():
-    urlpatterns.append(path("shout/", GraphQLView.as_view(schema=view_schema, middleware=[shout])))
+
+
+class NoFailRule(ValidationRule):
+    """A view's own validation rule: ``fail`` may not be asked for."""
+
+    def enter_field(self, node, *_args):
+        if node.name.value == "fail":
+            self.report_error(GraphQLError("'fail' is not allowed here.", node))
+
+
+urlpatterns += [
+    path("shout/", GraphQLView.as_view(schema=view_schema, middleware=[shout])),
+    path("rules/", GraphQLView.as_view(schema=view_schema, validation_rules=[NoFailRule])),
+]
 
 try:  # tox -e graphene: graphene-django's own view, on the same Graphene schema, for comparison
     import graphene
