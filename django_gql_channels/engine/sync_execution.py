@@ -52,8 +52,12 @@ try:  # graphql-core 3.3
     from graphql.execution.executor_throwing_on_incremental import (
         ExecutorThrowingOnIncremental as _BaseExecutor,
     )
+
+    _GRAPHQL_CORE_3_3 = True
 except ImportError:  # graphql-core 3.2
     from graphql import ExecutionContext as _BaseExecutor  # type: ignore[attr-defined,no-redef]
+
+    _GRAPHQL_CORE_3_3 = False
 
 __all__ = ["ThreadedExecutor", "db_hygiene", "in_sync_thread", "run_in_thread"]
 
@@ -123,6 +127,10 @@ async def run_in_thread(function: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
+def _async_iterable_off_thread(value: Any) -> bool:
+    return hasattr(value, "__aiter__") and not (_in_thread.get() and hasattr(value, "__iter__"))
+
+
 async def _finish_in_thread(function: Callable[..., Any], *args: Any) -> Any:
     result = await _part_hop(function, *args)
     if inspect.isawaitable(result):
@@ -135,7 +143,17 @@ class ThreadedExecutor(_BaseExecutor):
 
     The methods take their arguments positionally and pass them on, so one
     class fits both versions' signatures.
+
+    graphql-core 3.3 iterates a list value that is also async iterable
+    asynchronously, on the loop: a ``QuerySet`` is both, so each of its items
+    would be completed there, one hop each. In the thread such a value is
+    iterated synchronously instead (the ORM may run there), as 3.2 does.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if _GRAPHQL_CORE_3_3:
+            self.is_async_iterable = _async_iterable_off_thread
 
     def execute_field(self, *args: Any) -> Any:
         if _in_thread.get():
