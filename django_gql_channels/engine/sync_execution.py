@@ -40,9 +40,9 @@ plain ``def``) runs in the thread, where there is no event loop: write it as an
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeGuard
 
 from asgiref.sync import sync_to_async
 from django.db import connections
@@ -127,7 +127,7 @@ async def run_in_thread(function: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-def _async_iterable_off_thread(value: Any) -> bool:
+def _async_iterable_off_thread(value: Any) -> TypeGuard[AsyncIterable[Any]]:
     return hasattr(value, "__aiter__") and not (_in_thread.get() and hasattr(value, "__iter__"))
 
 
