@@ -12,7 +12,7 @@ WebSocket handshake.
 The consumers give it by default for Graphene schemas only
 (:func:`wants_request_attributes`); other schemas keep a plain dict. Each
 attribute is computed on first use and kept, so a context whose resolvers never
-look costs one dict and one attribute; like a request's, each may be set
+look costs one dict (of a subclass); like a request's, each may be set
 (``info.context.user = user``, as django-graphql-jwt's middleware does), and
 new attributes may be added (``info.context.django_debug``).
 """
@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, Protocol
-from weakref import WeakKeyDictionary
 
 from django.http import QueryDict, parse_cookie
 from graphql import GraphQLSchema
@@ -108,11 +107,10 @@ def scope_meta(scope: Mapping[str, Any]) -> dict[str, Any]:
 class GrapheneContext(dict[str, Any]):
     """A context dict that also answers the request attributes graphene-django resolvers read.
 
-    ``GrapheneContext(request, {"request": request, ...})`` (or keyword
-    arguments, as ``dict`` takes them): ``request`` is what the attributes are
-    read from, anything with a ``scope`` and ``headers`` (a
-    :class:`~django_gql_channels.ChannelsRequest`, or a consumer). The keys are
-    the context's, exactly as in a plain dict; the attributes are:
+    Made as a dict is (``GrapheneContext(request=request, response=response)``);
+    the attributes are read from its ``"request"`` entry, anything with a
+    ``scope`` and ``headers``: the :class:`~django_gql_channels.ChannelsRequest`
+    over HTTP and SSE, the consumer on WebSockets. They are:
 
     - ``user``: ``scope["user"]`` (set by Channels' ``AuthMiddlewareStack``),
       else Django's ``AnonymousUser`` (``None`` without ``django.contrib.auth``);
@@ -123,51 +121,61 @@ class GrapheneContext(dict[str, Any]):
     - ``path``: the URL path (``scope["path"]``);
     - ``GET``: the query string as Django's (immutable) ``QueryDict``;
     - ``COOKIES``: the ``Cookie`` header as a dict.
+
+    Each is a ``cached_property``: computed on first use, then an instance
+    attribute a resolver or middleware may replace. No ``__init__`` of its own:
+    making one costs what making a dict subclass costs.
     """
 
-    def __init__(self, request: RequestLike, /, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._request = request
-
-    # cached_property: computed on first use, then an instance attribute a resolver may replace.
+    def _request(self) -> RequestLike:
+        try:
+            request: RequestLike = self["request"]
+        except KeyError:
+            raise AttributeError("This context has no 'request' entry to read the request's attributes from.") \
+                from None
+        return request
 
     @cached_property
     def user(self) -> Any:
-        user = self._request.scope.get("user")
+        user = self._request().scope.get("user")
         return _anonymous_user() if user is None else user
 
     @cached_property
     def session(self) -> Any:
-        return self._request.scope.get("session")
+        return self._request().scope.get("session")
 
     @cached_property
     def headers(self) -> Mapping[str, str]:
-        return self._request.headers
+        return self._request().headers
 
     @cached_property
     def META(self) -> dict[str, Any]:  # noqa: N802  # Django's name
-        return scope_meta(self._request.scope)
+        return scope_meta(self._request().scope)
 
     @cached_property
     def method(self) -> str:
-        return str(self._request.scope.get("method", "GET")).upper()
+        return str(self._request().scope.get("method", "GET")).upper()
 
     @cached_property
     def path(self) -> str:
-        path: str = self._request.scope.get("path", "")
+        path: str = self._request().scope.get("path", "")
         return path
 
     @cached_property
     def GET(self) -> QueryDict:  # noqa: N802  # Django's name
-        return QueryDict(self._request.scope.get("query_string", b""))
+        return QueryDict(self._request().scope.get("query_string", b""))
 
     @cached_property
     def COOKIES(self) -> dict[str, str]:  # noqa: N802  # Django's name
-        return parse_cookie(self._request.headers.get("cookie", ""))
+        return parse_cookie(self._request().headers.get("cookie", ""))
 
 
-# Which schemas get a GrapheneContext, decided once per schema (consumers are made per request).
-_wanted: WeakKeyDictionary[GraphQLSchema, bool] = WeakKeyDictionary()
+# Which schemas get a GrapheneContext, decided once per schema: consumers are made per
+# request, and a dict lookup is the cheapest answer (a WeakKeyDictionary's costs as much
+# as telling the library again). Schemas are few and live as long as the process; the
+# cap only bounds code that makes a schema per request.
+_wanted: dict[GraphQLSchema, bool] = {}
+_WANTED_CAP = 256
 
 
 def wants_request_attributes(schema: GraphQLSchema) -> bool:
@@ -177,8 +185,9 @@ def wants_request_attributes(schema: GraphQLSchema) -> bool:
     other libraries document a dict (Strawberry's seed page, our own keys), so
     their context stays a plain dict.
     """
-    try:
-        return _wanted[schema]
-    except KeyError:
+    wanted = _wanted.get(schema)
+    if wanted is None:
+        if len(_wanted) >= _WANTED_CAP:
+            _wanted.clear()
         wanted = _wanted[schema] = schema_library(schema) == "graphene"
-        return wanted
+    return wanted

@@ -67,7 +67,7 @@ def plain_schema() -> GraphQLSchema:
 def test_it_is_the_documented_dict_unchanged():
     request = http_request(http_scope())
     response = TemporalResponse()
-    context = GrapheneContext(request, request=request, response=response)
+    context = GrapheneContext(request=request, response=response)
     assert isinstance(context, dict)
     assert context == {"request": request, "response": response}
     assert list(context) == ["request", "response"]
@@ -80,12 +80,22 @@ def test_it_is_the_documented_dict_unchanged():
     assert len(context) == 4 and context.pop("loaders") == {}
     # dict's own methods are dict's: no request attribute shadows one
     assert {"items", "keys", "values", "get", "pop", "update", "copy"}.isdisjoint(vars(GrapheneContext))
-    assert GrapheneContext(request, {"a": 1}, b=2) == {"a": 1, "b": 2}
+    assert GrapheneContext({"a": 1}, b=2) == {"a": 1, "b": 2}  # made as a dict is
+
+
+def test_attributes_follow_the_request_entry():
+    handshake = GraphQLWSConsumer(schema=plain_schema())
+    handshake.scope = {"type": "websocket", "path": "/graphql", "headers": [(b"x-team", b"red")], "user": "u"}
+    context = GrapheneContext(request=handshake, ws=handshake, connection_params={})
+    assert (context.user, context.method, context.headers["X-Team"]) == ("u", "GET", "red")
+    with pytest.raises(AttributeError, match="no 'request' entry"):
+        GrapheneContext(loaders={}).user  # noqa: B018
+    assert getattr(GrapheneContext(), "META", None) is None
 
 
 def test_copies_keep_keys_and_attributes():
     request = http_request(http_scope())
-    context = GrapheneContext(request, request=request)
+    context = GrapheneContext(request=request)
     assert context.method == "POST"
     duplicate = copy.copy(context)
     assert duplicate == context and duplicate.method == "POST" and duplicate.headers["x-team"] == "blue"
@@ -94,7 +104,7 @@ def test_copies_keep_keys_and_attributes():
 
 def test_attributes_from_a_scope_without_auth_middleware():
     request = http_request(http_scope())
-    context = GrapheneContext(request, request=request)
+    context = GrapheneContext(request=request)
     assert isinstance(context.user, AnonymousUser)
     assert context.session is None
     assert context.headers["X-Team"] == "blue" and context.headers is request.headers
@@ -107,13 +117,13 @@ def test_attributes_from_a_scope_without_auth_middleware():
 def test_attributes_from_a_scope_with_user_and_session():
     user, session = object(), {"color": "teal"}
     request = http_request(http_scope(user=user, session=session))
-    context = GrapheneContext(request, request=request)
+    context = GrapheneContext(request=request)
     assert context.user is user and context.session is session
 
 
 def test_attributes_are_computed_once_and_may_be_set_as_on_a_request():
     scope = http_scope()
-    context = GrapheneContext(http_request(scope))
+    context = GrapheneContext(request=http_request(scope))
     meta = context.META
     scope["headers"] = []
     assert context.META is meta
@@ -121,7 +131,7 @@ def test_attributes_are_computed_once_and_may_be_set_as_on_a_request():
     # middleware adds its own attribute.
     context.user = "jwt user"
     context.django_debug = "debug"
-    assert context.user == "jwt user" and context.django_debug == "debug" and context == {}
+    assert context.user == "jwt user" and context.django_debug == "debug" and list(context) == ["request"]
     with pytest.raises(AttributeError):
         context.POST  # noqa: B018  # not a request: only the documented attributes
 
@@ -150,7 +160,7 @@ def test_repeated_cookie_headers_join_as_cookies():
     # COOKIES sees each pair.
     scope = http_scope(headers=[(b"cookie", b"a=1"), (b"cookie", b"b=2")])
     assert scope_meta(scope)["HTTP_COOKIE"] == "a=1; b=2"
-    assert GrapheneContext(http_request(scope)).COOKIES == {"a": "1", "b": "2"}
+    assert GrapheneContext(request=http_request(scope)).COOKIES == {"a": "1", "b": "2"}
 
 
 def test_only_graphene_schemas_get_it():

@@ -165,7 +165,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
 
     async def get_context(self, request: ChannelsRequest, response: TemporalResponse) -> Any:
         if self.request_attributes:
-            return GrapheneContext(request, request=request, response=response)
+            return GrapheneContext(request=request, response=response)
         return {"request": request, "response": response}
 
     async def get_root_value(self, request: ChannelsRequest) -> Any:
@@ -385,7 +385,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 if "get_context" in overridden:
                     context = await self._hook(self.get_context(request, response))
                 elif self.request_attributes:
-                    context = GrapheneContext(request, request=request, response=response)
+                    context = GrapheneContext(request=request, response=response)
                 else:
                     context = {"request": request, "response": response}
                 root_value = await self._hook(self.get_root_value(request)) if "get_root_value" in overridden \

@@ -161,7 +161,7 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         (``"GET"``) from the handshake, as graphene-django resolvers read them.
         """
         if self.request_attributes:
-            return GrapheneContext(request, request=request, ws=request, connection_params=connection_params)
+            return GrapheneContext(request=request, ws=request, connection_params=connection_params)
         return {"request": request, "ws": request, "connection_params": connection_params}
 
     async def get_root_value(self, request: GraphQLWSConsumer) -> Any:
