@@ -52,9 +52,9 @@ def library(transactional_db):
     return create_library()
 
 
-async def run(transport: str, query: str, variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+async def run(transport: str, query: str, variables: dict[str, Any] | None = None, *,
+              schema: Any = library_schema.schema) -> list[dict[str, Any]]:
     """Every result the transport delivers for one operation, as the client sees them (formatted)."""
-    schema = library_schema.schema
     if transport == "engine":
         engine = get_engine(schema)
         operation = engine.prepare(query)
