@@ -336,3 +336,29 @@ async def test_super_get_context_gives_it_to_extend():
     reply = await request(HTTPConsumer.as_asgi(schema=graphene.Schema(query=Query)), payload={"query": "{ kind }"},
                           accept="application/json")
     assert json.loads(reply.body) == {"data": {"kind": "GrapheneContext made per request POST"}}
+
+
+@pytest.mark.graphene_env
+@pytest.mark.django_db(transaction=True)
+async def test_graphene_djangos_debug_middleware_writes_its_attribute(logged_in):
+    # DjangoDebugMiddleware keeps its state on the context ("the context to be writable"):
+    # a plain dict would refuse it.
+    pytest.importorskip("graphene_django")
+    import graphene
+    from django.contrib.auth import get_user_model
+    from graphene_django.debug import DjangoDebug
+
+    class Query(graphene.ObjectType):
+        usernames = graphene.List(graphene.String)
+        debug = graphene.Field(DjangoDebug, name="_debug")
+
+        def resolve_usernames(root, info):
+            return [user.username for user in get_user_model().objects.all()]
+
+    middleware = {**settings.GQL_CHANNELS, "MIDDLEWARE": ["graphene_django.debug.DjangoDebugMiddleware"]}
+    with override_settings(GQL_CHANNELS=middleware):
+        reply = await request(GraphQLProtocolTypeRouter(graphene.Schema(query=Query)), accept="application/json",
+                              payload={"query": "{ usernames _debug { sql { rawSql } } }"}, headers=logged_in)
+    data = json.loads(reply.body)
+    assert data["data"]["usernames"] == ["ada"], data
+    assert any("auth_user" in query["rawSql"] for query in data["data"]["_debug"]["sql"])
