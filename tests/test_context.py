@@ -293,6 +293,7 @@ async def test_over_websockets_from_the_handshake(logged_in, protocol):
 
 
 @pytest.mark.graphene_env
+@pytest.mark.django_db(transaction=True)  # SYNC_EXECUTION's connection hygiene
 async def test_an_overridden_get_context_is_the_users():
     class HTTPConsumer(GraphQLHTTPConsumer):
         async def get_context(self, request, response):
@@ -318,6 +319,7 @@ async def test_an_overridden_get_context_is_the_users():
 
 
 @pytest.mark.graphene_env
+@pytest.mark.django_db(transaction=True)  # SYNC_EXECUTION's connection hygiene
 async def test_super_get_context_gives_it_to_extend():
     class HTTPConsumer(GraphQLHTTPConsumer):
         async def get_context(self, request, response):
