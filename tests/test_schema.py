@@ -48,6 +48,9 @@ def test_strawberry():
 # Graphene 3 pins graphql-core < 3.3, so it cannot share the main test env:
 # `tox -e graphene` (run by `make test`) is where this test runs.
 @pytest.mark.graphene_env
+# Graphene schemas execute in Django's sync thread (SYNC_EXECUTION), whose connection hygiene
+# touches the database connections that thread may hold from earlier tests.
+@pytest.mark.django_db(transaction=True)
 def test_graphene():
     import graphene
 
