@@ -187,7 +187,10 @@ DESCRIPTIONS: dict[str, str] = {
                   "every transport: queries, mutations and each subscription event. For a Graphene schema "
                   "``settings.GRAPHENE[\"MIDDLEWARE\"]`` is used while this key is not set, as "
                   "graphene-django's view does (graphene-django's ``DEBUG``-time "
-                  "``DjangoDebugMiddleware`` is not added on its own: list it to have it).",
+                  "``DjangoDebugMiddleware`` is not added on its own: list it to have it). With "
+                  ":gqlsetting:`SYNC_EXECUTION` on, middleware runs in Django's thread with the resolver it "
+                  "wraps; write it as a plain function or method (an ``async def`` middleware calls the "
+                  "resolver it wraps from the event loop, where the ORM is refused).",
 }
 
 

@@ -15,10 +15,14 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient, override_settings
 
-from tests.engine.library_schema import create_library
+from tests.engine.library_schema import (
+    close_sync_thread_connections,  # noqa: F401 (a fixture)
+    create_library,
+)
 from tests.engine.test_sync_execution import run
 
-pytestmark = [pytest.mark.graphene_env, pytest.mark.django_db(transaction=True),
+pytestmark = [pytest.mark.graphene_env, pytest.mark.usefixtures("close_sync_thread_connections"),
+              pytest.mark.django_db(transaction=True),
               pytest.mark.urls("tests.graphene_app.urls")]
 
 TRANSPORTS = ["http", "graphql-transport-ws", "graphql-ws", "sse"]

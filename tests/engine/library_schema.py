@@ -13,7 +13,9 @@ import asyncio
 import threading
 from typing import Any
 
-from asgiref.sync import sync_to_async
+import pytest
+from asgiref.sync import SyncToAsync, sync_to_async
+from django.db import connections
 from graphql import build_schema
 
 from tests.library.models import Author, Book, Tag
@@ -168,3 +170,16 @@ def create_library() -> dict[str, Any]:
     second.tags.set([django])
     third = Book.objects.create(title="Third", year=2003, author=bob)
     return {"ada": ada, "bob": bob, "first": first, "second": second, "third": third}
+
+
+@pytest.fixture
+def close_sync_thread_connections() -> Any:
+    """Close what the test opened in asgiref's shared sync thread (its own ``sync_to_async`` ORM calls).
+
+    A connection left open there would meet the next test's ``close_old_connections``
+    (the engine's, Channels') in that thread, which pytest-django's database
+    blocker refuses in a test without database access. A sync fixture, so sync
+    tests may use it too: it submits to that thread's executor directly.
+    """
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()

@@ -12,9 +12,14 @@ from graphql import build_schema
 from django_gql_channels.checks import collect_problems
 from django_gql_channels.engine import Engine, get_engine
 from tests.engine import library_schema
-from tests.engine.library_schema import create_library
+from tests.engine.library_schema import (
+    close_sync_thread_connections,  # noqa: F401 (a fixture)
+    create_library,
+)
 from tests.engine.test_sync_execution import TRANSPORTS, run
 from tests.settings import GQL_CHANNELS
+
+pytestmark = pytest.mark.usefixtures("close_sync_thread_connections")
 
 SEEN: list[str] = []
 

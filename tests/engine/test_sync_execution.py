@@ -21,11 +21,18 @@ from django_gql_channels import GraphQLHTTPConsumer, GraphQLWSConsumer
 from django_gql_channels.engine import SYNC_ONLY_HINT, Engine, db_hygiene, get_engine, in_sync_thread
 from django_gql_channels.testing import GraphQLWebsocketCommunicator
 from tests.engine import library_schema
-from tests.engine.library_schema import BATCHES, WHERE, create_library
+from tests.engine.library_schema import (
+    BATCHES,
+    WHERE,
+    close_sync_thread_connections,  # noqa: F401 (a fixture)
+    create_library,
+)
 from tests.http.test_http import call
 from tests.library.models import Author, Book
 from tests.settings import GQL_CHANNELS
 from tests.sse_support import StreamingRequest
+
+pytestmark = pytest.mark.usefixtures("close_sync_thread_connections")
 
 SYNC_ON = {**GQL_CHANNELS, "SYNC_EXECUTION": True}
 SYNC_OFF = {**GQL_CHANNELS, "SYNC_EXECUTION": False}
