@@ -26,6 +26,8 @@ id                        problem
 ``gql_channels.E044``     a manifest document does not parse or validate (named by its id)
 ``gql_channels.E060``     a ``MIDDLEWARE`` entry (or, for a Graphene schema without it,
                           ``GRAPHENE["MIDDLEWARE"]``) unimportable or not graphql-core middleware
+``gql_channels.E070``     a Strawberry schema extension (``strawberry.Schema(extensions=[...])``)
+                          that this app would not run, named by its class
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
@@ -55,7 +57,7 @@ from .conf import (
 )
 from .http.cors import cors_setting_problems
 
-__all__ = ["check_settings", "collect_problems", "middleware_problems"]
+__all__ = ["check_settings", "collect_problems", "middleware_problems", "strawberry_extension_problems"]
 
 REDIS_BACKENDS = ("channels_redis.core.RedisChannelLayer", "channels_redis.pubsub.RedisPubSubChannelLayer")
 MIN_CAPACITY = 1000
@@ -111,10 +113,25 @@ def _schema_problems(path: Any) -> list[SettingProblem]:
         schema = load_schema_setting(path)
     except SettingsError as exc:
         return [exc.problem]
-    return [
+    problems = [
         SettingProblem("gql_channels.E006", "SCHEMA", f"the schema is invalid: {error.message}",
                        "Fix the type definitions named in the message.")
         for error in validate_schema(schema)
+    ]
+    return problems + strawberry_extension_problems(schema)
+
+
+def strawberry_extension_problems(schema: Any) -> list[SettingProblem]:
+    """One error per Strawberry schema extension that would not run: never skipped without a word."""
+    from .engine import unsupported_extensions
+
+    return [
+        SettingProblem("gql_channels.E070", "SCHEMA",
+                       f"the Strawberry schema's extension {name} would not run: its hooks "
+                       "(masking, limits, tracing...) would be skipped for every operation.",
+                       "Remove it from strawberry.Schema(extensions=[...]) and do its work another way "
+                       "(GQL_CHANNELS' MASK_ERRORS, MAX_QUERY_DEPTH, MAX_ALIASES, VALIDATION_RULES, MIDDLEWARE).")
+        for name in unsupported_extensions(schema)
     ]
 
 

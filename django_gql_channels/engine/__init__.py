@@ -10,6 +10,7 @@ each module imports only those before it:
 - :mod:`django_gql_channels.engine.persisted`: the manifest's documents and the APQ stores;
 - :mod:`.sync_execution`: ``SYNC_EXECUTION``, executions in Django's thread-sensitive
   executor so synchronous resolvers may use the ORM;
+- :mod:`.strawberry`: a Strawberry schema's own extensions;
 - :mod:`.execution`: :class:`Engine`, executing and subscribing;
 - :mod:`.resolution`: :func:`resolve_operation`, request parameters to an operation;
 - :mod:`.configured`: :func:`get_engine`, the engine the settings ask for.
@@ -62,6 +63,7 @@ from .resolution import (
     has_document_reference,
     resolve_operation,
 )
+from .strawberry import extension_name, schema_extensions, unsupported_extensions
 from .sync_execution import ThreadedExecutor, db_hygiene, in_sync_thread, run_in_thread
 
 __all__ = [
@@ -91,6 +93,7 @@ __all__ = [
     "document_params_problem",
     "engine_options",
     "explain_sync_only",
+    "extension_name",
     "get_engine",
     "graphene_middleware",
     "has_document_reference",
@@ -102,6 +105,8 @@ __all__ = [
     "max_depth_rule",
     "resolve_operation",
     "run_in_thread",
+    "schema_extensions",
     "sha256_hex",
     "sha256_id",
+    "unsupported_extensions",
 ]
