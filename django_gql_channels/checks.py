@@ -27,7 +27,7 @@ id                        problem
 ``gql_channels.E060``     a ``MIDDLEWARE`` entry (or, for a Graphene schema without it,
                           ``GRAPHENE["MIDDLEWARE"]``) unimportable or not graphql-core middleware
 ``gql_channels.E070``     a Strawberry schema extension (``strawberry.Schema(extensions=[...])``)
-                          that this app would not run, named by its class
+                          that cannot run (``MIDDLEWARE`` set, ``SYNC_EXECUTION`` forced on), by name
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
@@ -75,7 +75,7 @@ def collect_problems() -> list[SettingProblem]:
         return problems
     bad_keys = {p.key for p in problems}
     if "SCHEMA" not in bad_keys:
-        problems.extend(_schema_problems(user_settings["SCHEMA"]))
+        problems.extend(_schema_problems(user_settings["SCHEMA"], user_settings))
     for key, base in (("HTTP_CONSUMER", "django_gql_channels.http.GraphQLHTTPConsumer"),
                       ("WS_CONSUMER", "django_gql_channels.ws.GraphQLWSConsumer")):
         if key in user_settings and key not in bad_keys:
@@ -106,7 +106,7 @@ def collect_problems() -> list[SettingProblem]:
     return sorted(problems, key=lambda p: (p.level != "error", p.id))
 
 
-def _schema_problems(path: Any) -> list[SettingProblem]:
+def _schema_problems(path: Any, user_settings: dict[str, Any]) -> list[SettingProblem]:
     from graphql import validate_schema
 
     try:
@@ -118,20 +118,19 @@ def _schema_problems(path: Any) -> list[SettingProblem]:
                        "Fix the type definitions named in the message.")
         for error in validate_schema(schema)
     ]
-    return problems + strawberry_extension_problems(schema)
+    return problems + strawberry_extension_problems(schema, user_settings)
 
 
-def strawberry_extension_problems(schema: Any) -> list[SettingProblem]:
-    """One error per Strawberry schema extension that would not run: never skipped without a word."""
-    from .engine import unsupported_extensions
+def strawberry_extension_problems(schema: Any, user_settings: dict[str, Any]) -> list[SettingProblem]:
+    """One error per Strawberry schema extension that cannot run: never skipped without a word."""
+    from .engine import EXTENSION_CONFLICT_HINT, unsupported_extensions
 
+    middleware = bool(user_settings.get("MIDDLEWARE"))  # GRAPHENE["MIDDLEWARE"] serves Graphene schemas only
     return [
         SettingProblem("gql_channels.E070", "SCHEMA",
-                       f"the Strawberry schema's extension {name} would not run: its hooks "
-                       "(masking, limits, tracing...) would be skipped for every operation.",
-                       "Remove it from strawberry.Schema(extensions=[...]) and do its work another way "
-                       "(GQL_CHANNELS' MASK_ERRORS, MAX_QUERY_DEPTH, MAX_ALIASES, VALIDATION_RULES, MIDDLEWARE).")
-        for name in unsupported_extensions(schema)
+                       f"the Strawberry schema's extension {name} cannot run: {reason}.", EXTENSION_CONFLICT_HINT)
+        for name, reason in unsupported_extensions(schema, sync_execution=user_settings.get("SYNC_EXECUTION") is True,
+                                                   middleware=middleware)
     ]
 
 

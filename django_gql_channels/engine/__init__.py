@@ -25,7 +25,14 @@ event; the subscribe resolver's stream stays on the loop. ``MIDDLEWARE`` is
 handed to graphql-core's executor for queries, mutations and every event.
 """
 
-from .configured import engine_options, get_engine, graphene_middleware, instantiate_middleware, mask_errors_setting
+from .configured import (
+    EXTENSION_CONFLICT_HINT,
+    engine_options,
+    get_engine,
+    graphene_middleware,
+    instantiate_middleware,
+    mask_errors_setting,
+)
 from .documents import (
     PARSE_SUPPORTS_MAX_TOKENS,
     DocumentCache,
@@ -63,11 +70,12 @@ from .resolution import (
     has_document_reference,
     resolve_operation,
 )
-from .strawberry import extension_name, schema_extensions, unsupported_extensions
+from .strawberry import StrawberryDelegate, extension_name, schema_extensions, unsupported_extensions
 from .sync_execution import ThreadedExecutor, db_hygiene, in_sync_thread, run_in_thread
 
 __all__ = [
     "APOLLO_MANIFEST_FORMAT",
+    "EXTENSION_CONFLICT_HINT",
     "HTTP_STATUS",
     "INTERNAL_ERROR_CODE",
     "INTERNAL_ERROR_MESSAGE",
@@ -88,6 +96,7 @@ __all__ = [
     "OperationKind",
     "ParsedDocument",
     "PersistedDocuments",
+    "StrawberryDelegate",
     "ThreadedExecutor",
     "db_hygiene",
     "document_params_problem",

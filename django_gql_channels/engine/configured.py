@@ -13,8 +13,15 @@ from ..conf import SettingProblem, SettingsError, gql_settings, on_reload
 from ..schema import get_graphql_schema, schema_library
 from .execution import Engine
 from .persisted import DjangoCacheAPQStore, LocalAPQStore, ManifestError, load_manifest
+from .strawberry import unsupported_extensions
 
-__all__ = ["engine_options", "get_engine", "graphene_middleware", "instantiate_middleware", "mask_errors_setting"]
+__all__ = ["EXTENSION_CONFLICT_HINT", "engine_options", "get_engine", "graphene_middleware", "instantiate_middleware",
+           "mask_errors_setting"]
+
+#: What to do about a Strawberry extension that cannot run (``gql_channels.E070``).
+EXTENSION_CONFLICT_HINT = ("Remove MIDDLEWARE (a Strawberry SchemaExtension with a resolve() hook does its work) "
+                           "and leave SYNC_EXECUTION unset (strawberry-django's resolvers leave the event loop "
+                           "themselves), or drop the extension.")
 
 _engines: dict[tuple[int, bool, bool], tuple[Any, Engine]] = {}
 #: Middleware instances by setting ("MIDDLEWARE", "GRAPHENE"): a class is instantiated once, not per engine.
@@ -48,6 +55,13 @@ def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
     options = engine_options()
     if "middleware" not in options and schema_library(get_graphql_schema(schema)) == "graphene":
         options["middleware"] = graphene_middleware()
+    conflicts = unsupported_extensions(get_graphql_schema(schema), sync_execution=options.get("sync_execution"),
+                                       middleware=bool(options.get("middleware")))
+    if conflicts:  # refuse to start rather than serve without the extensions (`manage.py check`: E070)
+        names = ", ".join(name for name, _ in conflicts)
+        raise SettingsError(SettingProblem("gql_channels.E070", "SCHEMA",
+                                           f"the Strawberry schema's extensions ({names}) cannot run: "
+                                           f"{conflicts[0][1]}.", EXTENSION_CONFLICT_HINT))
     engine = Engine(schema, debug=debug, mask_errors=mask, **options)
     if engine.persisted_documents is not None and engine.persisted_documents.errors:
         # Refuse to serve rather than fail request by request: a bad manifest

@@ -55,11 +55,14 @@ PARSE_SUPPORTS_MAX_TOKENS = "max_tokens" in inspect.signature(parse).parameters
 class Operation:
     """A valid operation picked out of a cached document; immutable and shared."""
 
-    __slots__ = ("definition", "document", "kind", "name")
+    __slots__ = ("definition", "document", "kind", "name", "text")
 
-    def __init__(self, document: DocumentNode, definition: OperationDefinitionNode) -> None:
+    def __init__(self, document: DocumentNode, definition: OperationDefinitionNode, text: str | None = None) -> None:
         self.document = document
         self.definition = definition
+        #: The document's text, when known: what a Strawberry schema with extensions
+        #: is handed (its ``Schema.execute`` takes text; :mod:`.strawberry`).
+        self.text = text
         self.kind: OperationKind = definition.operation.value
         self.name: str | None = definition.name.value if definition.name else None
 
@@ -72,14 +75,15 @@ class ParsedDocument:
 
     __slots__ = ("document", "error", "only", "operations")
 
-    def __init__(self, document: DocumentNode | None, error: GraphQLRequestError | None) -> None:
+    def __init__(self, document: DocumentNode | None, error: GraphQLRequestError | None,
+                 text: str | None = None) -> None:
         self.document = document
         self.error = error
         self.operations: dict[str | None, Operation] = {}
         if document is not None and error is None:
             for definition in document.definitions:
                 if isinstance(definition, OperationDefinitionNode):
-                    operation = Operation(document, definition)
+                    operation = Operation(document, definition, text)
                     self.operations[operation.name] = operation
         #: The document's one operation, picked without a name (the common case, kept at hand).
         self.only = next(iter(self.operations.values())) if len(self.operations) == 1 else None
@@ -132,7 +136,7 @@ def parse_and_validate(
     errors = validate(schema, document, rules)
     if errors:
         return ParsedDocument(document, GraphQLRequestError(errors, "validation"))
-    return ParsedDocument(document, None)
+    return ParsedDocument(document, None, text)
 
 
 class DocumentCache:

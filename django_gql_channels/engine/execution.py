@@ -47,10 +47,11 @@ except ImportError:  # graphql-core 3.2
     _GRAPHQL_CORE_3_3 = False
     from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
-from ..schema import get_graphql_schema, schema_library
+from ..schema import get_graphql_schema, schema_library, source_schema
 from .documents import DocumentCache, Operation, ParsedDocument, max_depth_rule, parse_and_validate, parse_document
 from .errors import explain_sync_only, format_error, log_errors, masked_error
 from .persisted import APQStore, PersistedDocuments
+from .strawberry import StrawberryDelegate, extension_names, unsupported_extensions
 from .sync_execution import ThreadedExecutor, run_in_thread
 
 __all__ = ["Engine", "EventMapper"]
@@ -159,6 +160,16 @@ class Engine:
             middleware if isinstance(middleware, MiddlewareManager) or middleware is None
             else MiddlewareManager(*middleware) if middleware else None
         )
+        #: A Strawberry schema with extensions runs through Strawberry's own execution
+        #: (:mod:`.strawberry`), so that its extensions run; every other schema, None.
+        self.delegate: StrawberryDelegate | None = None
+        if extension_names(self.schema):
+            conflicts = unsupported_extensions(self.schema, sync_execution=self.sync_execution,
+                                               middleware=self.middleware is not None)
+            if conflicts:
+                names = ", ".join(name for name, _ in conflicts)
+                raise ValueError(f"The Strawberry schema's extensions ({names}) cannot run: {conflicts[0][1]}.")
+            self.delegate = StrawberryDelegate(source_schema(self.schema))
         self._executor_class: Any = (ThreadedExecutor if self.sync_execution
                                      else _ExecutorThrowingOnIncremental if _GRAPHQL_CORE_3_3 else None)
         #: Unexpected exceptions reach clients as "Internal server error" only.
@@ -234,7 +245,9 @@ class Engine:
         thread-sensitive executor (see :mod:`.sync_execution`).
         """
         result: Any
-        if self.sync_execution:
+        if self.delegate is not None:
+            result = await self.delegate.execute(operation, variables, context, root_value)
+        elif self.sync_execution:
             result = await run_in_thread(self._start, operation, variables, context, root_value)
         else:
             result = self._start(operation, variables, context, root_value)
@@ -312,6 +325,13 @@ class Engine:
         blocks run); an exception raised by the source propagates out of
         ``__anext__``.
         """
+        if self.delegate is not None:
+            # Strawberry executes each event itself (its hooks run per event), so
+            # ``map_event`` cannot share them: shared_results opts such schemas out.
+            if map_event is not None:
+                raise ValueError("A Strawberry schema with extensions executes each event itself: "
+                                 "its subscriptions cannot share results (map_event).")
+            return await self.delegate.subscribe(operation, variables, context, root_value, on_confirm)
         document = operation.document
         name = operation.name
         sync_execution = self.sync_execution

@@ -2,22 +2,28 @@
 
 Strawberry runs a schema's extensions inside its own ``Schema.execute`` and
 ``Schema.subscribe``; executing the graphql-core schema inside it, as the
-engine does, skips every one of them without a word. This module names them,
-so that nothing is skipped silently.
+engine does for every other schema, would skip every one of them without a
+word. So the engine hands a Strawberry schema that has extensions to
+:class:`StrawberryDelegate`, which runs each operation through Strawberry's
+own methods; a schema without extensions keeps the engine's own execution and
+pays nothing. :func:`unsupported_extensions` names what still cannot run
+(settings Strawberry's execution cannot honour), for the system checks.
 
 Strawberry is optional: nothing here imports it.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from graphql import GraphQLSchema
+from graphql import ExecutionResult, GraphQLSchema
 
 from ..schema import schema_library, source_schema
+from .documents import Operation
 
-__all__ = ["DIRECTIVES_EXTENSION", "extension_name", "extension_names", "has_custom_directives", "schema_extensions",
-           "unsupported_extensions"]
+__all__ = ["DIRECTIVES_EXTENSION", "StrawberryDelegate", "extension_name", "extension_names", "has_custom_directives",
+           "schema_extensions", "unsupported_extensions"]
 
 
 #: What :func:`extension_names` calls the extension Strawberry adds itself for ``directives=[...]``.
@@ -60,6 +66,136 @@ def extension_names(schema: GraphQLSchema) -> list[str]:
     return names
 
 
-def unsupported_extensions(schema: GraphQLSchema) -> list[str]:
-    """Names of the schema's extensions the engine does not run (each one, for now)."""
-    return extension_names(schema)
+def unsupported_extensions(schema: GraphQLSchema, *, sync_execution: bool | None = None,
+                           middleware: bool = False) -> list[tuple[str, str]]:
+    """``(name, reason)`` for each of the schema's extensions that cannot run under these settings.
+
+    :class:`StrawberryDelegate` runs them all through Strawberry's own
+    ``Schema.execute`` / ``subscribe``, which take neither graphql-core
+    middleware nor Django's sync thread: with ``MIDDLEWARE`` set, or
+    ``SYNC_EXECUTION`` forced on, none of them would run as Strawberry runs them.
+    """
+    if middleware:
+        reason = ("MIDDLEWARE is set, and Strawberry's execution (which runs the extensions) "
+                  "takes no graphql-core middleware")
+    elif sync_execution:
+        reason = ("SYNC_EXECUTION is on, and Strawberry's execution (which runs the extensions) "
+                  "cannot run in Django's sync thread")
+    else:
+        return []
+    return [(name, reason) for name in extension_names(schema)]
+
+
+class StrawberryDelegate:
+    """Runs operations through Strawberry's own ``Schema.execute`` and ``Schema.subscribe``.
+
+    The :class:`~.execution.Engine` hands a Strawberry schema with extensions
+    to this, and only such a schema: Strawberry then parses, validates and
+    executes the operation itself, with its extensions' hooks in its own order
+    (``on_operation``, ``on_parse``, ``on_validate``, ``on_execute``,
+    ``resolve``, ``get_results``) and per subscription event as Strawberry
+    does. The engine's own checks (limits, persisted documents, its
+    validation rules) have run before, on the cached document; results come
+    back as graphql-core ``ExecutionResult`` objects, formatted by the engine.
+    """
+
+    __slots__ = ("schema",)
+
+    def __init__(self, strawberry_schema: Any) -> None:
+        self.schema = strawberry_schema
+
+    async def execute(self, operation: Operation, variables: Mapping[str, Any] | None, context: Any,
+                      root_value: Any) -> ExecutionResult:
+        result = await self.schema.execute(
+            _text(operation), variable_values=_variables(variables), context_value=context,
+            root_value=root_value, operation_name=operation.name,
+        )
+        return _converted(result)
+
+    async def subscribe(self, operation: Operation, variables: Mapping[str, Any] | None, context: Any,
+                        root_value: Any, on_confirm: Callable[[], None] | None) -> AsyncIterator[Any] | ExecutionResult:
+        """A stream of results, or one result with the errors that kept the subscription from starting.
+
+        Strawberry yields those errors (its validation hooks' refusals, a
+        subscribe resolver that raised) as the stream's first item, a
+        ``PreExecutionError``: its first item is awaited here to tell them
+        apart, which is when the source produced its first event (so
+        ``on_confirm`` is called then, as for the engine's own subscriptions).
+        """
+        stream = await self.schema.subscribe(
+            _text(operation), variable_values=_variables(variables), context_value=context,
+            root_value=root_value, operation_name=operation.name,
+        )
+        if not hasattr(stream, "__anext__"):  # an ExecutionResult, on Strawberry versions that return one
+            return _converted(stream)
+        try:
+            first = await stream.__anext__()
+        except StopAsyncIteration:
+            first = None
+        except BaseException:
+            await stream.aclose()
+            raise
+        finally:
+            if on_confirm is not None:
+                on_confirm()
+        if first is None:
+            await stream.aclose()
+            return _EmptyStream()
+        if type(first).__name__ == "PreExecutionError":  # Strawberry's, told by name: Strawberry stays optional
+            await stream.aclose()
+            return _converted(first)
+        return _Results(first, stream)
+
+
+def _text(operation: Operation) -> str:
+    if operation.text is None:  # pragma: no cover - every cached document keeps its text
+        raise ValueError(f"{operation!r} has no document text to hand to Strawberry.")
+    return operation.text
+
+
+def _variables(variables: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return variables if variables is None or isinstance(variables, dict) else dict(variables)
+
+
+def _converted(result: Any) -> ExecutionResult:
+    """Strawberry's result (a dataclass of its own) as graphql-core's, which every transport formats."""
+    if isinstance(result, ExecutionResult):
+        return result
+    return ExecutionResult(result.data, result.errors, getattr(result, "extensions", None) or None)
+
+
+class _Results:
+    """Strawberry's subscription stream, its first result already taken, as graphql-core results."""
+
+    __slots__ = ("_first", "_stream")
+
+    def __init__(self, first: Any, stream: Any) -> None:
+        self._first: Any = first
+        self._stream = stream
+
+    def __aiter__(self) -> _Results:
+        return self
+
+    async def __anext__(self) -> ExecutionResult:
+        first = self._first
+        if first is not None:
+            self._first = None
+            return _converted(first)
+        return _converted(await self._stream.__anext__())
+
+    async def aclose(self) -> None:
+        self._first = None
+        await self._stream.aclose()
+
+
+class _EmptyStream:
+    """A subscription whose source ended before its first event."""
+
+    def __aiter__(self) -> _EmptyStream:
+        return self
+
+    async def __anext__(self) -> ExecutionResult:
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        return None

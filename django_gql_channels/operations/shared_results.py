@@ -223,7 +223,14 @@ def _root_field_name(selection_set: SelectionSetNode, operation: Operation, dept
 
 
 def opted_out(engine: Engine, operation: Operation) -> bool:
-    """Whether the operation's root subscription field asks not to share results."""
+    """Whether the operation's root subscription field asks not to share results.
+
+    A Strawberry schema with extensions always does: Strawberry executes each
+    event itself, its extensions' hooks with it, so there is no per-event
+    execution to share.
+    """
+    if engine.delegate is not None:
+        return True
     subscription_type = engine.schema.subscription_type
     name = _root_field_name(operation.definition.selection_set, operation)
     field = subscription_type.fields.get(name) if subscription_type is not None and name else None
