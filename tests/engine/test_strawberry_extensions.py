@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
+import graphql
 import pytest
 from django.core import checks
 from django.test import override_settings
@@ -222,10 +223,12 @@ async def test_a_subscription_runs_the_extensions_per_event(transport):
     results = await served(transport, query)
     assert results == await strawberry_results(query, transport=transport)
     assert [result["data"] for result in results] == [{"count": 1}, {"count": 2}, {"count": 3}]
-    # Strawberry's own per-event hooks: one operation, a resolve per event.
+    # Strawberry's own per-event hooks: one operation, get_results per event, and a
+    # resolve per event where graphql-core's subscribe takes middleware (3.3; not 3.2).
     assert results[-1]["extensions"]["hooks"][:6] == ["operation", "parse", "/parse", "validate", "/validate",
                                                       "execute"]
-    assert results[-1]["extensions"]["hooks"].count("resolve count") == 3
+    if graphql.version_info >= (3, 3):
+        assert results[-1]["extensions"]["hooks"].count("resolve count") == 3
 
 
 @pytest.mark.parametrize("transport", ["graphql-transport-ws", "graphql-ws", "sse"])
