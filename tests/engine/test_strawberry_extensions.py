@@ -25,10 +25,14 @@ from tests.settings import GQL_CHANNELS
 strawberry = pytest.importorskip("strawberry")
 
 from strawberry.extensions import (  # noqa: E402
+    DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 # -- the schema ------------------------------------------------------------------------
@@ -212,6 +216,32 @@ async def test_permission_classes_refuse_as_strawberry_does(transport):
     results = await served(transport, "{ hello secret }")
     assert results == await strawberry_results("{ hello secret }", transport=transport)
     assert [error["message"] for error in results[0]["errors"]] == ["Only the keeper may read this."]
+
+
+guarded_schema = strawberry.Schema(query=Query, extensions=[
+    lambda: MaxTokensLimiter(max_token_count=12), DisableIntrospection, ParserCache, ValidationCache,
+])
+
+
+@pytest.mark.parametrize("transport", ["engine", "http", "graphql-transport-ws"])
+@pytest.mark.parametrize("query", [
+    "{ hello }",
+    "{ __schema { queryType { name } } }",
+    "{ hello node { name child { name child { name } } } }",
+])
+async def test_the_token_limiter_introspection_switch_and_caches_as_strawberry(transport, query):
+    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "SCHEMA": f"{__name__}.guarded_schema"}):
+        results = await run(transport, query, schema=guarded_schema)
+    expected = formatted(await guarded_schema.execute(query, context_value={}))
+    if transport == "http" and expected["data"] is None:
+        del expected["data"]  # a request error: no data entry (GraphQL over HTTP)
+    assert results == [expected]
+    if "__schema" in query:
+        assert "introspection" in results[0]["errors"][0]["message"].lower()
+    elif "child" in query:
+        assert "tokens" in results[0]["errors"][0]["message"]
+    else:
+        assert results[0]["data"] == {"hello": "world"}
 
 
 # -- subscriptions ---------------------------------------------------------------------
