@@ -14,7 +14,7 @@ import graphql
 import pytest
 from django.core import checks
 from django.test import override_settings
-from graphql import GraphQLError
+from graphql import DirectiveLocation, GraphQLError
 
 from django_gql_channels.conf import SettingsError
 from django_gql_channels.engine import Engine, get_engine
@@ -24,6 +24,7 @@ from tests.settings import GQL_CHANNELS
 
 strawberry = pytest.importorskip("strawberry")
 
+from strawberry.directive import DirectiveValue  # noqa: E402
 from strawberry.extensions import (  # noqa: E402
     DisableIntrospection,
     MaskErrors,
@@ -106,6 +107,12 @@ class Query:
     @strawberry.field
     def node(self) -> Node:
         return Node(name="root")
+
+    @strawberry.field
+    def context_kind(self, info: strawberry.Info) -> str:
+        """What the transport handed Strawberry as ``info.context``."""
+        context = info.context
+        return ",".join(sorted(f"{key}={type(value).__name__}" for key, value in context.items()))
 
     @strawberry.field(permission_classes=[Denied])
     def secret(self) -> str:  # pragma: no cover - never allowed
@@ -242,6 +249,33 @@ async def test_the_token_limiter_introspection_switch_and_caches_as_strawberry(t
         assert "tokens" in results[0]["errors"][0]["message"]
     else:
         assert results[0]["data"] == {"hello": "world"}
+
+
+@pytest.mark.parametrize(("transport", "expected"), [
+    ("engine", ""),
+    ("http", "request=ChannelsRequest,response=TemporalResponse"),
+    ("graphql-transport-ws", "connection_params=dict,request=GraphQLWSConsumer,ws=GraphQLWSConsumer"),
+])
+async def test_info_context_is_the_transports(transport, expected):
+    [result] = await served(transport, "{ contextKind }")
+    assert result["data"] == {"contextKind": expected}
+
+
+@strawberry.directive(locations=[DirectiveLocation.FIELD])
+def shout(value: DirectiveValue[str]) -> str:
+    return value.upper()
+
+
+directive_schema = strawberry.Schema(query=Query, directives=[shout])
+
+
+@pytest.mark.parametrize("transport", ["engine", "http"])
+async def test_custom_directives_run_through_strawberrys_directives_extension(transport):
+    assert Engine(directive_schema).delegate is not None  # no extensions=[...], but directives=[...]
+    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "SCHEMA": f"{__name__}.directive_schema"}):
+        results = await run(transport, "{ hello @shout }", schema=directive_schema)
+    assert results == [formatted(await directive_schema.execute("{ hello @shout }"))]
+    assert results == [{"data": {"hello": "WORLD"}}]
 
 
 # -- subscriptions ---------------------------------------------------------------------
