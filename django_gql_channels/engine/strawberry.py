@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLSchema
+from graphql import ExecutionResult, GraphQLSchema, print_ast
 
 from ..schema import schema_library, source_schema
 from .documents import Operation
@@ -148,9 +148,8 @@ class StrawberryDelegate:
 
 
 def _text(operation: Operation) -> str:
-    if operation.text is None:  # pragma: no cover - every cached document keeps its text
-        raise ValueError(f"{operation!r} has no document text to hand to Strawberry.")
-    return operation.text
+    """The text Strawberry parses: the document's own (every prepared operation keeps it), else its AST printed."""
+    return operation.text if operation.text is not None else print_ast(operation.document)
 
 
 def _variables(variables: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from django.test import override_settings
 from graphql import DirectiveLocation, GraphQLError
 
 from django_gql_channels.conf import SettingsError
-from django_gql_channels.engine import Engine, get_engine
+from django_gql_channels.engine import Engine, Operation, get_engine
 from django_gql_channels.operations.shared_results import opted_out
 from tests.engine.test_sync_execution import TRANSPORTS, run
 from tests.settings import GQL_CHANNELS
@@ -348,6 +348,16 @@ async def test_a_schema_without_extensions_is_not_delegated(monkeypatch):
     stream = await engine.subscribe(engine.prepare("subscription { count(to: 2) }"))
     assert [item.data async for item in stream] == [{"count": 1}, {"count": 2}]
     assert Engine(extended_schema).delegate is not None
+
+
+async def test_an_operation_built_without_its_text_is_printed_for_strawberry():
+    engine = get_engine(extended_schema)
+    prepared = engine.prepare("{ hello }")
+    bare = Operation(prepared.document, prepared.definition)
+    assert bare.text is None
+    result = await engine.execute(bare, context={})
+    assert result.data == {"hello": "world"}
+    assert result.extensions["hooks"][:2] == ["operation", "parse"]
 
 
 async def test_the_engines_own_limits_still_run_first():
