@@ -24,9 +24,8 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from django.http import QueryDict, parse_cookie
-from graphql import GraphQLSchema
 
-from .schema import schema_library
+from .schema import SchemaLibrary
 
 __all__ = ["GrapheneContext", "RequestLike", "scope_meta", "wants_request_attributes"]
 
@@ -170,24 +169,12 @@ class GrapheneContext(dict[str, Any]):
         return parse_cookie(self._request().headers.get("cookie", ""))
 
 
-# Which schemas get a GrapheneContext, decided once per schema: consumers are made per
-# request, and a dict lookup is the cheapest answer (a WeakKeyDictionary's costs as much
-# as telling the library again). Schemas are few and live as long as the process; the
-# cap only bounds code that makes a schema per request.
-_wanted: dict[GraphQLSchema, bool] = {}
-_WANTED_CAP = 256
-
-
-def wants_request_attributes(schema: GraphQLSchema) -> bool:
-    """Whether the consumers' default context for ``schema`` is a :class:`GrapheneContext`: Graphene's.
+def wants_request_attributes(library: SchemaLibrary) -> bool:
+    """Whether the consumers' default context for a schema ``library`` built is a :class:`GrapheneContext`.
 
     graphene-django's resolvers expect ``info.context`` to be the request;
     other libraries document a dict (Strawberry's seed page, our own keys), so
-    their context stays a plain dict.
+    their context stays a plain dict. Consumers ask once per request with the
+    library their engine told once (``engine.library``).
     """
-    wanted = _wanted.get(schema)
-    if wanted is None:
-        if len(_wanted) >= _WANTED_CAP:
-            _wanted.clear()
-        wanted = _wanted[schema] = schema_library(schema) == "graphene"
-    return wanted
+    return library == "graphene"

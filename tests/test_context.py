@@ -25,6 +25,7 @@ from graphql import GraphQLField, GraphQLList, GraphQLObjectType, GraphQLSchema,
 
 from django_gql_channels import ChannelsRequest, GraphQLHTTPConsumer, GraphQLWSConsumer, TemporalResponse
 from django_gql_channels.context import GrapheneContext, scope_meta, wants_request_attributes
+from django_gql_channels.engine import Engine
 from django_gql_channels.routing import GraphQLProtocolTypeRouter
 from django_gql_channels.testing import GraphQLWebsocketCommunicator
 from tests.sse_support import StreamingRequest, request
@@ -177,7 +178,7 @@ def test_repeated_cookie_headers_join_as_cookies():
 
 
 def test_only_graphene_schemas_get_it():
-    assert wants_request_attributes(plain_schema()) is False
+    assert wants_request_attributes(Engine(plain_schema()).library) is False
 
 
 # Channels' auth middleware looks sessions up in Django's sync thread: the database must be open.
@@ -256,9 +257,7 @@ def seen(data: Any) -> Any:
 
 @pytest.mark.graphene_env
 def test_graphene_schemas_get_it():
-    from django_gql_channels.schema import get_graphql_schema
-
-    assert wants_request_attributes(get_graphql_schema(graphene_schema())) is True
+    assert wants_request_attributes(Engine(graphene_schema()).library) is True
 
 
 @pytest.mark.graphene_env

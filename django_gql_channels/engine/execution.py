@@ -47,7 +47,7 @@ except ImportError:  # graphql-core 3.2
     _GRAPHQL_CORE_3_3 = False
     from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
-from ..schema import get_graphql_schema, schema_library, source_schema
+from ..schema import SchemaLibrary, get_graphql_schema, schema_library, source_schema
 from .documents import DocumentCache, Operation, ParsedDocument, max_depth_rule, parse_and_validate, parse_document
 from .errors import explain_sync_only, format_error, log_errors, masked_error
 from .persisted import APQStore, PersistedDocuments
@@ -153,7 +153,9 @@ class Engine:
         self.debug = debug
         #: Executions run in Django's thread-sensitive executor (:mod:`.sync_execution`);
         #: ``None`` asks for it when Graphene built the schema.
-        self.sync_execution: bool = (schema_library(self.schema) == "graphene" if sync_execution is None
+        #: Which library built the schema, told once: it decides defaults here and in the transports.
+        self.library: SchemaLibrary = schema_library(self.schema)
+        self.sync_execution: bool = (self.library == "graphene" if sync_execution is None
                                      else bool(sync_execution))
         #: graphql-core middleware around every resolver (``MIDDLEWARE``), or None.
         self.middleware: MiddlewareManager | None = (

@@ -144,7 +144,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         self.schema = schema
         self.engine: Engine = get_engine(schema)
         #: The default context is a :class:`GrapheneContext` (Graphene schemas), not a plain dict.
-        self.request_attributes: bool = wants_request_attributes(self.engine.schema)
+        self.request_attributes: bool = wants_request_attributes(self.engine.library)
         self.graphql_ide: str | None = gql_settings.GRAPHQL_IDE if graphql_ide is UNSET else graphql_ide
         self.allow_queries_via_get: bool = (
             gql_settings.ALLOW_QUERIES_VIA_GET if allow_queries_via_get is None else allow_queries_via_get

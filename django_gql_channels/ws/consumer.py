@@ -122,7 +122,7 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         self.schema = schema
         self.engine: Engine = get_engine(schema, debug=self.debug)
         #: The default context is a :class:`GrapheneContext` (Graphene schemas), not a plain dict.
-        self.request_attributes: bool = wants_request_attributes(self.engine.schema)
+        self.request_attributes: bool = wants_request_attributes(self.engine.library)
         self.keep_alive: bool = gql_settings.KEEP_ALIVE if keep_alive is None else keep_alive
         self.keep_alive_interval: float = (
             gql_settings.KEEP_ALIVE_INTERVAL if keep_alive_interval is None else keep_alive_interval
