@@ -53,9 +53,10 @@ def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
     if entry is not None and entry[0] is schema:
         return entry[1]
     options = engine_options()
-    if "middleware" not in options and schema_library(get_graphql_schema(schema)) == "graphene":
+    graphql_schema = get_graphql_schema(schema)
+    if "middleware" not in options and schema_library(graphql_schema) == "graphene":
         options["middleware"] = graphene_middleware()
-    conflicts = unsupported_extensions(get_graphql_schema(schema), sync_execution=options.get("sync_execution"),
+    conflicts = unsupported_extensions(graphql_schema, sync_execution=options.get("sync_execution"),
                                        middleware=bool(options.get("middleware")))
     if conflicts:  # refuse to start rather than serve without the extensions (`manage.py check`: E070)
         names = ", ".join(name for name, _ in conflicts)
