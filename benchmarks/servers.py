@@ -52,13 +52,18 @@ async def http_get_json(port: int, path: str, timeout: float) -> Any:
 
 
 class Server:
-    """A uvicorn subprocess serving ``benchmarks.ws_server`` on a free loopback port."""
+    """A uvicorn subprocess serving ``app`` (default ``benchmarks.ws_server``) on a free loopback port.
 
-    def __init__(self, env: dict[str, str], *, loop: str = "auto") -> None:
+    ``python`` is the interpreter to run it with (the Graphene servers run in
+    their own virtualenv, see ``benchmarks.graphene_env``).
+    """
+
+    def __init__(self, env: dict[str, str], *, loop: str = "auto", app: str = "benchmarks.ws_server:application",
+                 python: str = sys.executable) -> None:
         self.port = free_port()
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "benchmarks.ws_server:application",
+            [python, "-m", "uvicorn", app,
              "--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off",
              "--log-level", "warning", "--no-access-log", "--backlog", "4096", "--loop", loop],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
