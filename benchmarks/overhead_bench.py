@@ -1,0 +1,1 @@
+async def run(*, quick=False): return "", []
