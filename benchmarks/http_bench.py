@@ -123,7 +123,7 @@ class Contender:
         return statistics.median(self.rates) if self.rates else 0.0
 
 
-def _asgi_contender(name: str, app: Callable[..., Awaitable[None]], path: str, query: str,
+def asgi_contender(name: str, app: Callable[..., Awaitable[None]], path: str, query: str,
                     expected: Any, note: str = "", payload: dict[str, Any] | None = None) -> Contender:
     body = json.dumps(payload if payload is not None else {"query": query}).encode()
     scope = make_scope(path, body)
@@ -206,10 +206,10 @@ def build_contenders(query_name: str) -> tuple[list[Contender], list[str]]:
     from strawberry.channels import GraphQLHTTPConsumer as StrawberryHTTPConsumer
 
     contenders = [
-        _asgi_contender("Channels AsyncHttpConsumer (floor)", BareHTTPConsumer.as_asgi(), "/graphql", query,
+        asgi_contender("Channels AsyncHttpConsumer (floor)", BareHTTPConsumer.as_asgi(), "/graphql", query,
                         expected, "fixed JSON, in-memory layer configured"),
         _execute_contender(graphql_schema, query, expected),
-        _asgi_contender("Strawberry GraphQLHTTPConsumer",
+        asgi_contender("Strawberry GraphQLHTTPConsumer",
                         StrawberryHTTPConsumer.as_asgi(schema=schemas.schema, graphql_ide=None),
                         "/graphql", query, expected),
     ]
@@ -223,16 +223,16 @@ def build_contenders(query_name: str) -> tuple[list[Contender], list[str]]:
 
         from django_gql_channels import get_application
 
-        contenders.append(_asgi_contender(
+        contenders.append(asgi_contender(
             "ours: GraphQLHTTPConsumer", GraphQLHTTPConsumer.as_asgi(schema=schemas.schema, graphql_ide=None),
             "/graphql", query, expected, "as_asgi(schema=strawberry schema)"))
-        contenders.append(_asgi_contender(
+        contenders.append(asgi_contender(
             "ours: get_application()", get_application(get_asgi_application()), "/graphql", query, expected,
             "settings-driven router, API-only settings"))
         if query_name == "hello":
             from django_gql_channels.engine import sha256_id
 
-            contenders.append(_asgi_contender(
+            contenders.append(asgi_contender(
                 BY_DOCUMENT_ID, GraphQLHTTPConsumer.as_asgi(schema=schemas.schema, graphql_ide=None),
                 "/graphql", query, expected, "persisted document, no text sent",
                 payload={"documentId": sha256_id(query)}))
@@ -242,7 +242,7 @@ def build_contenders(query_name: str) -> tuple[list[Contender], list[str]]:
 # -- measuring -----------------------------------------------------------------------
 
 
-async def _timed(contender: Contender, n: int) -> float:
+async def timed(contender: Contender, n: int) -> float:
     gc.collect()
     cpu_start = time.process_time()
     start = time.perf_counter()
@@ -254,6 +254,12 @@ async def _timed(contender: Contender, n: int) -> float:
 
 async def measure(query_name: str, *, rounds: int, round_seconds: float) -> tuple[list[Contender], list[str]]:
     contenders, notes = build_contenders(query_name)
+    return await measure_contenders(contenders, notes, rounds=rounds, round_seconds=round_seconds)
+
+
+async def measure_contenders(contenders: list[Contender], notes: list[str], *, rounds: int,
+                             round_seconds: float) -> tuple[list[Contender], list[str]]:
+    """Check each contender, warm it up, then time them all in interleaved rounds."""
     usable = []
     for contender in contenders:
         problem = await contender.check()  # type: ignore[attr-defined]
@@ -265,14 +271,14 @@ async def measure(query_name: str, *, rounds: int, round_seconds: float) -> tupl
     # ``round_seconds`` so fast and slow contenders get similar sampling time.
     sizes: dict[str, int] = {}
     for contender in usable:
-        await _timed(contender, 20)
-        rate = await _timed(contender, 50)
+        await timed(contender, 20)
+        rate = await timed(contender, 50)
         sizes[contender.name] = max(20, min(50_000, int(rate * round_seconds)))
         contender.errors = 0
         contender.cpu_costs.clear()
     for _ in range(rounds):
         for contender in usable:  # interleaved: every contender once per round
-            contender.rates.append(await _timed(contender, sizes[contender.name]))
+            contender.rates.append(await timed(contender, sizes[contender.name]))
     for contender in usable:
         contender.note = (contender.note + "; " if contender.note else "") + f"{sizes[contender.name]} req/round"
     return usable, notes

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from .report import Table, goal_line
 from .servers import ROOT, Server, http_get_json
-from .wrk_bench import CONNECTIONS, WARMUP, LatencyResult, _script, _wrk, parse_wrk
+from .wrk_bench import CONNECTIONS, WARMUP, LatencyResult, parse_wrk, run_wrk, wrk_script
 
 QUERY = "{ books { id title year author { id name } } }"
 
@@ -148,7 +148,7 @@ async def measure(*, rounds: int, seconds: float) -> tuple[list[Row], list[str]]
     pythons = _interpreters(notes)
     rows = [Row(label, library, path) for label, library, path in CONTENDERS if library in pythons]
     body = json.dumps({"query": QUERY}).encode()
-    script = _script(body)
+    script = wrk_script(body)
     with tempfile.TemporaryDirectory() as directory:
         database = _seed(directory)
         servers: dict[str, Server] = {}
@@ -166,7 +166,7 @@ async def measure(*, rounds: int, seconds: float) -> tuple[list[Row], list[str]]
                     status, content = await _post(server.port, row.path, body)
                     if status != 200 or _books(content) != 100:
                         raise RuntimeError(f"check request: HTTP {status}, {content[:200]!r}")
-                    await _wrk(f"http://127.0.0.1:{server.port}{row.path}", script, WARMUP)
+                    await run_wrk(f"http://127.0.0.1:{server.port}{row.path}", script, WARMUP)
                 except Exception as exc:
                     row.errors.append(f"{type(exc).__name__}: {exc}"[:300])
                     notes.append(f"{row.label}: skipped: {row.errors[-1]}")
@@ -176,7 +176,7 @@ async def measure(*, rounds: int, seconds: float) -> tuple[list[Row], list[str]]
                 for row in usable:  # interleaved: every contender once per round
                     server = servers[row.label]
                     before = await http_get_json(server.port, "/bench/stats", 30)
-                    output = await _wrk(f"http://127.0.0.1:{server.port}{row.path}", script, seconds)
+                    output = await run_wrk(f"http://127.0.0.1:{server.port}{row.path}", script, seconds)
                     after = await http_get_json(server.port, "/bench/stats", 30)
                     result = LatencyResult(row.label)
                     parse_wrk(output, result)

@@ -85,7 +85,7 @@ def parse_wrk(output: str, result: LatencyResult) -> None:
             result.bad += sum(int(n) for n in re.findall(r"\d+", line))
 
 
-def _script(body: bytes) -> str:
+def wrk_script(body: bytes) -> str:
     handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     with handle:
         handle.write('wrk.method = "POST"\n'
@@ -95,7 +95,7 @@ def _script(body: bytes) -> str:
     return handle.name
 
 
-async def _wrk(url: str, script: str, seconds: float) -> str:
+async def run_wrk(url: str, script: str, seconds: float) -> str:
     process = await asyncio.create_subprocess_exec(
         "wrk", "-t", "1", "-c", str(CONNECTIONS), "-d", f"{seconds:g}s", "--latency", "-s", script, url,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -106,15 +106,15 @@ async def _wrk(url: str, script: str, seconds: float) -> str:
 async def measure_one(label: str, path: str, loop: str, *, seconds: float, burn_ms: float = 0.0) -> LatencyResult:
     result = LatencyResult(label)
     server = Server({"BENCH_REDIS_URL": ""}, loop=loop)
-    script = _script(json.dumps({"query": QUERY}).encode())
+    script = wrk_script(json.dumps({"query": QUERY}).encode())
     if path == "/bench/burn":
         path = f"{path}?ms={burn_ms:.2f}"
     try:
         await server.wait_ready()
         url = f"http://127.0.0.1:{server.port}{path}"
-        await _wrk(url, script, WARMUP)
+        await run_wrk(url, script, WARMUP)
         before = await http_get_json(server.port, "/bench/stats?collect=1&reset=1", 30)
-        output = await _wrk(url, script, seconds)
+        output = await run_wrk(url, script, seconds)
         after = await http_get_json(server.port, "/bench/stats?collect=0", 30)
         parse_wrk(output, result)
         if not result.requests:
