@@ -1,4 +1,5 @@
-"""The virtualenv the Graphene ORM servers run in (``benchmarks/.venv-graphene``, git-ignored).
+"""The virtualenv the Graphene ORM servers run in (``.venv-bench-graphene`` at the top of the
+repository, git-ignored).
 
 Graphene 3 pins graphql-core < 3.3 while the benchmark environment may have
 3.3, so graphene-django cannot share it. The benchmark makes this venv itself
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from .servers import ROOT
 
-VENV = ROOT / "benchmarks" / ".venv-graphene"
+VENV = ROOT / ".venv-bench-graphene"
 #: Written after a successful install: what was asked for, so a change reinstalls.
 STAMP = VENV / "bench-requirements.txt"
 

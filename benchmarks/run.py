@@ -17,7 +17,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 
 def _versions() -> str:
-    names = ["django", "channels", "graphql-core", "strawberry-graphql", "strawberry-graphql-django", "uvicorn", "websockets", "channels-redis"]
+    names = ["django", "channels", "graphql-core", "strawberry-graphql", "strawberry-graphql-django", "uvicorn",
+             "websockets", "channels-redis"]
     parts = []
     for name in names:
         try:
@@ -44,7 +45,8 @@ def _client_loop_policy() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short rounds, fewer messages, no Redis (about 1 minute)")
-    parser.add_argument("--only", choices=["http", "overhead", "inprocess", "wrk", "orm", "ws"], help="run one part only")
+    parser.add_argument("--only", choices=["http", "overhead", "inprocess", "wrk", "orm", "ws"],
+                        help="run one part only")
     parser.add_argument("--redis", dest="redis", action="store_true", default=None,
                         help="also run the WebSocket fan-out on the Redis pub/sub layer (default: when "
                              "redis-server is on PATH, except with --quick)")
