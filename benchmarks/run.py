@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: the HTTP and WebSocket benchmarks in one run.
+"""``python -m benchmarks``: the HTTP, cost, ORM and WebSocket benchmarks in one run.
 
 Prints each table as it is measured, then every goal with PASS or MISS. The
 exit status is 0 whatever the figures (timing is never a failure); it is 1
