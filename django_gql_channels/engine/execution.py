@@ -50,6 +50,7 @@ except ImportError:  # graphql-core 3.2
 from ..schema import SchemaLibrary, get_graphql_schema, schema_library, source_schema
 from .documents import DocumentCache, Operation, ParsedDocument, max_depth_rule, parse_and_validate, parse_document
 from .errors import explain_sync_only, format_error, log_errors, masked_error
+from .limits import DocumentLimits
 from .persisted import APQStore, PersistedDocuments
 from .strawberry import StrawberryDelegate, extension_names, unsupported_extensions
 from .sync_execution import ThreadedExecutor, run_in_thread
@@ -142,6 +143,8 @@ class Engine:
         max_tokens: int | None = None,
         introspection: bool = True,
         cache_size: int = 1000,
+        cache_bytes: int | None = None,
+        limits: DocumentLimits | None = None,
         persisted_documents: Mapping[str, str] | None = None,
         only_persisted_documents: bool = False,
         apq_store: APQStore | None = None,
@@ -177,6 +180,12 @@ class Engine:
         #: Unexpected exceptions reach clients as "Internal server error" only.
         self.mask_errors = mask_errors
         self.max_tokens = max_tokens
+        #: Size and count limits (:mod:`.limits`): bytes before parsing, counts before validation.
+        self.limits: DocumentLimits = limits if limits is not None else DocumentLimits(
+            None, None, None, None, None)
+        self._check_counts = self.limits if self.limits.counts_anything else None
+        #: With introspection off, validation errors say no "Did you mean ...?".
+        self.suggestions = introspection
         rules = list(specified_rules)
         if max_depth is not None:
             rules.append(max_depth_rule(max_depth))
@@ -186,7 +195,7 @@ class Engine:
         self.validation_rules = tuple(rules)
         #: Outcomes of :meth:`prepare` by text (``len()``, ``in`` and iteration
         #: show what is cached, least recently used first).
-        self.document_cache = DocumentCache(cache_size)
+        self.document_cache = DocumentCache(cache_size, cache_bytes)
         #: The manifest's documents (``PERSISTED_DOCUMENTS``), parsed and validated
         #: here, once, and never evicted; see :mod:`django_gql_channels.engine.persisted`.
         self.persisted_documents: PersistedDocuments | None = (
@@ -215,6 +224,7 @@ class Engine:
         for syntax and validation errors (cached like successes) and for a
         missing or unknown operation.
         """
+        self.limits.check_size(query)
         cached = self.document_cache.get(query, self.parse_and_validate)
         if cached.error is not None:
             raise cached.error
@@ -226,7 +236,8 @@ class Engine:
 
     def parse_and_validate(self, query: str) -> ParsedDocument:
         """``query`` parsed and validated against this engine's schema and rules, bypassing the cache."""
-        return parse_and_validate(query, self.parse, self.schema, self.validation_rules)
+        return parse_and_validate(query, self.parse, self.schema, self.validation_rules, self._check_counts,
+                                  self.suggestions)
 
     def clear_cache(self) -> None:
         self.document_cache.clear()
