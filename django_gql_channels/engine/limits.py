@@ -66,6 +66,8 @@ LIMIT_CODES = {
 
 #: Fields the merge walk visits at most when complexity is unlimited (it expands fragments).
 _MERGE_WALK_CAP = 200_000
+#: Deepest the merge walk goes (MAX_QUERY_DEPTH is checked later, by validation).
+_MERGE_WALK_DEPTH = 100
 
 
 def text_size(text: str) -> int:
@@ -163,7 +165,7 @@ class _Counter:
             directives += len(variable.directives or ())
         self._totals = [0, 0, directives]
         self._check()
-        self._add(self._selection_set(operation.selection_set, frozenset()))
+        self._selection_set(operation.selection_set, frozenset())  # adds as it goes
 
     def _add(self, counts: tuple[int, int, int]) -> None:
         totals = self._totals
@@ -242,11 +244,13 @@ class _MergeCounter:
 
     def check(self, selection_set: SelectionSetNode) -> None:
         try:
-            self._group([selection_set])
+            self._group([selection_set], 0)
         except _GiveUp:
             pass
 
-    def _group(self, selection_sets: list[SelectionSetNode]) -> None:
+    def _group(self, selection_sets: list[SelectionSetNode], depth: int) -> None:
+        if depth > _MERGE_WALK_DEPTH:  # fragment cycles through fields: validation refuses them
+            raise _GiveUp
         by_key: dict[str, list[SelectionSetNode | None]] = {}
         for field in self._fields(selection_sets):
             key = field.alias.value if field.alias is not None else field.name.value
@@ -259,7 +263,7 @@ class _MergeCounter:
         for children in by_key.values():
             nested = [child for child in children if child is not None]
             if nested:
-                self._group(nested)
+                self._group(nested, depth + 1)
 
     def _fields(self, selection_sets: list[SelectionSetNode]) -> Iterator[FieldNode]:
         for selection_set in selection_sets:
