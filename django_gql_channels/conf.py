@@ -74,7 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_DIRECTIVES": 50,
     "MAX_QUERY_COMPLEXITY": 5000,
     "MAX_MERGE_COMPARISONS": 5000,
-    "DOCUMENT_CACHE_BYTES": 64 * 1024 * 1024,
+    "DOCUMENT_CACHE_BYTES": 32 * 1024 * 1024,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
