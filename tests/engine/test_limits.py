@@ -145,3 +145,23 @@ def test_no_suggestions_without_introspection() -> None:
 
 def test_limits_off_by_default_on_a_bare_engine() -> None:
     assert Engine(SCHEMA).prepare("{ " + " ".join(f"a{i}: hello" for i in range(40)) + " }")
+
+
+def test_strawberry_schema_with_extensions_is_covered() -> None:
+    """The engine checks the text before Strawberry's own execution (its delegate) sees it."""
+    pytest.importorskip("strawberry")
+    from django.test import override_settings
+
+    from django_gql_channels.engine import get_engine
+    from tests.settings import GQL_CHANNELS
+
+    schema = "tests.engine.test_strawberry_extensions.extended_schema"
+    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "SCHEMA": schema, "MAX_QUERY_COMPLEXITY": 10}):
+        configured = get_engine()
+        assert configured.delegate is not None
+        fragment = "fragment N on Node { name child { name } }"
+        fan = "{ node { ...N ...N child { ...N ...N } } }\n" + fragment
+        assert refusal(configured, fan).errors[0].extensions == {"code": "MAX_QUERY_COMPLEXITY_EXCEEDED"}
+        big = "#" + "x" * 100_001 + "\n{ hello }"
+        assert refusal(configured, big).kind == "document_too_large"
+        assert configured.prepare("{ hello }").text == "{ hello }"
