@@ -27,6 +27,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     Source,
+    Token,
     ValidationRule,
     parse,
     validate,
@@ -229,7 +230,7 @@ def entry_bytes(text: str, parsed: ParsedDocument) -> int:
     weight = 2 * len(text) + 200
     document = parsed.document
     if document is not None and document.loc is not None:
-        token = document.loc.start_token
+        token: Token | None = document.loc.start_token
         tokens = 0
         while token is not None:
             tokens += 1
