@@ -165,3 +165,32 @@ def test_strawberry_schema_with_extensions_is_covered() -> None:
         big = "#" + "x" * 100_001 + "\n{ hello }"
         assert refusal(configured, big).kind == "document_too_large"
         assert configured.prepare("{ hello }").text == "{ hello }"
+
+
+def test_settings_checks() -> None:
+    from django.test import override_settings
+
+    from django_gql_channels.checks import collect_problems
+    from tests.settings import GQL_CHANNELS
+
+    def ids(**gql: object) -> set[str]:
+        with override_settings(GQL_CHANNELS={**GQL_CHANNELS, **gql}):
+            return {problem.id for problem in collect_problems()}
+
+    assert not ids() & {"gql_channels.W080", "gql_channels.E007"}
+    assert "gql_channels.W080" in ids(DOCUMENT_CACHE_BYTES=100_000)
+    assert "gql_channels.W080" not in ids(DOCUMENT_CACHE_BYTES=100_000, MAX_DOCUMENT_SIZE=None)
+    assert "gql_channels.E007" in ids(MAX_ALIASES=0)
+    assert "gql_channels.E007" in ids(MAX_QUERY_COMPLEXITY="5000")
+
+
+def test_settings_reach_the_engine() -> None:
+    from django.test import override_settings
+
+    from django_gql_channels.engine import get_engine
+    from tests.settings import GQL_CHANNELS
+
+    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "MAX_ALIASES": 3, "DOCUMENT_CACHE_BYTES": 5_000_000}):
+        configured = get_engine()
+        assert configured.limits == DocumentLimits(100_000, 3, 50, 5000, 5000)
+        assert configured.document_cache.max_bytes == 5_000_000
