@@ -48,7 +48,15 @@ except ImportError:  # graphql-core 3.2
     from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
 from ..schema import SchemaLibrary, get_graphql_schema, schema_library, source_schema
-from .documents import DocumentCache, Operation, ParsedDocument, max_depth_rule, parse_and_validate, parse_document
+from .documents import (
+    DocumentCache,
+    Operation,
+    ParsedDocument,
+    max_depth_rule,
+    parse_and_validate,
+    parse_document,
+    strip_suggestions,
+)
 from .errors import explain_sync_only, format_error, log_errors, masked_error
 from .limits import DocumentLimits
 from .persisted import APQStore, PersistedDocuments
@@ -297,6 +305,8 @@ class Engine:
         """Explain Django's "async context" errors (:func:`~.errors.explain_sync_only`), then log the unexpected."""
         assert result.errors is not None
         result.errors = explain_sync_only(result.errors, sync_execution=self.sync_execution)
+        if not self.suggestions:  # variable coercion suggests enum values and input fields too
+            strip_suggestions(result.errors)
         log_errors(result.errors, operation)
 
     async def subscribe(

@@ -14,7 +14,8 @@ from django_gql_channels.engine.persisted import sha256_hex
 from django_gql_channels.exceptions import GraphQLRequestError
 
 SCHEMA = build_schema("""
-    type Query { hello: String node: Node items(n: Int): [Node] }
+    type Query { hello: String node: Node items(n: Int): [Node] paint(color: Color): String }
+    enum Color { RED GREEN }
     type Node { id: ID child: Node }
 """)
 
@@ -141,6 +142,13 @@ def test_no_suggestions_without_introspection() -> None:
     assert "Did you mean 'hello'?" in refusal(open_engine, "{ helo }").errors[0].message
     assert refusal(closed, "{ helo }").errors[0].message == "Cannot query field 'helo' on type 'Query'."
     assert "Did you mean" not in refusal(closed, "{ node { idd } }").errors[0].message
+    # Variable coercion at execution suggests enum values: not with introspection off either.
+    operation = closed.prepare("query ($c: Color) { paint(color: $c) }")
+    result = asyncio.run(closed.execute(operation, variables={"c": "REDD"}))
+    assert result.errors and "Did you mean" not in result.errors[0].message
+    assert "REDD" in result.errors[0].message
+    open_operation = open_engine.prepare("query ($c: Color) { paint(color: $c) }")
+    assert "Did you mean" in asyncio.run(open_engine.execute(open_operation, variables={"c": "REDD"})).errors[0].message
 
 
 def test_limits_off_by_default_on_a_bare_engine() -> None:
