@@ -75,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         goals += asyncio.run(overhead_bench.run(quick=args.quick))[1]
     if args.only in (None, "inprocess"):
         goals += asyncio.run(inprocess_fanout.run(quick=args.quick))[1]
+        from . import inprocess_limits  # the limits on/off pair (docs/benchmarks.rst)
+
+        goals += asyncio.run(inprocess_limits.run(quick=args.quick))[1]
     if args.only in (None, "wrk"):
         goals += asyncio.run(wrk_bench.run(quick=args.quick))[1]
     if args.only in (None, "orm"):

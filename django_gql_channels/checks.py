@@ -35,6 +35,7 @@ id                        problem
 ``gql_channels.W031``     ``DEBUG`` on while ``MASK_ERRORS`` masks errors: no traceback is shown
 ``gql_channels.W040``     ``AUTOMATIC_PERSISTED_QUERIES`` with ``ONLY_PERSISTED_DOCUMENTS``: nothing registers
 ``gql_channels.W041``     a manifest ``sha256`` id that is not the hash of its document
+``gql_channels.W080``     ``DOCUMENT_CACHE_BYTES`` too small to keep a document of ``MAX_DOCUMENT_SIZE``
 ========================  =======================================================
 """
 
@@ -91,6 +92,7 @@ def collect_problems() -> list[SettingProblem]:
     if "CHANNEL_LAYER" not in bad_keys:
         problems.extend(layer_problems(alias))
     problems.extend(persisted_problems(user_settings, bad_keys))
+    problems.extend(limit_problems(user_settings, bad_keys))
     if "MODEL_EVENTS" in user_settings and "MODEL_EVENTS" not in bad_keys:
         from .model_events import model_event_problems
 
@@ -204,6 +206,21 @@ def _graphene_middleware_problems(schema_path: Any) -> list[SettingProblem]:
     if schema_library(schema) != "graphene":
         return []
     return middleware_problems(entries, "GRAPHENE['MIDDLEWARE']")
+
+
+def limit_problems(user_settings: dict[str, Any], bad_keys: set[str | None]) -> list[SettingProblem]:
+    """The cost limits against each other (their types are checked with every key's)."""
+    if bad_keys & {"DOCUMENT_CACHE_BYTES", "MAX_DOCUMENT_SIZE"}:
+        return []
+    cache_bytes = user_settings.get("DOCUMENT_CACHE_BYTES", DEFAULTS["DOCUMENT_CACHE_BYTES"])
+    size = user_settings.get("MAX_DOCUMENT_SIZE", DEFAULTS["MAX_DOCUMENT_SIZE"])
+    # A cached entry is estimated at twice its text at least (engine.documents.entry_bytes).
+    if cache_bytes is not None and size is not None and cache_bytes < 2 * size:
+        return [SettingProblem("gql_channels.W080", "DOCUMENT_CACHE_BYTES",
+                               f"is {cache_bytes}, less than twice MAX_DOCUMENT_SIZE ({size}): documents near "
+                               "the size limit are never cached, and the APQ store cannot keep them.",
+                               "Raise DOCUMENT_CACHE_BYTES (or set it to None), or lower MAX_DOCUMENT_SIZE.")]
+    return []
 
 
 def persisted_problems(user_settings: dict[str, Any], bad_keys: set[str | None]) -> list[SettingProblem]:

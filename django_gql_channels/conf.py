@@ -68,6 +68,13 @@ DEFAULTS: dict[str, Any] = {
     # Serving existing Django GraphQL APIs: synchronous ORM resolvers, graphql-core middleware.
     "SYNC_EXECUTION": None,
     "MIDDLEWARE": [],
+    # Cost limits checked before parsing (bytes) and before validation (counts); see engine/limits.py.
+    "MAX_DOCUMENT_SIZE": 100000,
+    "MAX_ALIASES": 30,
+    "MAX_DIRECTIVES": 50,
+    "MAX_QUERY_COMPLEXITY": 5000,
+    "MAX_MERGE_COMPARISONS": 5000,
+    "DOCUMENT_CACHE_BYTES": 32 * 1024 * 1024,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -81,7 +88,9 @@ IMPORT_STRINGS = frozenset({"SCHEMA", "HTTP_CONSUMER", "WS_CONSUMER", "VALIDATIO
 #: operation runs, never whether a document validates, so a broken middleware
 #: path must not keep the manifest from being checked.
 VALIDATION_SETTINGS = frozenset({"SCHEMA", "VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS",
-                                 "INTROSPECTION", "DOCUMENT_CACHE_SIZE"})
+                                 "INTROSPECTION", "DOCUMENT_CACHE_SIZE",
+                                 "MAX_DOCUMENT_SIZE", "MAX_ALIASES", "MAX_DIRECTIVES", "MAX_QUERY_COMPLEXITY",
+                                 "MAX_MERGE_COMPARISONS", "DOCUMENT_CACHE_BYTES"})
 
 #: key -> what it does, in reStructuredText. The settings page of the docs is
 #: generated from this, ``DEFAULTS`` and the expected types below, so every key
@@ -191,6 +200,25 @@ DESCRIPTIONS: dict[str, str] = {
                   ":gqlsetting:`SYNC_EXECUTION` on, middleware runs in Django's thread with the resolver it "
                   "wraps; write it as a plain function or method (an ``async def`` middleware calls the "
                   "resolver it wraps from the event loop, where the ORM is refused).",
+    "MAX_DOCUMENT_SIZE": "Bytes (UTF-8) of document text accepted, checked before the text is hashed, cached or "
+                         "parsed: query text and APQ registrations (manifest documents are exempt). Larger gets "
+                         "``413`` over HTTP (``extensions.code`` ``\"DOCUMENT_TOO_LARGE\"``) and an ``error`` "
+                         "on WebSockets. ``None``: no limit. See :ref:`limits`.",
+    "MAX_ALIASES": "Most field aliases in one operation, counted with fragments expanded (an alias in a "
+                   "fragment counts each time it is spread); more is a validation error "
+                   "(``MAX_ALIASES_EXCEEDED``), found before validation runs. ``None``: no limit.",
+    "MAX_DIRECTIVES": "Most directives in one operation, fragments expanded as for :gqlsetting:`MAX_ALIASES` "
+                      "(``MAX_DIRECTIVES_EXCEEDED``). ``None``: no limit.",
+    "MAX_QUERY_COMPLEXITY": "Most fields one operation may select, counted before validation with fragments "
+                            "expanded (a spread costs its fragment's fields each time); every field costs 1 and "
+                            "list sizes do not multiply. More is a validation error "
+                            "(``MAX_QUERY_COMPLEXITY_EXCEEDED``). ``None``: no limit.",
+    "MAX_MERGE_COMPARISONS": "Bound on the pairs of same-response-key fields graphql-core's overlapping-fields "
+                             "rule compares (quadratic in repeats: 700 copies of ``node { id }`` cost seconds), "
+                             "counted before validation (``MAX_MERGE_COMPARISONS_EXCEEDED``). ``None``: no limit.",
+    "DOCUMENT_CACHE_BYTES": "Estimated bytes the document cache may keep (texts and their parsed documents), "
+                            "beside :gqlsetting:`DOCUMENT_CACHE_SIZE`; the in-process APQ store keeps at most "
+                            "this many bytes of text too. ``None``: entries only.",
 }
 
 
@@ -298,6 +326,12 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, (list, tuple)) and all(isinstance(p, str) for p in v),
         "a list of dotted path strings",
     ),
+    "MAX_DOCUMENT_SIZE": (_is_optional_positive_int, "a positive int (bytes) or None"),
+    "MAX_ALIASES": (_is_optional_positive_int, "a positive int or None"),
+    "MAX_DIRECTIVES": (_is_optional_positive_int, "a positive int or None"),
+    "MAX_QUERY_COMPLEXITY": (_is_optional_positive_int, "a positive int or None"),
+    "MAX_MERGE_COMPARISONS": (_is_optional_positive_int, "a positive int or None"),
+    "DOCUMENT_CACHE_BYTES": (_is_optional_positive_int, "a positive int (bytes) or None"),
 }
 
 

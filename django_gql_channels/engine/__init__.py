@@ -4,6 +4,7 @@ Other layers import from this package, never from its modules (except
 :mod:`.json_kinds`), so the engine's inside can change without them. Inside,
 each module imports only those before it:
 
+- :mod:`.limits`: size and cost limits, checked before parsing and before validation;
 - :mod:`.documents`: parsing and validating a text once (:class:`ParsedDocument`),
   picking its :class:`Operation`, the bounded LRU :class:`DocumentCache`;
 - :mod:`.errors`: errors as clients see them (masking) and as the log records them;
@@ -51,6 +52,7 @@ from .errors import (
     log_exception,
 )
 from .execution import Engine, EventMapper
+from .limits import DOCUMENT_TOO_LARGE, DocumentLimits
 from .persisted import (
     APOLLO_MANIFEST_FORMAT,
     APQStore,
@@ -85,7 +87,9 @@ __all__ = [
     "UNCACHEABLE",
     "APQStore",
     "DjangoCacheAPQStore",
+    "DOCUMENT_TOO_LARGE",
     "DocumentCache",
+    "DocumentLimits",
     "DocumentProblem",
     "DocumentValidator",
     "Engine",

@@ -12,6 +12,7 @@ from typing import Any
 from ..conf import SettingProblem, SettingsError, gql_settings, on_reload
 from ..schema import get_graphql_schema, schema_library
 from .execution import Engine
+from .limits import DocumentLimits
 from .persisted import DjangoCacheAPQStore, LocalAPQStore, ManifestError, load_manifest
 from .strawberry import unsupported_extensions
 
@@ -91,6 +92,14 @@ def engine_options(*, persisted: bool = True) -> dict[str, Any]:
         "max_tokens": gql_settings.MAX_QUERY_TOKENS,
         "introspection": gql_settings.INTROSPECTION,
         "cache_size": gql_settings.DOCUMENT_CACHE_SIZE,
+        "cache_bytes": gql_settings.DOCUMENT_CACHE_BYTES,
+        "limits": DocumentLimits(
+            max_document_size=gql_settings.MAX_DOCUMENT_SIZE,
+            max_aliases=gql_settings.MAX_ALIASES,
+            max_directives=gql_settings.MAX_DIRECTIVES,
+            max_complexity=gql_settings.MAX_QUERY_COMPLEXITY,
+            max_merge_comparisons=gql_settings.MAX_MERGE_COMPARISONS,
+        ),
     }
     if not persisted:
         return options
@@ -110,8 +119,10 @@ def engine_options(*, persisted: bool = True) -> dict[str, Any]:
     options["only_persisted_documents"] = gql_settings.ONLY_PERSISTED_DOCUMENTS
     if gql_settings.AUTOMATIC_PERSISTED_QUERIES:
         alias = gql_settings.APQ_CACHE
-        options["apq_store"] = (DjangoCacheAPQStore(alias) if alias is not None
-                                else LocalAPQStore(gql_settings.DOCUMENT_CACHE_SIZE))
+        max_text = gql_settings.MAX_DOCUMENT_SIZE
+        options["apq_store"] = (DjangoCacheAPQStore(alias, max_text) if alias is not None
+                                else LocalAPQStore(gql_settings.DOCUMENT_CACHE_SIZE, gql_settings.DOCUMENT_CACHE_BYTES,
+                                                   max_text))
     return options
 
 

@@ -48,8 +48,17 @@ except ImportError:  # graphql-core 3.2
     from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
 from ..schema import SchemaLibrary, get_graphql_schema, schema_library, source_schema
-from .documents import DocumentCache, Operation, ParsedDocument, max_depth_rule, parse_and_validate, parse_document
+from .documents import (
+    DocumentCache,
+    Operation,
+    ParsedDocument,
+    max_depth_rule,
+    parse_and_validate,
+    parse_document,
+    strip_suggestions,
+)
 from .errors import explain_sync_only, format_error, log_errors, masked_error
+from .limits import DocumentLimits
 from .persisted import APQStore, PersistedDocuments
 from .strawberry import StrawberryDelegate, extension_names, unsupported_extensions
 from .sync_execution import ThreadedExecutor, run_in_thread
@@ -142,6 +151,8 @@ class Engine:
         max_tokens: int | None = None,
         introspection: bool = True,
         cache_size: int = 1000,
+        cache_bytes: int | None = None,
+        limits: DocumentLimits | None = None,
         persisted_documents: Mapping[str, str] | None = None,
         only_persisted_documents: bool = False,
         apq_store: APQStore | None = None,
@@ -177,6 +188,12 @@ class Engine:
         #: Unexpected exceptions reach clients as "Internal server error" only.
         self.mask_errors = mask_errors
         self.max_tokens = max_tokens
+        #: Size and count limits (:mod:`.limits`): bytes before parsing, counts before validation.
+        self.limits: DocumentLimits = limits if limits is not None else DocumentLimits(
+            None, None, None, None, None)
+        self._check_counts = self.limits if self.limits.counts_anything else None
+        #: With introspection off, validation errors say no "Did you mean ...?".
+        self.suggestions = introspection
         rules = list(specified_rules)
         if max_depth is not None:
             rules.append(max_depth_rule(max_depth))
@@ -186,7 +203,7 @@ class Engine:
         self.validation_rules = tuple(rules)
         #: Outcomes of :meth:`prepare` by text (``len()``, ``in`` and iteration
         #: show what is cached, least recently used first).
-        self.document_cache = DocumentCache(cache_size)
+        self.document_cache = DocumentCache(cache_size, cache_bytes)
         #: The manifest's documents (``PERSISTED_DOCUMENTS``), parsed and validated
         #: here, once, and never evicted; see :mod:`django_gql_channels.engine.persisted`.
         self.persisted_documents: PersistedDocuments | None = (
@@ -215,6 +232,7 @@ class Engine:
         for syntax and validation errors (cached like successes) and for a
         missing or unknown operation.
         """
+        self.limits.check_size(query)
         cached = self.document_cache.get(query, self.parse_and_validate)
         if cached.error is not None:
             raise cached.error
@@ -226,7 +244,8 @@ class Engine:
 
     def parse_and_validate(self, query: str) -> ParsedDocument:
         """``query`` parsed and validated against this engine's schema and rules, bypassing the cache."""
-        return parse_and_validate(query, self.parse, self.schema, self.validation_rules)
+        return parse_and_validate(query, self.parse, self.schema, self.validation_rules, self._check_counts,
+                                  self.suggestions)
 
     def clear_cache(self) -> None:
         self.document_cache.clear()
@@ -286,6 +305,8 @@ class Engine:
         """Explain Django's "async context" errors (:func:`~.errors.explain_sync_only`), then log the unexpected."""
         assert result.errors is not None
         result.errors = explain_sync_only(result.errors, sync_execution=self.sync_execution)
+        if not self.suggestions:  # variable coercion suggests enum values and input fields too
+            strip_suggestions(result.errors)
         log_errors(result.errors, operation)
 
     async def subscribe(

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..exceptions import GraphQLRequestError
 from .documents import DocumentValidator, ParsedDocument
+from .limits import text_size
 
 __all__ = [
     "APOLLO_MANIFEST_FORMAT",
@@ -229,23 +230,39 @@ class APQStore:
 
 
 class LocalAPQStore(APQStore):
-    """This process's store: least recently used texts go first past ``size``."""
+    """This process's store, bounded in texts (``size``) and in bytes (``max_bytes``: the texts' UTF-8 sizes).
 
-    def __init__(self, size: int) -> None:
+    Least recently used texts go first past either bound; a text over
+    ``max_text_bytes`` (``MAX_DOCUMENT_SIZE``) is never registered.
+    """
+
+    def __init__(self, size: int, max_bytes: int | None = None, max_text_bytes: int | None = None) -> None:
         self.size = max(1, size)
-        self._texts: OrderedDict[str, str] = OrderedDict()
+        self.max_bytes = max_bytes
+        self.max_text_bytes = max_text_bytes
+        #: UTF-8 bytes of the texts kept now.
+        self.bytes = 0
+        self._texts: OrderedDict[str, tuple[str, int]] = OrderedDict()
 
     async def get(self, digest: str) -> str | None:
-        text = self._texts.get(digest)
-        if text is not None:
-            self._texts.move_to_end(digest)
-        return text
+        entry = self._texts.get(digest)
+        if entry is None:
+            return None
+        self._texts.move_to_end(digest)
+        return entry[0]
 
     async def set(self, digest: str, text: str) -> None:
-        self._texts[digest] = text
-        self._texts.move_to_end(digest)
-        if len(self._texts) > self.size:
-            self._texts.popitem(last=False)
+        weight = text_size(text)
+        if ((self.max_text_bytes is not None and weight > self.max_text_bytes)
+                or (self.max_bytes is not None and weight > self.max_bytes)):
+            return
+        previous = self._texts.pop(digest, None)
+        if previous is not None:
+            self.bytes -= previous[1]
+        self._texts[digest] = (text, weight)
+        self.bytes += weight
+        while len(self._texts) > self.size or (self.max_bytes is not None and self.bytes > self.max_bytes):
+            self.bytes -= self._texts.popitem(last=False)[1][1]
 
     def __len__(self) -> int:
         return len(self._texts)
@@ -260,8 +277,10 @@ class DjangoCacheAPQStore(APQStore):
 
     key_prefix = "gql_channels.apq:"
 
-    def __init__(self, alias: str) -> None:
+    def __init__(self, alias: str, max_text_bytes: int | None = None) -> None:
         self.alias = alias
+        #: ``MAX_DOCUMENT_SIZE``: a larger text is never registered.
+        self.max_text_bytes = max_text_bytes
 
     async def get(self, digest: str) -> str | None:
         from django.core.cache import caches
@@ -277,6 +296,8 @@ class DjangoCacheAPQStore(APQStore):
     async def set(self, digest: str, text: str) -> None:
         from django.core.cache import caches
 
+        if self.max_text_bytes is not None and text_size(text) > self.max_text_bytes:
+            return
         try:
             await caches[self.alias].aset(self.key_prefix + digest, text)
         except Exception:

@@ -31,6 +31,7 @@ from ..exceptions import GraphQLRequestError
 from .documents import Operation, ParsedDocument
 from .execution import Engine
 from .json_kinds import json_kind_with_article
+from .limits import DOCUMENT_TOO_LARGE
 from .persisted import is_sha256_hex, sha256_hex, shown_id
 
 __all__ = [
@@ -62,6 +63,8 @@ HTTP_STATUS: dict[str, int] = {
     DOCUMENT_NOT_FOUND: 400,
     DOCUMENT_REQUIRED: 400,
     BAD_PERSISTED_REQUEST: 400,
+    # MAX_DOCUMENT_SIZE (the other limits are validation errors: 400 like them).
+    DOCUMENT_TOO_LARGE: 413,
 }
 #: Kinds whose HTTP answer must not be cached (a miss now may be a hit later).
 UNCACHEABLE = frozenset({APQ_NOT_FOUND, APQ_NOT_SUPPORTED})
@@ -148,6 +151,9 @@ async def resolve_operation(
             raise _refusal(DOCUMENT_NOT_FOUND, f"No persisted document has the id {shown_id(document_id)}.",
                            "PERSISTED_DOCUMENT_NOT_FOUND")
         return _select(cached, operation_name)
+    if query is not None:
+        # Bytes before anything reads the text (hashing, manifest lookup, parsing).
+        engine.limits.check_size(query)
     if extensions is None or extensions.get("persistedQuery") is None:
         if query is None:
             raise _refusal(BAD_PERSISTED_REQUEST, "The request has no 'query' (the document's text) and no "
