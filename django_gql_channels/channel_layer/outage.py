@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from ..conf import gql_settings
 
-__all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_is_down", "layer_recovered",
+__all__ = ["LayerTimeout", "backoff_delays", "bounded", "is_connection_error", "layer_failed", "layer_is_down", "layer_recovered",
            "on_layer_recovery",
            "retry_once", "retry_until_done", "sleep_until_retry"]
 
@@ -30,6 +30,31 @@ logger = logging.getLogger("django_gql_channels")
 T = TypeVar("T")
 
 _connection_errors: tuple[type[BaseException], ...] | None = None
+
+
+class LayerTimeout(TimeoutError):
+    """A channel-layer call took longer than ``LAYER_TIMEOUT`` (a frozen server, a dropped route)."""
+
+
+async def bounded(call: Awaitable[T], what: str) -> T:
+    """``await call``, at most ``LAYER_TIMEOUT`` seconds; past that, :class:`LayerTimeout`.
+
+    With ``socket_timeout: None`` (what channels_redis needs for its blocking
+    receive) redis-py waits for a stopped server forever; this is the bound
+    for every call the app makes other than receiving.
+    """
+    timeout = gql_settings.LAYER_TIMEOUT
+    if timeout is None:
+        return await call
+    # asyncio.timeout runs the call in the caller's task (wait_for, on 3.11, in a new one).
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            return await call
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        raise LayerTimeout(f"{what}: no answer within {timeout} s") from None
 
 
 def _connection_error_types() -> tuple[type[BaseException], ...]:

@@ -44,10 +44,9 @@ async def pump(
     """
     failing = False
     while True:
-        receive = layer.receive
         while True:
             try:
-                message = await receive(channel)
+                message = await layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
