@@ -271,6 +271,7 @@ class ChannelsConsumer(AsyncConsumer):
                     listeners.discard(listener)
                     if not listeners:
                         del self._listeners[own_channel]
+            listener.close()
             await self._release_listener(listener)
 
     def _joined_by_hand(self) -> set[str] | tuple[()]:
