@@ -103,6 +103,13 @@ async def test_subscribers_survive_a_redis_restart(layer, redis_server, live_ser
                 assert errors[0]["message"] == "Subscriptions are temporarily unavailable: try again shortly."
                 assert errors[0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
                 await newcomer.ws.close()
+            # A new SSE subscription: refused in the stream's own terms, not with an HTTP 500 (issue 18, item 9).
+            from .test_layer_faults import sse_subscription
+
+            status, events = await sse_subscription(http, live, seen, WAIT)
+            assert status == 200, (status, events)
+            assert [e["event"] for e in events] == ["next", "complete"], events
+            assert events[0]["data"]["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}, events
             await asyncio.sleep(1.5)  # down long enough for several retries (each must not log)
 
             redis_server.restart()
