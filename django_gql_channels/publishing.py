@@ -121,7 +121,8 @@ async def _send(groups: Sequence[str], message: dict[str, Any], raise_errors: bo
 
 
 def _timeout(timeout: Any) -> float | None:
-    return gql_settings.LAYER_TIMEOUT if timeout is UNSET else timeout
+    bound: float | None = gql_settings.LAYER_TIMEOUT if timeout is UNSET else timeout
+    return bound
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

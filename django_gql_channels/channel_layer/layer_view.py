@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from channels.layers import BaseChannelLayer
-
 from graphql import GraphQLError
 
 from ..exceptions import ChannelLayerUnavailable

@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 
 from ..conf import gql_settings
 
-__all__ = ["LayerTimeout", "backoff_delays", "bounded", "is_connection_error", "layer_failed", "layer_is_down", "layer_recovered",
-           "on_layer_recovery", "on_layer_restart", "prepare_to_publish",
-           "retry_once", "retry_until_done", "sleep_until_retry"]
+__all__ = ["LayerTimeout", "backoff_delays", "bounded", "is_connection_error", "layer_failed", "layer_is_down",
+           "layer_recovered", "on_layer_recovery", "on_layer_restart", "prepare_to_publish", "retry_once",
+           "retry_until_done", "sleep_until_retry"]
 
 logger = logging.getLogger("django_gql_channels")
 
@@ -208,7 +208,7 @@ def _reconnect_pubsub_receivers(layer: Any) -> list[Awaitable[None]]:
         return []
     pending = []
     for shard in getattr(get_layer(), "_shards", ()):
-        pubsub = getattr(shard, "_pubsub", None)
+        pubsub: Any = getattr(shard, "_pubsub", None)
         connection = getattr(pubsub, "connection", None)
         if connection is not None and not connection.is_connected:
             pending.append(pubsub.connect())

@@ -1,4 +1,4 @@
-"""Dropped-message warnings are rate-limited: one line per subscription per interval, with a count (issue 18, item 7)."""
+"""Dropped-message warnings are rate-limited: one line per subscription per interval, with a count (issue 18, 7)."""
 
 from __future__ import annotations
 

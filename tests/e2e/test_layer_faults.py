@@ -59,7 +59,8 @@ async def sse_subscription(http, live, seen: list[str], bound: float) -> tuple[i
         for block in text.split("\n\n"):
             lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
             if "event" in lines:
-                events.append({"event": lines["event"], "data": json.loads(lines["data"]) if lines.get("data") else None})
+                data = lines.get("data")
+                events.append({"event": lines["event"], "data": json.loads(data) if data else None})
         return response.status_code, events
 
 
