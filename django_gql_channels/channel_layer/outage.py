@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 
 from ..conf import gql_settings
 
-__all__ = ["LayerTimeout", "backoff_delays", "bounded", "is_connection_error", "layer_failed", "layer_is_down",
-           "layer_recovered", "on_layer_recovery", "on_layer_restart", "prepare_to_publish", "retry_once",
-           "retry_until_done", "sleep_until_retry"]
+__all__ = ["LayerTimeout", "backoff_delays", "bounded", "forget_outage", "is_connection_error", "layer_failed",
+           "layer_is_down", "layer_recovered", "on_layer_recovery", "on_layer_restart", "prepare_to_publish",
+           "retry_once", "retry_until_done", "sleep_until_retry"]
 
 logger = logging.getLogger("django_gql_channels")
 
@@ -112,6 +112,12 @@ def layer_failed(layer: Any, what: str, exc: BaseException) -> None:
     logger.error("The channel layer %s is unavailable (%s failed); subscriptions wait and retry until it "
                  "answers. Messages sent to groups meanwhile are lost.", type(layer).__name__, what,
                  exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def forget_outage(layer: Any) -> None:
+    """Drop what is known of ``layer``'s outages, the current one and the last one's end (tests start clean)."""
+    _outages.pop(id(layer), None)
+    _recovered_at.pop(id(layer), None)
 
 
 def layer_is_down(layer: Any) -> bool:
