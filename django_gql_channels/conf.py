@@ -65,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "MASK_ERRORS": None,
     "LAYER_RETRY_DELAY": 0.5,
     "LAYER_RETRY_MAX_DELAY": 5,
+    "LAYER_TIMEOUT": 5,
     # Serving existing Django GraphQL APIs: synchronous ORM resolvers, graphql-core middleware.
     "SYNC_EXECUTION": None,
     "MIDDLEWARE": [],
@@ -180,6 +181,10 @@ DESCRIPTIONS: dict[str, str] = {
                          ":gqlsetting:`LAYER_RETRY_MAX_DELAY`.",
     "LAYER_RETRY_MAX_DELAY": "Seconds between retries at most while the channel layer is down: how long "
                              "subscriptions may take to resume once it answers again.",
+    "LAYER_TIMEOUT": "Seconds any channel-layer call the app makes (publishing, joining and leaving groups, "
+                     "creating a channel, ``ws.channel_layer``'s calls) may take; past it the operation fails "
+                     "with ``SERVICE_UNAVAILABLE`` (a publish through ``broadcast`` is logged or raises "
+                     "``BroadcastError``). A WebSocket handshake never waits on the layer. ``None``: no bound.",
     "SYNC_EXECUTION": "Run an operation's execution, and each subscription event's, in Django's "
                       "thread-sensitive executor (asgiref's ``sync_to_async(thread_sensitive=True)``), as "
                       "Django runs a sync view under ASGI, so synchronous resolvers may use the ORM: one hop "
@@ -321,6 +326,8 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MASK_ERRORS": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
     "LAYER_RETRY_DELAY": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
     "LAYER_RETRY_MAX_DELAY": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
+    "LAYER_TIMEOUT": (lambda v: v is None or (_is_non_negative_number(v) and v > 0),
+                      "a number of seconds > 0 or None"),
     "SYNC_EXECUTION": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
     "MIDDLEWARE": (
         lambda v: isinstance(v, (list, tuple)) and all(isinstance(p, str) for p in v),

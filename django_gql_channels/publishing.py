@@ -41,14 +41,15 @@ from .channel_layer.groups import listening_loops
 from .channel_layer.names import INVALID_GROUP_CHARS, MAX_GROUP_LENGTH, is_valid_group_name
 from .channel_layer.outage import retry_once
 from .conf import gql_settings
+from .unset import UNSET
 
 __all__ = ["BroadcastError", "abroadcast", "broadcast", "safe_group_name"]
 
 logger = logging.getLogger("django_gql_channels.publishing")
 
-#: Seconds a send may take before it counts as failed; a layer behind a dropped
-#: route would otherwise hang the request that broadcasts.
-DEFAULT_TIMEOUT = 5.0
+#: ``timeout`` not given: ``LAYER_TIMEOUT`` seconds, read when sending. A layer
+#: behind a dropped route (or a frozen Redis) would otherwise hang the request that broadcasts.
+DEFAULT_TIMEOUT: Any = UNSET
 
 # Sends scheduled from sync code on a running loop: held so they are not
 # garbage-collected before they finish.
@@ -104,6 +105,7 @@ def _failed(group: str, message: dict[str, Any], exc: BaseException, raise_error
 
 
 async def _send(groups: Sequence[str], message: dict[str, Any], raise_errors: bool, timeout: float | None) -> None:
+    timeout = _timeout(timeout)
     for group in groups:
         try:
             layer = get_channel_layer(gql_settings.CHANNEL_LAYER)
@@ -116,6 +118,11 @@ async def _send(groups: Sequence[str], message: dict[str, Any], raise_errors: bo
             raise
         except Exception as exc:
             _failed(group, message, exc, raise_errors, timeout)
+
+
+def _timeout(timeout: Any) -> float | None:
+    bound: float | None = gql_settings.LAYER_TIMEOUT if timeout is UNSET else timeout
+    return bound
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -154,12 +161,13 @@ def _send_from_sync(groups: Sequence[str], message: dict[str, Any], raise_errors
     home = _in_memory_loop(get_channel_layer(gql_settings.CHANNEL_LAYER))
     if home is not None:
         future = asyncio.run_coroutine_threadsafe(send(), home)
+        bound = _timeout(timeout)
         try:
             # Bounded even if that loop is blocked (by code waiting for this very thread).
-            future.result(None if timeout is None else timeout + 1)
+            future.result(None if bound is None else bound + 1)
         except concurrent.futures.TimeoutError as exc:
             future.cancel()
-            _failed(groups[0], message, exc, raise_errors, timeout)
+            _failed(groups[0], message, exc, raise_errors, bound)
     else:
         # In a thread of sync_to_async this runs on the server's loop; in a plain
         # thread, on a new loop (whose closing also closes channels_redis' connections).
@@ -196,7 +204,7 @@ def broadcast(
     With ``on_commit`` (the default), inside an atomic block of the ``using``
     database it is sent when the outermost block commits and never if it
     rolls back; otherwise it is sent now. Layer errors and sends taking more
-    than ``timeout`` seconds are logged, or raised as :class:`BroadcastError`
+    than ``timeout`` seconds (by default ``LAYER_TIMEOUT``) are logged, or raised as :class:`BroadcastError`
     with ``raise_errors=True`` (after a commit: out of the commit, which has
     happened). A bad ``group`` or ``message`` raises at once.
     """

@@ -55,7 +55,7 @@ from ..exceptions import ChannelLayerUnavailable
 from .groups import SharedGroup, join_group, leave_group
 from .layer_view import ConsumerLayer, unavailable_if_unreachable
 from .listener import ChannelListener
-from .outage import layer_is_down
+from .outage import bounded, layer_failed, layer_is_down
 from .receiving import Refresher, forget_channel, pump
 
 __all__ = ["ChannelListener", "ChannelsConsumer", "scope_headers"]
@@ -105,6 +105,8 @@ class ChannelsConsumer(AsyncConsumer):
         #: this consumer's group listeners -> the process memberships they use
         self._group_listeners: dict[ChannelListener, list[SharedGroup]] = {}
         self._receivers: dict[str, asyncio.Task[None]] = {}
+        #: creating the own channel (at most one attempt at a time)
+        self._channel_task: asyncio.Task[str] | None = None
         #: (arrival time, message) that reached the own channel while nothing
         #: took them; created on first need (an empty deque costs 760 bytes)
         self._unclaimed: deque[tuple[float, dict[str, Any]]] | None = None
@@ -151,10 +153,47 @@ class ChannelsConsumer(AsyncConsumer):
         return layer
 
     async def ensure_channel_name(self) -> str:
-        """This consumer's own layer channel, created on first use."""
-        if self._channel_name is None:
-            self._channel_name = await self._require_layer().new_channel()
-        return self._channel_name
+        """This consumer's own layer channel, created on first use.
+
+        Waits at most ``LAYER_TIMEOUT`` seconds (also for an attempt
+        :meth:`prepare_channel_name` started); a layer that cannot be reached
+        raises :class:`~django_gql_channels.exceptions.ChannelLayerUnavailable`.
+        """
+        if self._channel_name is not None:
+            return self._channel_name
+        layer = self._require_layer()
+        task = self._channel_task
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = self._start_channel_task(layer)
+        with unavailable_if_unreachable(layer, "creating a channel"):
+            # Shielded: a caller giving up (or cancelled) leaves the attempt to the next one.
+            return await asyncio.shield(task)
+
+    def prepare_channel_name(self) -> None:
+        """Start creating this consumer's own channel without waiting for it (a WebSocket handshake).
+
+        Nothing happens without a layer, with a channel already made or
+        being made, or while the layer is known to be down: the channel is
+        then made by :meth:`ensure_channel_name` when an operation needs it.
+        """
+        layer = self.raw_channel_layer
+        if layer is None or self._channel_name is not None or self._channel_task is not None or layer_is_down(layer):
+            return
+        self._start_channel_task(layer)
+
+    def _start_channel_task(self, layer: BaseChannelLayer) -> asyncio.Task[str]:
+        async def create() -> str:
+            name = await bounded(layer.new_channel(), "creating a channel")
+            self._channel_name = name
+            return name
+
+        def done(task: asyncio.Task[str]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                layer_failed(layer, "creating a channel", task.exception())  # type: ignore[arg-type]
+
+        task = self._channel_task = asyncio.get_running_loop().create_task(create())
+        task.add_done_callback(done)
+        return task
 
     @property
     def channel_name(self) -> str:  # type: ignore[override]
@@ -219,8 +258,7 @@ class ChannelsConsumer(AsyncConsumer):
                         for message_type in listener.types:
                             shared.listeners.setdefault(message_type, set()).add(listener)
             else:
-                with unavailable_if_unreachable(layer, "creating a channel"):
-                    own_channel = await self.ensure_channel_name()
+                own_channel = await self.ensure_channel_name()
             if own_channel is not None:
                 self._listeners.setdefault(own_channel, set()).add(listener)
                 self._hand_over_unclaimed(listener)
@@ -233,6 +271,7 @@ class ChannelsConsumer(AsyncConsumer):
                     listeners.discard(listener)
                     if not listeners:
                         del self._listeners[own_channel]
+            listener.close()
             await self._release_listener(listener)
 
     def _joined_by_hand(self) -> set[str] | tuple[()]:
@@ -366,7 +405,8 @@ class ChannelsConsumer(AsyncConsumer):
     @property
     def layer_in_use(self) -> bool:
         """Whether this consumer listens, receives or joined groups: :meth:`close_channel_layer` has work."""
-        return bool(self._group_listeners or self._receivers or self._listeners or "channel_layer" in self.__dict__)
+        return bool(self._group_listeners or self._receivers or self._listeners or self._channel_task is not None
+                    or "channel_layer" in self.__dict__)
 
     async def close_channel_layer(self) -> None:
         """Stop every receive task and leave every group; safe to call twice."""
@@ -378,6 +418,11 @@ class ChannelsConsumer(AsyncConsumer):
             for group in list(layer_view.joined):
                 with contextlib.suppress(Exception):
                     await layer_view.group_discard(group, self._channel_name)
+        task, self._channel_task = self._channel_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         for channel in list(self._receivers):
             await self._stop_receiving(channel)
         self._listeners.clear()

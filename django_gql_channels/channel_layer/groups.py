@@ -26,7 +26,7 @@ from channels.layers import BaseChannelLayer
 
 from .listener import ChannelListener
 from .loops import PerLoop
-from .outage import layer_failed, layer_recovered
+from .outage import bounded, layer_failed, layer_recovered
 from .receiving import Refresher, forget_channel, pump
 
 __all__ = ["SharedGroup", "join_group", "leave_group", "listening_loops", "membership", "memberships"]
@@ -53,8 +53,13 @@ class SharedGroup:
         self.rejoiner: Refresher | None = None
 
     async def join(self) -> None:
-        self.channel = await self.layer.new_channel()
-        await self.layer.group_add(self.group, self.channel)
+        what = f"joining group {self.group}"
+        self.channel = await bounded(self.layer.new_channel(), what)
+        try:
+            await bounded(self.layer.group_add(self.group, self.channel), what)
+        except BaseException:
+            forget_channel(self.layer, self.channel)
+            raise
         layer_recovered(self.layer, f"joining group {self.group}")
         # A clean context: the tasks outlive the listener that happened to
         # join first and must not hold on to its context variables.
@@ -74,8 +79,9 @@ class SharedGroup:
         assert channel is not None  # join() sets it before starting this task
         while True:
             await asyncio.sleep(interval)
+            what = f"renewing the membership of group {self.group}"
             try:
-                await self.layer.group_add(self.group, channel)
+                await bounded(self.layer.group_add(self.group, channel), what)
             except Exception as exc:
                 layer_failed(self.layer, f"renewing the membership of group {self.group}", exc)
 
@@ -90,7 +96,8 @@ class SharedGroup:
         await pump(self.layer, self.channel, deliver, self._add_current, f"receiving group {self.group}")
 
     async def _add_current(self) -> None:
-        await self.layer.group_add(self.group, self.channel)  # type: ignore[arg-type]
+        what = f"re-joining group {self.group}"
+        await bounded(self.layer.group_add(self.group, self.channel), what)  # type: ignore[arg-type]
         layer_recovered(self.layer, f"re-joining group {self.group}")
 
     async def leave(self) -> None:
@@ -100,7 +107,7 @@ class SharedGroup:
             await self.rejoiner.stop()  # no re-join may follow the leave
         try:
             # Leave first, so no message can arrive for a channel nobody reads.
-            await self.layer.group_discard(self.group, channel)
+            await bounded(self.layer.group_discard(self.group, channel), f"leaving group {self.group}")
         finally:
             for task in (self.refresher, self.task):
                 if task is not None:

@@ -1,8 +1,9 @@
 """A consumer's ``channel_layer``: the layer, remembering the groups the consumer's own channel joins.
 
 Also :func:`unavailable_if_unreachable`, which turns "cannot reach the
-layer's server" into :class:`~django_gql_channels.exceptions.ChannelLayerUnavailable`
-for the client.
+layer's server" (or no answer within ``LAYER_TIMEOUT``) into
+:class:`~django_gql_channels.exceptions.ChannelLayerUnavailable` for the client.
+Every call through the view is bounded by ``LAYER_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -12,23 +13,35 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from channels.layers import BaseChannelLayer
+from graphql import GraphQLError
 
 from ..exceptions import ChannelLayerUnavailable
-from .outage import is_connection_error, layer_failed, retry_once
+from .outage import bounded, is_connection_error, layer_failed, retry_once
 
-__all__ = ["ConsumerLayer", "unavailable_if_unreachable"]
+__all__ = ["ConsumerLayer", "PublishingUnavailable", "unavailable_if_unreachable"]
+
+
+class PublishingUnavailable(ChannelLayerUnavailable):
+    """A publish (``group_send``, ``send``) through ``ws.channel_layer`` could not reach the layer in time."""
+
+    def __init__(self) -> None:
+        GraphQLError.__init__(self, "Publishing is temporarily unavailable: try again shortly.",
+                              extensions={"code": "SERVICE_UNAVAILABLE"})
 
 
 @contextlib.contextmanager
-def unavailable_if_unreachable(layer: BaseChannelLayer, what: str) -> Iterator[None]:
+def unavailable_if_unreachable(layer: BaseChannelLayer, what: str,
+                               error: type[ChannelLayerUnavailable] = ChannelLayerUnavailable) -> Iterator[None]:
     """Turn "cannot reach the layer's server" into a clear error for the client (no host, no port)."""
     try:
         yield
+    except ChannelLayerUnavailable:
+        raise
     except Exception as exc:
         if not is_connection_error(exc):
             raise
         layer_failed(layer, what, exc)
-        raise ChannelLayerUnavailable() from exc
+        raise error() from exc
 
 
 class ConsumerLayer:
@@ -54,22 +67,36 @@ class ConsumerLayer:
         return f"<{type(self._layer).__name__} as seen by {self._owner}>"
 
     async def group_add(self, group: str, channel: str) -> None:
-        with unavailable_if_unreachable(self._layer, f"joining group {group}"):
-            await self._layer.group_add(group, channel)
+        what = f"joining group {group}"
+        with unavailable_if_unreachable(self._layer, what):
+            await bounded(self._layer.group_add(group, channel), what)
         if channel == self._own_channel():
             self.joined.add(group)
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        """The layer's ``group_send``, retried once if the first attempt could not reach its server."""
+        """The layer's ``group_send``, retried once if the first attempt could not reach its server.
+
+        Both attempts together take at most ``LAYER_TIMEOUT``; a layer that
+        cannot be reached raises :class:`PublishingUnavailable` (``SERVICE_UNAVAILABLE``).
+        """
         layer = self._layer
-        await retry_once(layer, f"group_send to {group}", lambda: layer.group_send(group, message))
+        what = f"group_send to {group}"
+        with unavailable_if_unreachable(layer, what, PublishingUnavailable):
+            await bounded(retry_once(layer, what, lambda: layer.group_send(group, message)), what)
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
-        """The layer's ``send``, retried once if the first attempt could not reach its server."""
+        """The layer's ``send``, retried once if the first attempt could not reach its server (as ``group_send``)."""
         layer = self._layer
-        await retry_once(layer, f"send to {channel}", lambda: layer.send(channel, message))
+        what = f"send to {channel}"
+        with unavailable_if_unreachable(layer, what, PublishingUnavailable):
+            await bounded(retry_once(layer, what, lambda: layer.send(channel, message)), what)
 
     async def group_discard(self, group: str, channel: str) -> None:
-        await self._layer.group_discard(group, channel)
-        if channel == self._own_channel():
-            self.joined.discard(group)
+        what = f"leaving group {group}"
+        try:
+            with unavailable_if_unreachable(self._layer, what):
+                await bounded(self._layer.group_discard(group, channel), what)
+        finally:
+            # Forgotten either way: a re-join after an outage must not bring it back.
+            if channel == self._own_channel():
+                self.joined.discard(group)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,11 +22,16 @@ class ChannelListener:
     """Async iterator over channel-layer messages of one ``type`` (or several, in arrival order).
 
     ``timeout`` bounds the wait for each message; when it passes, iteration
-    ends quietly. Messages beyond ``max_queued`` waiting ones are dropped with
-    a warning, so a stalled client cannot grow memory without bound.
+    ends quietly. Messages beyond ``max_queued`` waiting ones are dropped, so
+    a stalled client cannot grow memory without bound. Drops are logged at
+    most once per listener per :attr:`drop_warning_interval` seconds, with the
+    count since the last line: a stalled client must not flood the log either.
     """
 
-    __slots__ = ("_queue", "dropped", "on_wait", "timeout", "type", "types")
+    __slots__ = ("_queue", "_unreported", "_warned_at", "dropped", "on_wait", "timeout", "type", "types")
+
+    #: Seconds between two "Dropped" warnings of one listener.
+    drop_warning_interval: float = 10.0
 
     def __init__(self, type: str | Iterable[str], *, timeout: float | None, max_queued: int) -> None:
         self.types: tuple[str, ...] = (type,) if isinstance(type, str) else tuple(dict.fromkeys(type))
@@ -34,6 +40,9 @@ class ChannelListener:
         self.type = self.types[0] if len(self.types) == 1 else "|".join(self.types)
         self.timeout = timeout
         self.dropped = 0
+        #: drops not yet in a log line, and when the last line was written (monotonic)
+        self._unreported = 0
+        self._warned_at: float | None = None
         #: Called once, the first time a reader finds no message waiting.
         self.on_wait: Callable[[], None] | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
@@ -48,8 +57,28 @@ class ChannelListener:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
             self.dropped += 1
-            logger.warning("Dropped a %r message: %d already wait for a slow subscriber.",
-                           self.type, self._queue.maxsize)
+            self._unreported += 1
+            now = time.monotonic()
+            if self._warned_at is None or now - self._warned_at >= self.drop_warning_interval:
+                self._report_drops(now)
+
+    def _report_drops(self, now: float) -> None:
+        first = self._warned_at is None
+        self._warned_at = now
+        count, self._unreported = self._unreported, 0
+        if first:
+            logger.warning("Dropped a %r message: %d already wait for a slow subscriber (further drops of "
+                           "this subscription are counted, one line per %g s).",
+                           self.type, self._queue.maxsize, self.drop_warning_interval)
+        else:
+            logger.warning("Dropped %d %r message(s) in the last %g s: %d already wait for a slow subscriber "
+                           "(%d dropped in all).", count, self.type, self.drop_warning_interval,
+                           self._queue.maxsize, self.dropped)
+
+    def close(self) -> None:
+        """Log the drops no line has told yet (the listener ends)."""
+        if self._unreported:
+            self._report_drops(time.monotonic())
 
     def __aiter__(self) -> ChannelListener:
         return self

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from ..conf import gql_settings
 
-__all__ = ["backoff_delays", "is_connection_error", "layer_failed", "layer_is_down", "layer_recovered",
-           "on_layer_recovery",
+__all__ = ["LayerTimeout", "backoff_delays", "bounded", "forget_outage", "is_connection_error", "layer_failed",
+           "layer_is_down", "layer_recovered", "on_layer_recovery", "on_layer_restart", "prepare_to_publish",
            "retry_once", "retry_until_done", "sleep_until_retry"]
 
 logger = logging.getLogger("django_gql_channels")
@@ -30,6 +30,31 @@ logger = logging.getLogger("django_gql_channels")
 T = TypeVar("T")
 
 _connection_errors: tuple[type[BaseException], ...] | None = None
+
+
+class LayerTimeout(TimeoutError):
+    """A channel-layer call took longer than ``LAYER_TIMEOUT`` (a frozen server, a dropped route)."""
+
+
+async def bounded(call: Awaitable[T], what: str) -> T:
+    """``await call``, at most ``LAYER_TIMEOUT`` seconds; past that, :class:`LayerTimeout`.
+
+    With ``socket_timeout: None`` (what channels_redis needs for its blocking
+    receive) redis-py waits for a stopped server forever; this is the bound
+    for every call the app makes other than receiving.
+    """
+    timeout = gql_settings.LAYER_TIMEOUT
+    if timeout is None:
+        return await call
+    # asyncio.timeout runs the call in the caller's task (wait_for, on 3.11, in a new one).
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            return await call
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        raise LayerTimeout(f"{what}: no answer within {timeout} s") from None
 
 
 def _connection_error_types() -> tuple[type[BaseException], ...]:
@@ -87,6 +112,12 @@ def layer_failed(layer: Any, what: str, exc: BaseException) -> None:
     logger.error("The channel layer %s is unavailable (%s failed); subscriptions wait and retry until it "
                  "answers. Messages sent to groups meanwhile are lost.", type(layer).__name__, what,
                  exc_info=(type(exc), exc, exc.__traceback__))
+
+
+def forget_outage(layer: Any) -> None:
+    """Drop what is known of ``layer``'s outages, the current one and the last one's end (tests start clean)."""
+    _outages.pop(id(layer), None)
+    _recovered_at.pop(id(layer), None)
 
 
 def layer_is_down(layer: Any) -> bool:
@@ -152,6 +183,70 @@ def on_layer_recovery(layer: Any, callback: Callable[[], None]) -> Callable[[], 
     return unregister
 
 
+#: id(layer) -> coroutine functions that restore what a restarted server forgot (group memberships)
+_restorers: dict[int, set[Callable[[], Awaitable[None]]]] = {}
+
+
+def on_layer_restart(layer: Any, restore: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+    """Have :func:`prepare_to_publish` await ``restore()`` after an outage; returns the unregistering function."""
+    key = id(layer)
+    restorers = _restorers.setdefault(key, set())
+    restorers.add(restore)
+
+    def unregister() -> None:
+        restorers.discard(restore)
+        if not restorers and _restorers.get(key) is restorers:
+            del _restorers[key]
+
+    return unregister
+
+
+def _reconnect_pubsub_receivers(layer: Any) -> list[Awaitable[None]]:
+    """channels_redis' pub/sub layer: reconnect its subscriber connections now, if one dropped.
+
+    Its receive loop waits a second after each failure before redis-py
+    reconnects and re-subscribes; a message published in that window is lost
+    to every subscriber of the process. Reconnecting here re-sends the
+    SUBSCRIBEs (redis-py does it on connect) before the publish that follows.
+    """
+    get_layer = getattr(layer, "_get_layer", None)
+    if get_layer is None or type(layer).__module__ != "channels_redis.pubsub":
+        return []
+    pending = []
+    for shard in getattr(get_layer(), "_shards", ()):
+        pubsub: Any = getattr(shard, "_pubsub", None)
+        connection = getattr(pubsub, "connection", None)
+        if connection is not None and not connection.is_connected:
+            pending.append(pubsub.connect())
+    return pending
+
+
+async def prepare_to_publish(layer: Any, what: str) -> None:
+    """Before a publish: after an outage, restore this process's memberships first (bounded, best effort).
+
+    A restarted server has forgotten every group membership; the process's
+    receivers re-join on their own backoff, and a message published before
+    they do is lost to them. A publish from this process that finds an
+    outage under way (or pub/sub connections down) re-joins them first, so
+    the first message after a restart reaches its subscribers here.
+    """
+    pending = _reconnect_pubsub_receivers(layer)
+    if id(layer) in _outages:
+        pending += [restore() for restore in list(_restorers.get(id(layer), ()))]
+    if not pending:
+        return
+    timeout = gql_settings.LAYER_TIMEOUT
+    try:
+        async with asyncio.timeout(timeout):
+            results = await asyncio.gather(*pending, return_exceptions=True)
+    except TimeoutError:
+        logger.debug("Restoring memberships before %s took longer than %s s.", what, timeout)
+        return
+    for result in results:
+        if isinstance(result, Exception):
+            logger.debug("Restoring a membership before %s failed: %s", what, result)
+
+
 async def retry_until_done(layer: Any, what: str, call: Callable[[], Awaitable[None]]) -> None:
     """``await call()`` until it succeeds, waiting :func:`backoff_delays` between attempts (cancel to stop)."""
     for delay in backoff_delays():
@@ -172,12 +267,14 @@ async def retry_once(layer: Any, what: str, call: Callable[[], Awaitable[T]]) ->
     delivery would need the server to run the command and then die before
     answering it; see the README's "Running in production".
     """
+    await prepare_to_publish(layer, what)
     try:
         result = await call()
     except Exception as exc:
         if not is_connection_error(exc):
             raise
         logger.info("%s could not reach the channel layer (%s); retrying once.", what, exc)
+        await prepare_to_publish(layer, what)
     else:
         if _outages:
             layer_recovered(layer, what)

@@ -19,6 +19,7 @@ from .outage import (
     layer_failed,
     layer_recovered,
     on_layer_recovery,
+    on_layer_restart,
     retry_until_done,
     sleep_until_retry,
 )
@@ -44,10 +45,9 @@ async def pump(
     """
     failing = False
     while True:
-        receive = layer.receive
         while True:
             try:
-                message = await receive(channel)
+                message = await layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -71,7 +71,7 @@ class Refresher:
     their memberships too, but their receive went on waiting.
     """
 
-    __slots__ = ("_layer", "_rejoin", "_task", "_unregister", "_what")
+    __slots__ = ("_layer", "_rejoin", "_task", "_unregister", "_unregister_restore", "_what")
 
     def __init__(self, layer: BaseChannelLayer, what: str, rejoin: Callable[[], Awaitable[None]]) -> None:
         self._layer = layer
@@ -79,6 +79,8 @@ class Refresher:
         self._rejoin = rejoin
         self._task: asyncio.Task[None] | None = None
         self._unregister = on_layer_recovery(layer, self._start)
+        # A publish of this process after an outage re-joins first (see outage.prepare_to_publish).
+        self._unregister_restore = on_layer_restart(layer, rejoin)
 
     def _start(self) -> None:
         if self._task is None or self._task.done():
@@ -87,6 +89,7 @@ class Refresher:
 
     async def stop(self) -> None:
         self._unregister()
+        self._unregister_restore()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()

@@ -66,6 +66,7 @@ from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..channel_layer.loops import PerLoop
+from ..exceptions import ChannelLayerUnavailable
 from ..operations import Admission, ConnectionGone, Operations
 from ..operations.shared_results import SharedResult
 from ..unset import UNSET
@@ -187,7 +188,10 @@ async def open_subscription_channel(host: SSEHost, operation: Operation) -> None
     """A subscription gets its host's layer channel, so resolvers can use ``ws.channel_name``
     as in the Channels tutorial; other operations make none."""
     if operation.kind == "subscription" and host.raw_channel_layer is not None:
-        await host.ensure_channel_name()
+        # Unreachable layer: the subscription runs anyway and its resolver's use of the
+        # layer fails it with SERVICE_UNAVAILABLE in the stream, as on a WebSocket.
+        with contextlib.suppress(ChannelLayerUnavailable):
+            await host.ensure_channel_name()
 
 
 def stream_admission(host: SSEHost, sink: Any, *, max_operations: Any) -> Admission:

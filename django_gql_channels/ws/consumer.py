@@ -194,8 +194,9 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             await send({"type": "websocket.accept"})
             await self.close(4406, "Subprotocol not acceptable")
             return
-        # So resolvers can use ``ws.channel_name`` as in the Channels tutorial.
-        await self._try_channel_name()
+        # So resolvers can use ``ws.channel_name`` as in the Channels tutorial;
+        # started, not awaited: a handshake never waits on the layer.
+        self.prepare_channel_name()
         accept: dict[str, Any] = {"type": "websocket.accept"}
         if offered:
             accept["subprotocol"] = subprotocol

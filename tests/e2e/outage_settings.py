@@ -7,7 +7,8 @@ from tests.settings import GQL_CHANNELS
 
 DEBUG = False
 GQL_CHANNELS = {k: v for k, v in GQL_CHANNELS.items() if k != "MASK_ERRORS"}  # masked, as in production
-GQL_CHANNELS.update(SCHEMA="tests.e2e.outage_schema.schema", LAYER_RETRY_DELAY=0.05, LAYER_RETRY_MAX_DELAY=0.5)
+GQL_CHANNELS.update(SCHEMA="tests.e2e.outage_schema.schema", LAYER_RETRY_DELAY=0.05, LAYER_RETRY_MAX_DELAY=0.5,
+                    LAYER_TIMEOUT=float(os.environ.get("OUTAGE_LAYER_TIMEOUT", "5")))
 
 CHANNEL_LAYERS = {
     "default": {
