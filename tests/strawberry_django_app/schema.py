@@ -70,5 +70,6 @@ def build(*extensions: Any) -> strawberry.Schema:
 
 
 plain = build()
-optimized = build(DjangoOptimizerExtension())
-guarded = build(MaskErrors(), QueryDepthLimiter(max_depth=3), MaxAliasesLimiter(max_alias_count=2), RecordHooks)
+optimized = build(DjangoOptimizerExtension)
+guarded = build(MaskErrors, lambda: QueryDepthLimiter(max_depth=3), lambda: MaxAliasesLimiter(max_alias_count=2),
+                RecordHooks)
