@@ -165,3 +165,55 @@ def test_checks_report_unimportable_graphene_middleware(schema):
                            GRAPHENE={"MIDDLEWARE": ["tests.graphene_app.schema.Nope"]}):
         problems = [p for p in collect_problems() if p.id == "gql_channels.E060"]
     assert len(problems) == 1 and "GRAPHENE['MIDDLEWARE']" in str(problems[0])
+
+
+# -- info.context.user in an ORM resolver, on every transport -------------------------------
+
+
+@pytest.fixture
+def session_cookie(library) -> str:
+    """The session cookie of a browser logged in as "ada" (Django's test client logs in)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.create_user("ada", password="pw"))
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+async def viewer_over(transport: str, schema: Any, cookie: str | None) -> Any:
+    """``{ viewer }`` through the router (its auth middleware), the cookie on the request or the handshake."""
+    from django_gql_channels.routing import GraphQLProtocolTypeRouter
+    from django_gql_channels.testing import GraphQLWebsocketCommunicator
+    from tests.sse_support import StreamingRequest, request
+
+    app = GraphQLProtocolTypeRouter(schema)
+    headers = [("Origin", "http://testserver"), *([("Cookie", cookie)] if cookie else [])]
+    if transport == "http":
+        reply = await request(app, payload={"query": "{ viewer }"}, accept="application/json", headers=headers)
+        return json.loads(reply.body)
+    if transport == "sse":
+        stream = await StreamingRequest(app, payload={"query": "{ viewer }"}, headers=headers).start()
+        name, data = await stream.next_event()
+        assert name == "next", (name, data)
+        await stream.rest()
+        return data
+    ws_headers = [(name.lower().encode(), value.encode()) for name, value in [("Host", "testserver"), *headers]]
+    async with GraphQLWebsocketCommunicator(app, "/graphql", protocol=transport, headers=ws_headers) as client:
+        result = await client.execute("{ viewer }")
+    return {"data": result.data}
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_context_user_in_an_orm_resolver(session_cookie, schema, transport):
+    assert await viewer_over(transport, schema, session_cookie) == {"data": {"viewer": "ada"}}
+    assert await viewer_over(transport, schema, None) == {"data": {"viewer": "anonymous"}}
+
+
+async def test_context_user_as_graphene_django_sees_it(session_cookie):
+    logged_in = AsyncClient()
+    logged_in.cookies.load(session_cookie)
+    for client, viewer in [(logged_in, "ada"), (AsyncClient(), "anonymous")]:
+        response = await client.post("/graphql/", json.dumps({"query": "{ viewer }"}), content_type="application/json")
+        assert json.loads(response.content) == {"data": {"viewer": viewer}}

@@ -38,6 +38,16 @@ class Query(graphene.ObjectType):
     all_books = DjangoFilterConnectionField(BookNode)
     authors = graphene.List(graphene.NonNull(AuthorType))
     book = relay.Node.Field(BookNode)
+    viewer = graphene.String(description="The logged-in user's name, read back from the ORM")
+
+    def resolve_viewer(root: Any, info: Any) -> str:
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import AnonymousUser
+
+        user = info.context.user
+        if not user.is_authenticated:
+            return "anonymous" if isinstance(user, AnonymousUser) else f"not authenticated: {user!r}"
+        return str(get_user_model().objects.get(pk=user.pk).get_username())
 
     def resolve_books(root: Any, info: Any) -> Any:
         return Book.objects.all()
