@@ -105,9 +105,10 @@ class GraphQLProtocolTypeRouter:
 
             app = cast(ASGIApp, AuthMiddlewareStack(app))
         if gql_settings.ALLOWED_ORIGINS_CHECK:
-            from channels.security.websocket import AllowedHostsOriginValidator
+            from .origin import GraphQLOriginValidator, allowed_hosts_patterns
 
-            app = cast(ASGIApp, AllowedHostsOriginValidator(app))
+            app = cast(ASGIApp, GraphQLOriginValidator(
+                app, allowed_hosts_patterns(), require_origin=gql_settings.REQUIRE_WEBSOCKET_ORIGIN))
         return app
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
