@@ -280,7 +280,8 @@ def layer_problems(alias: str) -> list[SettingProblem]:
         return [SettingProblem("gql_channels.W003", None, "CHANNEL_LAYERS is not set: subscriptions "
                                "fed by groups cannot work.",
                                'Add CHANNEL_LAYERS = {"default": {"BACKEND": '
-                               '"channels.layers.InMemoryChannelLayer"}} (one process) or a Redis layer.')]
+                               '"channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}} '
+                               '(one process) or a Redis layer.')]
     if alias not in layers:
         return [SettingProblem("gql_channels.E011", "CHANNEL_LAYER",
                                f"{alias!r} is not a key of CHANNEL_LAYERS ({', '.join(layers)}).",

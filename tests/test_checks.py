@@ -134,3 +134,21 @@ def test_debug_tracebacks_under_masking_are_w031():
     assert w031(DEBUG=False, GQL_CHANNELS=base) == ["gql_channels.W031"]
     assert w031(DEBUG=False, GQL_CHANNELS={**base, "MASK_ERRORS": False}) == []
     assert w031(DEBUG=True, GQL_CHANNELS=base) == []
+
+
+@pytest.mark.parametrize("page", ["README.rst", "docs/install.rst"])
+def test_the_quickstart_channel_layers_pass_the_checks_without_a_warning(page):
+    import re
+    from pathlib import Path
+
+    from django.test import override_settings
+
+    from django_gql_channels.checks import layer_problems
+
+    text = (Path(__file__).resolve().parent.parent / page).read_text()
+    block = re.search(r"^    (CHANNEL_LAYERS = \{.*?\n    \}\}|CHANNEL_LAYERS = .*?)$", text, re.M | re.S)
+    assert block is not None
+    namespace: dict = {}
+    exec(block.group(1).replace("\n    ", "\n"), namespace)  # noqa: S102 - our own docs
+    with override_settings(CHANNEL_LAYERS=namespace["CHANNEL_LAYERS"]):
+        assert layer_problems("default") == []
