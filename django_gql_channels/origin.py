@@ -42,23 +42,25 @@ class GraphQLOriginValidator(OriginValidator):
     def __init__(self, application: Any, allowed_origins: list[str], *, require_origin: bool = False) -> None:
         super().__init__(application, allowed_origins)
         self.require_origin = require_origin
+        self._app: Any = application  # Channels' stubs type it as ASGI2-or-3; ours is ASGI3
         self._logged: set[str] = set()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         raw = None
         for name, value in scope.get("headers", []):
             if name == b"origin":
                 raw = value.decode("latin1")
         if raw is None:
             if not self.require_origin or "*" in self.allowed_origins:
-                return await self.application(scope, receive, send)
+                return await self._app(scope, receive, send)
             self._log("(none)", "the handshake has no Origin header and REQUIRE_WEBSOCKET_ORIGIN is True")
         elif self.valid_origin(urlparse(raw)):
-            return await self.application(scope, receive, send)
+            return await self._app(scope, receive, send)
         else:
             self._log(raw, "its host is not in ALLOWED_HOSTS; add it to ALLOWED_HOSTS to allow it "
                            "(or set GQL_CHANNELS['ALLOWED_ORIGINS_CHECK'] to False)")
-        return await WebsocketDenier()(scope, receive, send)
+        denier: Any = WebsocketDenier()
+        return await denier(scope, receive, send)
 
     def _log(self, origin: str, why: str) -> None:
         if origin in self._logged or len(self._logged) >= _MAX_LOGGED_ORIGINS:

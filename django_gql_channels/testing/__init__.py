@@ -30,4 +30,5 @@ from .http import GraphQLHTTPCommunicator, GraphQLHTTPResult
 from .results import GraphQLResult
 from .websocket import GraphQLSubscription, GraphQLWebsocketCommunicator, WebSocketClosed
 
-__all__ = ["GraphQLHTTPCommunicator", "GraphQLHTTPResult", "GraphQLResult", "GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+__all__ = ["GraphQLHTTPCommunicator", "GraphQLHTTPResult", "GraphQLResult", "GraphQLSubscription",
+           "GraphQLWebsocketCommunicator", "WebSocketClosed"]

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlparse
 from asgiref.testing import ApplicationCommunicator
 
 from .results import GraphQLResult
-from .websocket import _keep_test_db_connections
+from .websocket import keep_test_db_connections
 
 __all__ = ["GraphQLHTTPCommunicator", "GraphQLHTTPResult"]
 
@@ -80,7 +80,7 @@ class GraphQLHTTPCommunicator:
             "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
         }
         communicator = ApplicationCommunicator(self.application, scope)
-        with _keep_test_db_connections():
+        with keep_test_db_connections():
             await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
             start = await communicator.receive_output(self.timeout)
             chunks = []
