@@ -282,3 +282,18 @@ async def test_http_communicator_reports_errors_and_non_json_bodies():
     assert missing.status_code == 404
     garbage = await client.post(b"{not json")
     assert garbage.status_code == 400 and garbage.errors
+
+
+async def test_process_result_may_return_the_execution_result():
+    from django_gql_channels import GraphQLHTTPConsumer
+    from django_gql_channels.testing import GraphQLHTTPCommunicator
+    from example_project.schema import schema
+
+    class Consumer(GraphQLHTTPConsumer):
+        async def process_result(self, request, result):
+            result.extensions = {"seen": True}
+            return result
+
+    result = await GraphQLHTTPCommunicator(Consumer.as_asgi(schema=schema)).query("{ hello }")
+    assert result.status_code == 200
+    assert result.formatted == {"data": {"hello": "Hello, world!"}, "extensions": {"seen": True}}
