@@ -213,3 +213,16 @@ def test_deploy_checks_run_only_with_deploy():
     with override_settings(GQL_CHANNELS={**SAFE_DEPLOY, "INTROSPECTION": True}):
         assert "gql_channels.W111" not in [m.id for m in run_checks()]
         assert "gql_channels.W111" in [m.id for m in run_checks(include_deployment_checks=True)]
+
+
+@pytest.mark.parametrize(("apps", "debug", "warned"), [
+    (["django.contrib.staticfiles", "channels", "django_gql_channels"], True, True),
+    (["django.contrib.staticfiles", "daphne", "channels", "django_gql_channels"], True, True),
+    (["daphne", "django.contrib.staticfiles", "channels", "django_gql_channels"], True, False),
+    (["django.contrib.staticfiles", "channels", "django_gql_channels"], False, False),
+])
+def test_runserver_without_daphne_is_warned_about_under_debug(apps, debug, warned):
+    from django_gql_channels.checks import check_runserver
+
+    with override_settings(INSTALLED_APPS=apps, DEBUG=debug):
+        assert [m.id for m in check_runserver()] == (["gql_channels.W116"] if warned else [])
