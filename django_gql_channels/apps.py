@@ -7,7 +7,7 @@ class GQLChannelsConfig(AppConfig):
     verbose_name = "GraphQL on Channels"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, deploy_checks  # noqa: F401  (registers the system checks)
         from .model_events import connect_model_events
 
         connect_model_events()

@@ -280,7 +280,8 @@ def layer_problems(alias: str) -> list[SettingProblem]:
         return [SettingProblem("gql_channels.W003", None, "CHANNEL_LAYERS is not set: subscriptions "
                                "fed by groups cannot work.",
                                'Add CHANNEL_LAYERS = {"default": {"BACKEND": '
-                               '"channels.layers.InMemoryChannelLayer"}} (one process) or a Redis layer.')]
+                               '"channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}} '
+                               '(one process) or a Redis layer.')]
     if alias not in layers:
         return [SettingProblem("gql_channels.E011", "CHANNEL_LAYER",
                                f"{alias!r} is not a key of CHANNEL_LAYERS ({', '.join(layers)}).",
@@ -335,3 +336,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         level = checks.Error if problem.level == "error" else checks.Warning
         messages.append(level(str(problem), hint=problem.hint, obj=SETTING_NAME, id=problem.id))
     return messages
+
+
+@checks.register(checks.Tags.compatibility)
+def check_runserver(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Under DEBUG, warn when ``manage.py runserver`` is Django's WSGI server (WebSockets then 404)."""
+    if not settings.DEBUG:
+        return []
+    installed = list(settings.INSTALLED_APPS)
+    if "daphne" in installed and ("django.contrib.staticfiles" not in installed
+                                  or installed.index("daphne") < installed.index("django.contrib.staticfiles")):
+        return []
+    return [checks.Warning(
+        "manage.py runserver is Django's WSGI server here: WebSocket connections get 404 and "
+        "subscriptions cannot work.",
+        hint='pip install daphne and put "daphne" first in INSTALLED_APPS (before django.contrib.staticfiles), '
+             "or serve with uvicorn/daphne directly.", obj="INSTALLED_APPS", id="gql_channels.W116")]

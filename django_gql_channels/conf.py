@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "WS_CONSUMER": "django_gql_channels.ws.GraphQLWSConsumer",
     "AUTH_MIDDLEWARE": True,
     "ALLOWED_ORIGINS_CHECK": True,
+    "REQUIRE_WEBSOCKET_ORIGIN": False,
     # Limits and production switches.
     "MAX_QUERY_DEPTH": 20,
     "MAX_QUERY_TOKENS": 5000,
@@ -126,9 +127,18 @@ DESCRIPTIONS: dict[str, str] = {
     "AUTH_MIDDLEWARE": "Wrap both transports in Channels' ``AuthMiddlewareStack`` (``scope[\"user\"]``, "
                        "``scope[\"session\"]``) when ``django.contrib.auth`` and ``django.contrib.sessions`` "
                        "are installed.",
-    "ALLOWED_ORIGINS_CHECK": "Wrap WebSockets in Channels' ``AllowedHostsOriginValidator``, which refuses "
-                             "sockets whose ``Origin`` is not in ``ALLOWED_HOSTS`` (and sockets without one "
-                             "unless ``ALLOWED_HOSTS`` contains ``\"*\"``).",
+    "ALLOWED_ORIGINS_CHECK": "Refuse WebSocket handshakes whose ``Origin`` is not in ``ALLOWED_HOSTS`` "
+                             "(matched as Channels' ``AllowedHostsOriginValidator`` does; under ``DEBUG`` an "
+                             "empty ``ALLOWED_HOSTS`` allows localhost) and log the refused origin once. This "
+                             "stops cross-site WebSocket hijacking: a page on another site opening a socket "
+                             "with the visitor's cookies. Handshakes without ``Origin`` (non-browser clients) "
+                             "are accepted unless ``REQUIRE_WEBSOCKET_ORIGIN`` is set.",
+    "REQUIRE_WEBSOCKET_ORIGIN": "Also refuse WebSocket handshakes without an ``Origin`` header (unless "
+                                "``ALLOWED_HOSTS`` contains ``\"*\"``). Browsers always send one, and a "
+                                "header-less client holds no visitor's cookie, so the default lets scripts and "
+                                "SDK clients in; turn this on to shut out every non-browser client, e.g. when a "
+                                "proxy adds credentials (client certificates, trusted network) that any "
+                                "process able to reach it would otherwise ride. Needs ``ALLOWED_ORIGINS_CHECK``.",
     "MAX_QUERY_DEPTH": "Deepest field nesting allowed (fragments included); ``None``: no limit.",
     "MAX_QUERY_TOKENS": "The parser gives up past this many tokens; ``None``: no limit.",
     "INTROSPECTION": "``False`` refuses ``__schema`` and ``__type`` (production APIs).",
@@ -294,6 +304,7 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "WS_CONSUMER": (_is_str, "a dotted path string"),
     "AUTH_MIDDLEWARE": (_is_bool, "a bool"),
     "ALLOWED_ORIGINS_CHECK": (_is_bool, "a bool"),
+    "REQUIRE_WEBSOCKET_ORIGIN": (_is_bool, "a bool"),
     "MAX_QUERY_DEPTH": (_is_optional_positive_int, "a positive int or None"),
     "MAX_QUERY_TOKENS": (_is_optional_positive_int, "a positive int or None"),
     "INTROSPECTION": (_is_bool, "a bool"),

@@ -6,16 +6,21 @@ on the GraphQL path.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from .conf import gql_settings, on_reload
 
 __all__ = ["GraphQLProtocolTypeRouter", "get_application"]
+
+logger = logging.getLogger("django_gql_channels")
 
 # Loose on purpose: Django's handler, Channels' apps and the user's own all fit.
 ASGIApp = Callable[..., Awaitable[None]]
@@ -100,9 +105,10 @@ class GraphQLProtocolTypeRouter:
 
             app = cast(ASGIApp, AuthMiddlewareStack(app))
         if gql_settings.ALLOWED_ORIGINS_CHECK:
-            from channels.security.websocket import AllowedHostsOriginValidator
+            from .origin import GraphQLOriginValidator, allowed_hosts_patterns
 
-            app = cast(ASGIApp, AllowedHostsOriginValidator(app))
+            app = cast(ASGIApp, GraphQLOriginValidator(
+                app, allowed_hosts_patterns(), require_origin=gql_settings.REQUIRE_WEBSOCKET_ORIGIN))
         return app
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -177,4 +183,33 @@ def get_application(django_application: ASGIApp | None = None, *,
         from .engine import get_engine
 
         get_engine()
+    run_startup_checks()
     return _SettingsApplication(django_application, websocket_application)
+
+
+def run_startup_checks() -> None:
+    """Run this app's system checks once, as ``manage.py check`` would print them.
+
+    ASGI servers never run Django's checks, so a typo'd key or a bad
+    ``SCHEMA`` path would otherwise surface only on the first request. Errors
+    stop start-up (``ImproperlyConfigured`` carrying every message); warnings
+    are logged once. ``SILENCED_SYSTEM_CHECKS`` is honoured.
+    """
+    from .checks import check_settings
+
+    messages: list[checks.CheckMessage] = []
+    if not apps.is_installed("django_gql_channels"):
+        messages.append(checks.Error(
+            "django_gql_channels is not in INSTALLED_APPS: its settings checks, model events and "
+            "management commands are not loaded.",
+            hint='Add "django_gql_channels" to INSTALLED_APPS.', obj="INSTALLED_APPS", id="gql_channels.E110"))
+    messages.extend(check_settings())
+    messages = [m for m in messages if not m.is_silenced()]
+    errors = [m for m in messages if m.is_serious()]
+    for message in messages:
+        if not message.is_serious():
+            logger.warning("System check: %s", message)
+    if errors:
+        raise ImproperlyConfigured(
+            "django_gql_channels cannot start; fix these settings (the same as `manage.py check`):\n"
+            + "\n".join(str(m) for m in errors))

@@ -134,3 +134,95 @@ def test_debug_tracebacks_under_masking_are_w031():
     assert w031(DEBUG=False, GQL_CHANNELS=base) == ["gql_channels.W031"]
     assert w031(DEBUG=False, GQL_CHANNELS={**base, "MASK_ERRORS": False}) == []
     assert w031(DEBUG=True, GQL_CHANNELS=base) == []
+
+
+@pytest.mark.parametrize("page", ["README.rst", "docs/install.rst"])
+def test_the_quickstart_channel_layers_pass_the_checks_without_a_warning(page):
+    import re
+    from pathlib import Path
+
+    from django.test import override_settings
+
+    from django_gql_channels.checks import layer_problems
+
+    text = (Path(__file__).resolve().parent.parent / page).read_text()
+    block = re.search(r"^    (CHANNEL_LAYERS = \{.*?\n    \}\}|CHANNEL_LAYERS = .*?)$", text, re.M | re.S)
+    assert block is not None
+    namespace: dict = {}
+    exec(block.group(1).replace("\n    ", "\n"), namespace)  # noqa: S102 - our own docs
+    with override_settings(CHANNEL_LAYERS=namespace["CHANNEL_LAYERS"]):
+        assert layer_problems("default") == []
+
+
+SAFE_DEPLOY = {"SCHEMA": "example_project.schema.schema", "GRAPHQL_IDE": None, "INTROSPECTION": False,
+               "MASK_ERRORS": True}
+
+
+def _deploy_ids(**gql):
+    from django_gql_channels.deploy_checks import deploy_problems
+
+    with override_settings(GQL_CHANNELS={**SAFE_DEPLOY, **gql}, DEBUG=False):
+        return [(m.id, m) for m in deploy_problems()]
+
+
+def test_production_settings_pass_the_deploy_checks():
+    assert _deploy_ids() == []
+
+
+@pytest.mark.parametrize(("gql", "expected"), [
+    ({"GRAPHQL_IDE": "graphiql"}, "gql_channels.W110"),
+    ({"INTROSPECTION": True}, "gql_channels.W111"),
+    ({"MASK_ERRORS": False}, "gql_channels.W112"),
+    ({"DEBUG": True}, "gql_channels.W115"),
+    ({"MAX_QUERY_DEPTH": None, "MAX_MESSAGE_SIZE": None}, "gql_channels.W114"),
+])
+def test_each_unsafe_switch_gets_a_deploy_warning_with_a_hint(gql, expected):
+    found = _deploy_ids(**gql)
+    assert [i for i, _ in found] == [expected]
+    assert found[0][1].hint
+    for key in gql:
+        if key.startswith("MAX_"):
+            assert key in found[0][1].msg
+
+
+def test_limit_keys_not_in_defaults_are_ignored(monkeypatch):
+    from django_gql_channels import deploy_checks
+
+    monkeypatch.setattr(deploy_checks, "LIMIT_KEYS", (*deploy_checks.LIMIT_KEYS, "MAX_NOT_YET"))
+    assert _deploy_ids(MAX_NOT_YET=None) == []
+
+
+@pytest.mark.parametrize(("host", "count"), [
+    ({"address": "redis://127.0.0.1:6379", "socket_timeout": None}, 0),
+    ("unix:///run/redis.sock", 0),
+    ({"address": "rediss://:secret@redis.internal:6379"}, 0),
+    ({"address": "redis://redis.internal:6379"}, 2),
+    (("10.0.0.5", 6379), 2),
+    ({"address": "redis://:secret@redis.internal:6379"}, 1),
+])
+def test_redis_hosts_off_loopback_need_tls_and_a_password(host, count):
+    layers = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [host]}}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        found = _deploy_ids()
+    assert [i for i, _ in found] == ["gql_channels.W113"] * count
+
+
+def test_deploy_checks_run_only_with_deploy():
+    from django.core.checks import run_checks
+
+    with override_settings(GQL_CHANNELS={**SAFE_DEPLOY, "INTROSPECTION": True}):
+        assert "gql_channels.W111" not in [m.id for m in run_checks()]
+        assert "gql_channels.W111" in [m.id for m in run_checks(include_deployment_checks=True)]
+
+
+@pytest.mark.parametrize(("apps", "debug", "warned"), [
+    (["django.contrib.staticfiles", "channels", "django_gql_channels"], True, True),
+    (["django.contrib.staticfiles", "daphne", "channels", "django_gql_channels"], True, True),
+    (["daphne", "django.contrib.staticfiles", "channels", "django_gql_channels"], True, False),
+    (["django.contrib.staticfiles", "channels", "django_gql_channels"], False, False),
+])
+def test_runserver_without_daphne_is_warned_about_under_debug(apps, debug, warned):
+    from django_gql_channels.checks import check_runserver
+
+    with override_settings(INSTALLED_APPS=apps, DEBUG=debug):
+        assert [m.id for m in check_runserver()] == (["gql_channels.W116"] if warned else [])

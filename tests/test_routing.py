@@ -31,7 +31,10 @@ async def get(app, path, **scope):
 @pytest.fixture(autouse=True)
 def stubs():
     routing_stubs.seen.clear()
-    with override_settings(GQL_CHANNELS=STUBS, INSTALLED_APPS=["channels", "django_gql_channels"]):
+    # The stubs only record which consumer a path reached; they are not real
+    # consumer subclasses, so the start-up check for that (E009) is silenced.
+    with override_settings(GQL_CHANNELS=STUBS, INSTALLED_APPS=["channels", "django_gql_channels"],
+                           SILENCED_SYSTEM_CHECKS=["gql_channels.E009"]):
         yield routing_stubs.seen
 
 
@@ -143,3 +146,24 @@ async def test_lifespan_is_answered():
 async def test_unknown_scope_types_are_refused():
     with pytest.raises(ValueError, match="cannot serve ASGI scope type 'carrier-pigeon'"):
         await GraphQLProtocolTypeRouter(None)({"type": "carrier-pigeon"}, None, None)
+
+
+def test_start_up_checks_stop_get_application_with_the_check_message():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with override_settings(GQL_CHANNELS={**STUBS, "MAX_QUERY_DEPHT": 3}), \
+            pytest.raises(ImproperlyConfigured, match="MAX_QUERY_DEPHT"):
+        get_application()
+
+
+def test_start_up_checks_require_the_app_installed():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with override_settings(INSTALLED_APPS=["channels"]), pytest.raises(ImproperlyConfigured, match="E110"):
+        get_application()
+
+
+def test_start_up_warnings_are_logged_once(caplog):
+    with override_settings(GQL_CHANNELS={**STUBS, "DEBUG": True, "MASK_ERRORS": True}):
+        get_application()
+    assert [r.getMessage() for r in caplog.records if "W031" in r.getMessage()].__len__() == 1

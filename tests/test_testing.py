@@ -253,3 +253,47 @@ def test_the_communicator_works_with_the_runtime_dependencies_alone():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+async def test_http_communicator_returns_data_and_status():
+    from django_gql_channels import GraphQLHTTPConsumer
+    from django_gql_channels.testing import GraphQLHTTPCommunicator
+
+    client = GraphQLHTTPCommunicator(get_application())
+    result = await client.query("query Q($n: String) { hello(name: $n) } query R { hello }",
+                                variables={"n": "you"}, operation_name="Q")
+    assert result.status_code == 200
+    assert result.data == {"hello": "Hello, you!"} and result.errors is None
+    assert result.headers["content-type"].startswith("application/")
+    from example_project.schema import schema
+
+    direct = GraphQLHTTPCommunicator(GraphQLHTTPConsumer.as_asgi(schema=schema), headers={"x-test": "1"})
+    assert (await direct.query("{ hello }")).data == {"hello": "Hello, world!"}
+
+
+async def test_http_communicator_reports_errors_and_non_json_bodies():
+    from django_gql_channels.testing import GraphQLHTTPCommunicator
+
+    client = GraphQLHTTPCommunicator(get_application())
+    result = await client.query("{ nope }")
+    assert result.status_code in (200, 400)
+    assert result.data is None and result.errors and "nope" in result.errors[0].message
+    missing = await GraphQLHTTPCommunicator(get_application(), path="/elsewhere").query("{ hello }")
+    assert missing.status_code == 404
+    garbage = await client.post(b"{not json")
+    assert garbage.status_code == 400 and garbage.errors
+
+
+async def test_process_result_may_return_the_execution_result():
+    from django_gql_channels import GraphQLHTTPConsumer
+    from django_gql_channels.testing import GraphQLHTTPCommunicator
+    from example_project.schema import schema
+
+    class Consumer(GraphQLHTTPConsumer):
+        async def process_result(self, request, result):
+            result.extensions = {"seen": True}
+            return result
+
+    result = await GraphQLHTTPCommunicator(Consumer.as_asgi(schema=schema)).query("{ hello }")
+    assert result.status_code == 200
+    assert result.formatted == {"data": {"hello": "Hello, world!"}, "extensions": {"seen": True}}

@@ -395,7 +395,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 request_error = _is_request_error(result)
         data: dict[str, Any]
         if "process_result" in self._overridden_hooks:
-            data = await self._hook(self.process_result(request, result))
+            processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, result))
+            # An override may hand back the (changed) ExecutionResult instead of its map.
+            data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
         else:
             data = engine.format_result(result)
         if request_error and data.get("data", False) is None:

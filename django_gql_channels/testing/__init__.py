@@ -1,4 +1,4 @@
-"""Test GraphQL over WebSockets without a server: ``GraphQLWebsocketCommunicator``.
+"""Test GraphQL without a server: ``GraphQLHTTPCommunicator`` (HTTP) and ``GraphQLWebsocketCommunicator``.
 
 ::
 
@@ -26,7 +26,9 @@ through asgiref's ``ApplicationCommunicator`` (what Channels' own
 daphne, which a project need not install).
 """
 
+from .http import GraphQLHTTPCommunicator, GraphQLHTTPResult
 from .results import GraphQLResult
 from .websocket import GraphQLSubscription, GraphQLWebsocketCommunicator, WebSocketClosed
 
-__all__ = ["GraphQLResult", "GraphQLSubscription", "GraphQLWebsocketCommunicator", "WebSocketClosed"]
+__all__ = ["GraphQLHTTPCommunicator", "GraphQLHTTPResult", "GraphQLResult", "GraphQLSubscription",
+           "GraphQLWebsocketCommunicator", "WebSocketClosed"]

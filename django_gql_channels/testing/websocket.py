@@ -35,7 +35,7 @@ _close_old_connections = _channels_db.close_old_connections
 
 
 @contextlib.contextmanager
-def _keep_test_db_connections() -> Iterator[None]:
+def keep_test_db_connections() -> Iterator[None]:
     """While any communicator waits, Channels' DB hygiene must not close the test's connections.
 
     Channels' own communicator wraps each wait in ``mock.patch``; with several
@@ -95,16 +95,16 @@ class _WebsocketCommunicator(ApplicationCommunicator):
         self.response_headers: list[tuple[bytes, bytes]] | None = None
 
     async def send_input(self, message: dict[str, Any]) -> None:
-        with _keep_test_db_connections():
+        with keep_test_db_connections():
             await super().send_input(message)
 
     async def receive_output(self, timeout: float = 1) -> dict[str, Any]:
-        with _keep_test_db_connections():
+        with keep_test_db_connections():
             output: dict[str, Any] = await super().receive_output(timeout)
             return output
 
     async def wait(self, timeout: float = 1) -> None:
-        with _keep_test_db_connections():
+        with keep_test_db_connections():
             await super().wait(timeout)
 
     async def send_to(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -301,7 +301,7 @@ class GraphQLWebsocketCommunicator(_WebsocketCommunicator):
         try:
             # As Channels' communicator does: the app runs while we wait, and
             # must not close the test's database connections.
-            with _keep_test_db_connections():
+            with keep_test_db_connections():
                 done, _ = await asyncio.wait({getter, self.future}, timeout=timeout,
                                              return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -704,7 +704,7 @@ class SettingsConsumer(GraphQLHTTPConsumer):
 
 async def test_http_consumer_subclass_from_settings():
     gql = {"SCHEMA": "example_project.schema.schema", "HTTP_CONSUMER": "tests.http.test_http.SettingsConsumer",
-           "WS_CONSUMER": "tests.routing_stubs.WSStub", "AUTH_MIDDLEWARE": False}
+           "AUTH_MIDDLEWARE": False}
     with override_settings(GQL_CHANNELS=gql):
         reply = await call(get_application(), payload={"query": "{ hello }"})
     assert reply.json == {"data": {"hello": "Hello, world!"}, "extensions": {"consumer": "settings subclass"}}
