@@ -20,7 +20,7 @@ __all__ = ["LIMIT_KEYS", "check_deploy", "deploy_problems"]
 # Cost limits that ``None`` (or 0) turns off. Keys not in DEFAULTS (yet) are
 # skipped, so a limit added later only needs its name here.
 LIMIT_KEYS = ("MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS", "MAX_MESSAGE_SIZE", "MAX_ALIASES", "MAX_DIRECTIVES",
-              "MAX_QUERY_COMPLEXITY", "MAX_DOCUMENT_SIZE")
+              "MAX_QUERY_COMPLEXITY", "MAX_DOCUMENT_SIZE", "MAX_MERGE_COMPARISONS")
 
 REDIS_BACKENDS = ("channels_redis.core.RedisChannelLayer", "channels_redis.pubsub.RedisPubSubChannelLayer")
 
