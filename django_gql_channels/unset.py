@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 __all__ = ["UNSET", "UnsetType"]
@@ -20,6 +21,12 @@ class UnsetType:
 
     def __bool__(self) -> bool:
         return False
+
+    def __await__(self) -> Generator[Any, None, UnsetType]:
+        # What ``on_ws_connect``'s default returns, so that an ``async def``
+        # override may ``await super().on_ws_connect(context)``.
+        return self
+        yield  # pragma: no cover - makes this a generator, never reached
 
     def __reduce__(self) -> Any:
         return "UNSET"

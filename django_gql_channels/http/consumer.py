@@ -48,6 +48,7 @@ from ..context import GrapheneContext, wants_request_attributes
 from ..engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
 from ..engine import UNCACHEABLE, Engine, Operation, get_engine, resolve_operation
 from ..exceptions import GraphQLRequestError
+from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
 from ..operations import ConfirmingListener
 from ..unset import UNSET
 from . import sse
@@ -163,16 +164,20 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
 
     # -- hooks ---------------------------------------------------------------
 
-    async def get_context(self, request: ChannelsRequest, response: TemporalResponse) -> Any:
+    # The defaults are plain methods whose values may also be awaited (see
+    # hook_values): an override, ``async def`` or plain ``def``, can use super().
+
+    def get_context(self, request: ChannelsRequest, response: TemporalResponse) -> MaybeAwaitable[Any]:
         if self.request_attributes:
-            return GrapheneContext(request=request, response=response)
-        return {"request": request, "response": response}
+            return ReadyGrapheneContext(request=request, response=response)
+        return ReadyDict(request=request, response=response)
 
-    async def get_root_value(self, request: ChannelsRequest) -> Any:
-        return None
+    def get_root_value(self, request: ChannelsRequest) -> MaybeAwaitable[Any]:
+        return READY_NONE
 
-    async def process_result(self, request: ChannelsRequest, result: ExecutionResult) -> dict[str, Any]:
-        return self.engine.format_result(result)
+    def process_result(self, request: ChannelsRequest,
+                       result: ExecutionResult) -> MaybeAwaitable[dict[str, Any] | ExecutionResult]:
+        return ReadyDict(self.engine.format_result(result))
 
     def decode_json(self, data: str | bytes) -> Any:
         return json.loads(data)
@@ -180,7 +185,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
     def encode_json(self, data: Any) -> str | bytes:
         return _encoder.encode(data)
 
-    async def render_graphql_ide(self, request: ChannelsRequest) -> ChannelsResponse:
+    def render_graphql_ide(self, request: ChannelsRequest) -> MaybeAwaitable[ChannelsResponse]:
         assert self.graphql_ide is not None
         nonce = new_csp_nonce()
         page = render_ide_page(self.graphql_ide, nonce=nonce,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from inspect import isawaitable
-from typing import TypeVar, Union
+from typing import TypeVar
+
+from ..hook_values import MaybeAwaitable
 
 __all__ = ["MaybeAwaitable", "hook_result", "overridden_hooks"]
 
 T = TypeVar("T")
-MaybeAwaitable = Union[T, Awaitable[T]]
 
 #: What sync hooks usually return: never awaitable.
 _PLAIN_TYPES = frozenset({str, bytes, dict, list, type(None)})

@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 from django.utils.datastructures import MultiValueDict
 
 from ..channel_layer.consumer import ChannelsConsumer, scope_headers
+from ..hook_values import ready
 
 if TYPE_CHECKING:  # pragma: no cover
     from .multipart import UploadedFiles
@@ -121,6 +122,11 @@ class ChannelsResponse:
     """A complete HTTP reply, as :meth:`GraphQLHTTPConsumer.render_graphql_ide` returns."""
 
     __slots__ = ("content", "content_type", "headers", "status")
+
+    def __await__(self) -> Generator[Any, None, ChannelsResponse]:
+        # What ``render_graphql_ide``'s default returns, so that an ``async def``
+        # override may ``await super().render_graphql_ide(request)``.
+        return ready(self)
 
     def __init__(
         self,

@@ -23,9 +23,10 @@ from typing import Any, ClassVar
 from ..channel_layer.consumer import ChannelsConsumer
 from ..channel_layer.outage import layer_failed, layer_is_down
 from ..conf import gql_settings
-from ..context import GrapheneContext, wants_request_attributes
+from ..context import wants_request_attributes
 from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
+from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
 from ..operations import Admission, ConfirmingListener, ConnectionGone, Operations, TooManyOperations
 from ..unset import UNSET
 from .legacy_ws import LegacyWSProtocol
@@ -153,7 +154,7 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
 
     # -- hooks ---------------------------------------------------------------
 
-    async def get_context(self, request: GraphQLWSConsumer, connection_params: dict[str, Any]) -> Any:
+    def get_context(self, request: GraphQLWSConsumer, connection_params: dict[str, Any]) -> MaybeAwaitable[Any]:
         """The context every operation on this socket gets; built once per connection.
 
         For a Graphene schema the dict is a :class:`GrapheneContext`: it also
@@ -161,14 +162,14 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         (``"GET"``) from the handshake, as graphene-django resolvers read them.
         """
         if self.request_attributes:
-            return GrapheneContext(request=request, ws=request, connection_params=connection_params)
-        return {"request": request, "ws": request, "connection_params": connection_params}
+            return ReadyGrapheneContext(request=request, ws=request, connection_params=connection_params)
+        return ReadyDict(request=request, ws=request, connection_params=connection_params)
 
-    async def get_root_value(self, request: GraphQLWSConsumer) -> Any:
+    def get_root_value(self, request: GraphQLWSConsumer) -> MaybeAwaitable[Any]:
         """The root value of each operation."""
-        return None
+        return READY_NONE
 
-    async def on_ws_connect(self, context: Any) -> Any:
+    def on_ws_connect(self, context: Any) -> MaybeAwaitable[Any]:
         """Accept (return ``UNSET`` or an ack payload) or refuse (raise ``ConnectionRejectionError``)."""
         return UNSET
 
