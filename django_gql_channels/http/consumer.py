@@ -239,7 +239,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         reservation = None
         if self.sse_enabled and method != "PUT" and (head.token is not None or method == "DELETE"):
             # An unknown token is refused before anything else is looked at.
-            reservation = find_reservation(head.token)
+            reservation = find_reservation(head.token, scope)
         if method == "POST":
             await self.handle_post(head, receive, send, reservation)
         elif method == "GET":
