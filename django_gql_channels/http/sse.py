@@ -334,10 +334,12 @@ class Reservation:
     Its events wait (and so its operations pause) until the stream is opened.
     """
 
-    def __init__(self, token: str, host: SSEHost, timeout: float, owner: Owner) -> None:
+    def __init__(self, token: str, host: SSEHost, timeout: float, owner: Owner, quota: Owner) -> None:
         self.token = token
         #: Who reserved it (:func:`~.sse_owners.reservation_owner`): only they may use the token.
         self.owner = owner
+        #: Whose reservation cap it counts against (:func:`~.sse_owners.quota_owner`).
+        self.quota = quota
         #: The consumer of the ``PUT``: ``"ws"`` in every operation's context.
         self.host = host
         #: ``MAX_OPERATIONS_PER_CONNECTION`` counts the operations of one stream.
@@ -353,12 +355,12 @@ class Reservation:
     # -- the registry --------------------------------------------------------
 
     @classmethod
-    def reserve(cls, host: SSEHost, timeout: float, owner: Owner) -> Reservation:
+    def reserve(cls, host: SSEHost, timeout: float, owner: Owner, quota: Owner) -> Reservation:
         registry = _reservations()
         token = secrets.token_urlsafe(24)
-        reservation = registry[token] = cls(token, host, timeout, owner)
+        reservation = registry[token] = cls(token, host, timeout, owner, quota)
         counts = _held()
-        counts[owner] = counts.get(owner, 0) + 1
+        counts[quota] = counts.get(quota, 0) + 1
         return reservation
 
     @staticmethod
@@ -370,9 +372,9 @@ class Reservation:
         return reservation
 
     @staticmethod
-    def held_by(owner: Owner) -> int:
-        """How many reservations ``owner`` holds in this event loop."""
-        return _held().get(owner, 0)
+    def held_by(quota: Owner) -> int:
+        """How many reservations count against ``quota`` in this event loop."""
+        return _held().get(quota, 0)
 
     def _expire(self) -> None:
         if self.stream is None and not self.closed:
@@ -389,11 +391,11 @@ class Reservation:
         if registry.get(self.token) is self:
             del registry[self.token]
             counts = _held()
-            left = counts.get(self.owner, 1) - 1
+            left = counts.get(self.quota, 1) - 1
             if left > 0:
-                counts[self.owner] = left
+                counts[self.quota] = left
             else:
-                counts.pop(self.owner, None)
+                counts.pop(self.quota, None)
         self.opened.set()  # wake operations waiting to send: they find the stream closed
         await self.operations.stop_all()
         await self.host.close_channel_layer()
@@ -428,7 +430,7 @@ class Reservation:
 #: event loop -> {token: reservation}
 _reservations_by_loop: PerLoop[str, Reservation] = PerLoop()
 _reservations = _reservations_by_loop.get
-#: event loop -> {owner: reservations held}
+#: event loop -> {quota owner: reservations held}
 _held_by_loop: PerLoop[Owner, int] = PerLoop()
 _held = _held_by_loop.get
 

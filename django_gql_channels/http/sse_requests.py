@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .params import GraphQLParams
     from .types import ChannelsRequest
 
-from .sse_owners import reservation_owner
+from .sse_owners import quota_owner, reservation_owner
 
 __all__ = ["SSERequests", "find_reservation"]
 
@@ -91,11 +91,13 @@ class SSERequests:
             raise HTTPError(409, "Stream already registered: this token is taken; PUT without it for a new one.")
         if not sse.accepts_text_plain(accept):
             raise HTTPError(406, "A stream reservation is answered with its token as text/plain: accept it.")
-        owner = reservation_owner(self.host.scope)
-        if sse.Reservation.held_by(owner) >= gql_settings.SSE_MAX_RESERVATIONS_PER_CLIENT:
+        scope = self.host.scope
+        quota = quota_owner(scope)
+        if sse.Reservation.held_by(quota) >= gql_settings.SSE_MAX_RESERVATIONS_PER_CLIENT:
             raise HTTPError(429, "Too many stream reservations: this client already holds "
                                  "SSE_MAX_RESERVATIONS_PER_CLIENT; open or let one expire first.")
-        reservation = sse.Reservation.reserve(self.host, gql_settings.SSE_RESERVATION_TIMEOUT, owner)
+        reservation = sse.Reservation.reserve(self.host, gql_settings.SSE_RESERVATION_TIMEOUT,
+                                              reservation_owner(scope), quota)
         await self.host.send_response(self.send, 201, reservation.token.encode(), [_TEXT_HEADER])
 
     async def open(self, reservation: sse.Reservation) -> None:

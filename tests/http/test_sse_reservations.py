@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from django_gql_channels.http import sse
-from django_gql_channels.http.sse_owners import reservation_owner
+from django_gql_channels.http.sse_owners import quota_owner, reservation_owner
 from tests.http.test_http import consumer
 from tests.sse_support import StreamingRequest
 
@@ -110,6 +110,15 @@ async def test_reservations_per_client_are_capped(app):
     assert sse.Reservation.held_by(("client", "10.0.0.1")) == 0
 
 
+async def test_fake_session_cookies_do_not_buy_more_reservations(app):
+    try:
+        for i in range(20):
+            await call(app, identity={"client": ("10.0.0.4", 1), "session": SimpleNamespace(session_key=f"k{i}")})
+        assert len(sse.reservations()) == 16
+    finally:
+        await cleanup()
+
+
 async def test_5000_anonymous_puts_hold_at_most_the_cap(app):
     try:
         statuses: dict[int, int] = {}
@@ -129,3 +138,5 @@ def test_owner_prefers_user_then_session_then_address():
     assert reservation_owner({"session": SimpleNamespace(session_key=None), "client": ("1.2.3.4", 5)}) == (
         "client", "1.2.3.4")
     assert reservation_owner({}) == ("client", None)
+    assert quota_owner({"user": ANONYMOUS, "session": session, "client": ("1.2.3.4", 5)}) == ("client", "1.2.3.4")
+    assert quota_owner({"user": user(3), "client": ("1.2.3.4", 5)}) == ("user", 3)
