@@ -82,3 +82,38 @@ def test_deeply_nested_json_over_http_is_a_400(server):
     assert reply.status_code == 400
     assert "not valid JSON" in reply.json()["errors"][0]["message"]
     assert "Traceback" not in server.log()
+
+
+# -- SSE reservations ----------------------------------------------------------------
+
+TOKEN = "X-GraphQL-Event-Stream-Token"
+
+
+async def test_5000_anonymous_puts_hold_only_the_per_client_cap(server):
+    statuses: dict[int, int] = {}
+    # From its own loopback address, so its reservations leave other tests' address alone.
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2", limits=httpx.Limits(max_connections=16))
+    async with httpx.AsyncClient(base_url=server.url, timeout=WAIT, transport=transport) as http:
+        async def put_many(count: int) -> None:
+            for _ in range(count):
+                reply = await http.put("/graphql")
+                statuses[reply.status_code] = statuses.get(reply.status_code, 0) + 1
+        await asyncio.gather(*(put_many(5000 // 16 + (i < 5000 % 16)) for i in range(16)))
+    assert statuses == {201: 16, 429: 5000 - 16}
+
+
+async def test_another_client_holding_the_token_is_refused(server):
+    # Anonymous clients are told apart by address here (the live servers' database has
+    # no session table; user and session binding are in tests/http/test_sse_reservations.py).
+    async with httpx.AsyncClient(base_url=server.url, timeout=WAIT) as owner, \
+            httpx.AsyncClient(base_url=server.url, timeout=WAIT,
+                              transport=httpx.AsyncHTTPTransport(local_address="127.0.0.3")) as intruder:
+        reply = await owner.put("/graphql")
+        assert reply.status_code == 201
+        token = reply.text
+        operation = {"query": "{ hello }", "extensions": {"operationId": "q"}}
+        stolen = await intruder.post("/graphql", headers={TOKEN: token}, json=operation)
+        assert stolen.status_code == 404 and token not in stolen.text
+        async with intruder.stream("GET", "/graphql", headers={TOKEN: token, "accept": "text/event-stream"}) as s:
+            assert s.status_code == 404
+        assert (await owner.post("/graphql", headers={TOKEN: token}, json=operation)).status_code == 202
