@@ -49,7 +49,7 @@ class _HostProbe(HttpRequest):
             meta[name] = f"{meta[name]},{value}" if name in meta else value
 
     def _get_scheme(self) -> str:
-        return self._scheme or super()._get_scheme()
+        return self._scheme or super()._get_scheme()  # type: ignore[misc]  # missing from django-stubs
 
 
 def check_host(scope: dict[str, Any]) -> None:
