@@ -55,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "SSE_ENABLED": True,
     "SSE_KEEP_ALIVE_INTERVAL": 12,
     "SSE_RESERVATION_TIMEOUT": 30,
+    "SSE_MAX_RESERVATIONS_PER_CLIENT": 16,
     # Persisted (trusted) documents and automatic persisted queries.
     "PERSISTED_DOCUMENTS": None,
     "ONLY_PERSISTED_DOCUMENTS": False,
@@ -159,6 +160,9 @@ DESCRIPTIONS: dict[str, str] = {
     "SSE_ENABLED": "GraphQL over Server-Sent Events (the graphql-sse protocol, both modes) at the GraphQL URL.",
     "SSE_KEEP_ALIVE_INTERVAL": "Seconds between keep-alive comments on an idle event stream, so proxies "
                                "do not cut it; ``None``: none.",
+    "SSE_MAX_RESERVATIONS_PER_CLIENT": "Single-connection-mode reservations (``PUT``) one client may hold at "
+                                       "once in a process (a client: its user, else its session, else its "
+                                       "IP address); past it a ``PUT`` is answered 429.",
     "SSE_RESERVATION_TIMEOUT": "Seconds a single-connection-mode reservation (``PUT``) waits for its "
                                "stream to be opened before it expires.",
     "PERSISTED_DOCUMENTS": "Path to a persisted-documents manifest: a JSON object ``{\"<id>\": \"<document>\"}`` "
@@ -323,6 +327,7 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "SSE_ENABLED": (_is_bool, "a bool"),
     "SSE_KEEP_ALIVE_INTERVAL": (lambda v: v is None or (_is_non_negative_number(v) and v > 0),
                                 "a number of seconds > 0, or None for no keep-alive"),
+    "SSE_MAX_RESERVATIONS_PER_CLIENT": (_is_positive_int, "a positive int"),
     "SSE_RESERVATION_TIMEOUT": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
     "PERSISTED_DOCUMENTS": (lambda v: v is None or isinstance(v, (str, os.PathLike)),
                             "a path to a manifest file, or None"),

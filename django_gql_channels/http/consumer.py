@@ -58,6 +58,7 @@ from .cors import CorsPolicy, cors_policy
 from .errors import HTTPError, check_charset, method_not_allowed, not_acceptable, unsupported_media_type
 from .head import RequestHead, websocket_url
 from .hooks import hook_result, overridden_hooks
+from .hosts import check_host
 from .ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .multipart import MISSING_PREFLIGHT_MESSAGE, apply_map, close_files, multipart_field
 from .negotiation import GRAPHQL_RESPONSE_JSON, JSON
@@ -201,6 +202,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         self.base_send = send
         self._receive = receive
         try:
+            check_host(scope)
             policy = cors_policy()
             if policy is not None and policy.applies_to(scope["path"][len(scope.get("root_path", "")):]):
                 if self.choose_cors_headers(policy, scope):
@@ -242,7 +244,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         reservation = None
         if self.sse_enabled and method != "PUT" and (head.token is not None or method == "DELETE"):
             # An unknown token is refused before anything else is looked at.
-            reservation = find_reservation(head.token)
+            reservation = find_reservation(head.token, scope)
         if method == "POST":
             await self.handle_post(head, receive, send, reservation)
         elif method == "GET":

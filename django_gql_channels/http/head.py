@@ -7,7 +7,6 @@ from typing import Any
 from . import sse
 from .multipart import PREFLIGHT_HEADERS
 from .negotiation import Negotiated, negotiate
-from .params import query_params
 
 __all__ = ["RequestHead", "websocket_url"]
 
@@ -16,7 +15,7 @@ class RequestHead:
     """A request's method and the headers the GraphQL endpoint reads.
 
     With ``sse_enabled`` it also says whether the client accepts an event
-    stream and which reservation token it sent (header, else ``?token=``).
+    stream and which reservation token it sent (the ``X-GraphQL-Event-Stream-Token`` header only).
     """
 
     __slots__ = ("accept", "content_length", "content_type", "event_stream", "method",
@@ -46,8 +45,6 @@ class RequestHead:
         self.event_stream = False
         if sse_enabled:
             self.event_stream = sse.accepts_event_stream(accept)
-            if token is None and b"token=" in scope.get("query_string", b""):
-                token = query_params(scope["query_string"]).get(sse.TOKEN_QUERY_KEY, "").encode("latin-1") or None
             if self.event_stream and self.negotiated.content_type is None:
                 # Only an event stream is acceptable: every outcome goes there.
                 self.negotiated = self.negotiated._replace(content_type=sse.EVENT_STREAM)

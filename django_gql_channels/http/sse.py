@@ -15,7 +15,8 @@ body. When ``Accept`` also admits JSON, only subscriptions are streamed.
 
 **Single connection mode.** ``PUT`` reserves a stream and answers 201 with a
 token (``text/plain``). ``GET`` with that token (the
-``X-GraphQL-Event-Stream-Token`` header or the ``token`` query parameter)
+``X-GraphQL-Event-Stream-Token`` header; no query parameter, which would
+leak it into access logs and ``Referer``), from the client that reserved it,
 and ``Accept: text/event-stream`` opens the stream; requests carrying the
 token and ``extensions.operationId`` start operations on it (answered 202;
 for subscriptions once they listen), whose events carry the id:
@@ -31,6 +32,8 @@ connections mode.
 refusal                                                status
 =====================================================  ======
 token unknown (never reserved, expired or closed)      404
+token reserved by another client (user/session/IP)     404
+``PUT`` past ``SSE_MAX_RESERVATIONS_PER_CLIENT``       429
 ``PUT`` with a token already reserved                  409
 ``PUT`` whose ``Accept`` rules out ``text/plain``      406
 a second stream on one token                           409
@@ -70,6 +73,7 @@ from ..exceptions import ChannelLayerUnavailable
 from ..operations import Admission, ConnectionGone, Operations
 from ..operations.shared_results import SharedResult
 from ..unset import UNSET
+from .sse_owners import Owner
 from .types import TemporalResponse, encode_headers
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -330,8 +334,12 @@ class Reservation:
     Its events wait (and so its operations pause) until the stream is opened.
     """
 
-    def __init__(self, token: str, host: SSEHost, timeout: float) -> None:
+    def __init__(self, token: str, host: SSEHost, timeout: float, owner: Owner, quota: Owner) -> None:
         self.token = token
+        #: Who reserved it (:func:`~.sse_owners.reservation_owner`): only they may use the token.
+        self.owner = owner
+        #: Whose reservation cap it counts against (:func:`~.sse_owners.quota_owner`).
+        self.quota = quota
         #: The consumer of the ``PUT``: ``"ws"`` in every operation's context.
         self.host = host
         #: ``MAX_OPERATIONS_PER_CONNECTION`` counts the operations of one stream.
@@ -347,15 +355,26 @@ class Reservation:
     # -- the registry --------------------------------------------------------
 
     @classmethod
-    def reserve(cls, host: SSEHost, timeout: float) -> Reservation:
+    def reserve(cls, host: SSEHost, timeout: float, owner: Owner, quota: Owner) -> Reservation:
         registry = _reservations()
         token = secrets.token_urlsafe(24)
-        reservation = registry[token] = cls(token, host, timeout)
+        reservation = registry[token] = cls(token, host, timeout, owner, quota)
+        counts = _held()
+        counts[quota] = counts.get(quota, 0) + 1
         return reservation
 
     @staticmethod
-    def find(token: str) -> Reservation | None:
-        return _reservations().get(token)
+    def find(token: str, owner: Owner | None = None) -> Reservation | None:
+        """The reservation of ``token``; with ``owner``, only when they reserved it."""
+        reservation = _reservations().get(token)
+        if reservation is not None and owner is not None and reservation.owner != owner:
+            return None
+        return reservation
+
+    @staticmethod
+    def held_by(quota: Owner) -> int:
+        """How many reservations count against ``quota`` in this event loop."""
+        return _held().get(quota, 0)
 
     def _expire(self) -> None:
         if self.stream is None and not self.closed:
@@ -371,6 +390,12 @@ class Reservation:
         registry = _reservations()
         if registry.get(self.token) is self:
             del registry[self.token]
+            counts = _held()
+            left = counts.get(self.quota, 1) - 1
+            if left > 0:
+                counts[self.quota] = left
+            else:
+                counts.pop(self.quota, None)
         self.opened.set()  # wake operations waiting to send: they find the stream closed
         await self.operations.stop_all()
         await self.host.close_channel_layer()
@@ -405,6 +430,9 @@ class Reservation:
 #: event loop -> {token: reservation}
 _reservations_by_loop: PerLoop[str, Reservation] = PerLoop()
 _reservations = _reservations_by_loop.get
+#: event loop -> {quota owner: reservations held}
+_held_by_loop: PerLoop[Owner, int] = PerLoop()
+_held = _held_by_loop.get
 
 
 def reservations() -> dict[str, Reservation]:

@@ -25,17 +25,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from .params import GraphQLParams
     from .types import ChannelsRequest
 
+from .sse_owners import quota_owner, reservation_owner
+
 __all__ = ["SSERequests", "find_reservation"]
 
 _TEXT_HEADER = (b"content-type", b"text/plain; charset=utf-8")
 
 
-def find_reservation(token: bytes | None) -> sse.Reservation:
-    """The reservation ``token`` names; 404 when there is none (never reserved, expired, closed)."""
-    reservation = None if token is None else sse.Reservation.find(token.decode("latin-1"))
+def find_reservation(token: bytes | None, scope: dict[str, Any]) -> sse.Reservation:
+    """The reservation ``token`` names, made by this request's client; else 404.
+
+    Another client's token is answered as an unknown one: whether a token
+    exists is nothing to tell a client that does not hold it.
+    """
+    reservation = None if token is None else sse.Reservation.find(token.decode("latin-1"), reservation_owner(scope))
     if reservation is None:
         raise HTTPError(404, "Stream not found: reserve one with PUT and send its token in the "
-                             "X-GraphQL-Event-Stream-Token header (or the 'token' query parameter).")
+                             "X-GraphQL-Event-Stream-Token header, from the client that reserved it.")
     return reservation
 
 
@@ -85,7 +91,13 @@ class SSERequests:
             raise HTTPError(409, "Stream already registered: this token is taken; PUT without it for a new one.")
         if not sse.accepts_text_plain(accept):
             raise HTTPError(406, "A stream reservation is answered with its token as text/plain: accept it.")
-        reservation = sse.Reservation.reserve(self.host, gql_settings.SSE_RESERVATION_TIMEOUT)
+        scope = self.host.scope
+        quota = quota_owner(scope)
+        if sse.Reservation.held_by(quota) >= gql_settings.SSE_MAX_RESERVATIONS_PER_CLIENT:
+            raise HTTPError(429, "Too many stream reservations: this client already holds "
+                                 "SSE_MAX_RESERVATIONS_PER_CLIENT; open or let one expire first.")
+        reservation = sse.Reservation.reserve(self.host, gql_settings.SSE_RESERVATION_TIMEOUT,
+                                              reservation_owner(scope), quota)
         await self.host.send_response(self.send, 201, reservation.token.encode(), [_TEXT_HEADER])
 
     async def open(self, reservation: sse.Reservation) -> None:

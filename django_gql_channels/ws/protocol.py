@@ -161,7 +161,14 @@ class ProtocolHandler:
         try:
             message = self.consumer.decode_json(text)
         except ValueError as exc:
+            # JSONDecodeError, and bytes that are not UTF-8.
             await self.invalid_message(f"Invalid JSON: {exc}")
+            return
+        except (RecursionError, TypeError):
+            # Nesting deeper than the interpreter's stack (``"[" * 5000``), or a
+            # decode_json override that chokes: invalid all the same, and the
+            # exception text is nothing the client needs.
+            await self.invalid_message("Invalid JSON: nested too deeply or undecodable")
             return
         await self.handle(message)
 

@@ -167,6 +167,8 @@ async def test_start_before_init_is_an_error_for_that_operation():
 
 CONNECTION_ERRORS = [
     pytest.param("not json", "Invalid JSON", id="not-json"),
+    pytest.param("[" * 5000 + "]" * 5000, "nested too deeply", id="deeply-nested"),
+    pytest.param('{"a":' * 100000 + "1" + "}" * 100000, "nested too deeply", id="deeply-nested-objects"),
     pytest.param("[1]", "but got array", id="array"),
     pytest.param("null", "but got null", id="null"),
     pytest.param('{"type": "bogus"}', "Invalid message type 'bogus'", id="unknown-type-no-id"),

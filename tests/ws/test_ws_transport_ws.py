@@ -364,6 +364,8 @@ async def test_binary_frames_are_read_as_utf8_json():
 
 INVALID_MESSAGES = [
     pytest.param("not json", "Invalid JSON", id="not-json"),
+    pytest.param("[" * 5000 + "]" * 5000, "nested too deeply", id="deeply-nested"),
+    pytest.param('{"a":' * 100000 + "1" + "}" * 100000, "nested too deeply", id="deeply-nested-objects"),
     pytest.param("[]", "expected to be an object, but got array", id="array"),
     pytest.param("3", "but got number", id="number"),
     pytest.param('"text"', "but got string", id="string"),
