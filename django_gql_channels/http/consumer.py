@@ -425,10 +425,17 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
     async def operation_context(self, request: ChannelsRequest, host: SSEHost,
                                 response: TemporalResponse) -> tuple[Any, Any]:
         """Context and root value of an operation run over SSE: the HTTP hooks', plus ``"ws"``."""
-        context = await self._hook(self.get_context(request, response))
+        overridden = self._overridden_hooks
+        context: Any
+        if "get_context" in overridden:
+            context = await self._hook(self.get_context(request, response))
+        elif self.request_attributes:
+            context = GrapheneContext(request=request, response=response)
+        else:
+            context = {"request": request, "response": response}
         if isinstance(context, dict):
             context.setdefault("ws", host)
-        root_value = await self._hook(self.get_root_value(request))
+        root_value = await self._hook(self.get_root_value(request)) if "get_root_value" in overridden else None
         return context, root_value
 
     # -- reading -------------------------------------------------------------

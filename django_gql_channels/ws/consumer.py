@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from ..channel_layer.consumer import ChannelsConsumer
 from ..channel_layer.outage import layer_failed, layer_is_down
 from ..conf import gql_settings
-from ..context import wants_request_attributes
+from ..context import GrapheneContext, wants_request_attributes
 from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
 from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
@@ -321,9 +321,13 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         Returns the ack payload or ``UNSET``; ``ConnectionRejectionError`` propagates.
         """
         self.connection_params = payload if payload is not None else {}
-        context = self.get_context(self, self.connection_params)
-        if inspect.isawaitable(context):
-            context = await context
+        if type(self).get_context is GraphQLWSConsumer.get_context:  # the default, as a plain dict
+            context: Any = (GrapheneContext if self.request_attributes else dict)(
+                request=self, ws=self, connection_params=self.connection_params)
+        else:
+            context = self.get_context(self, self.connection_params)
+            if inspect.isawaitable(context):
+                context = await context
         self.context = context
         result = self.on_ws_connect(context)
         if inspect.isawaitable(result):
