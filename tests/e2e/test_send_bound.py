@@ -135,6 +135,7 @@ async def test_a_client_that_never_reads_does_not_grow_the_server(server, redis_
         for _ in range(20):  # the server takes in what Redis delivered
             await asyncio.sleep(0.25)
             peak = max(peak, _rss(pid))
+        print(f"{server.process.args[2]} {subprotocol}: RSS +{(peak - before) / 2**20:.1f} MB")
         assert peak - before <= MAX_GROWTH, f"RSS grew by {(peak - before) / 2**20:.0f} MB"
         assert "Dropped" in server.log()
     finally:
