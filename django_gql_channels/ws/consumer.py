@@ -29,6 +29,7 @@ from ..exceptions import GraphQLRequestError
 from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
 from ..operations import Admission, ConfirmingListener, ConnectionGone, Operations, TooManyOperations
 from ..unset import UNSET
+from .backpressure import SendGate, send_gate
 from .legacy_ws import LegacyWSProtocol
 from .protocol import ProtocolHandler, close_reason
 from .transport_ws import TransportWSProtocol
@@ -95,6 +96,14 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
     once on one socket; one more is refused with an ``error`` for it alone.
     A frame larger than ``MAX_MESSAGE_SIZE`` bytes closes the socket with 1009
     (message too big) before it is decoded or parsed.
+
+    **Slow clients.** Sending to a client that reads slower than results come
+    waits, on every server: uvicorn's ``send`` waits for its transport to
+    drain, and under daphne the consumer waits on a :class:`~.backpressure.SendGate`
+    while Twisted's write buffer is full. A waiting subscription's channel-layer
+    queue fills meanwhile, and past ``SUBSCRIPTION_QUEUE_SIZE`` messages further
+    ones are dropped (logged, rate-limited); the server holds at most that
+    queue and one transport buffer per subscription, never an unbounded backlog.
     """
 
     protocol_classes: ClassVar[dict[str, type[ProtocolHandler]]] = {
@@ -151,6 +160,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         self.admission: Admission | None = None
         #: The operations running on this socket (``admission.operations``), from connect on.
         self.operations: Operations | None = None
+        #: Set on daphne: sends wait while its transport's buffer is full (see :mod:`.backpressure`).
+        self.send_gate: SendGate | None = None
 
     # -- hooks ---------------------------------------------------------------
 
@@ -202,6 +213,7 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         if offered:
             accept["subprotocol"] = subprotocol
         await send(accept)
+        self.send_gate = send_gate(send)
         self.protocol = protocol = self.protocol_classes[subprotocol](self)
         self.admission = admission = Admission(
             self.engine, protocol, transport="a WebSocket", confirm_timeout=self.confirm_timeout,
@@ -289,6 +301,10 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             await self.base_send({"type": "websocket.send", "text": text})
         except Exception as exc:  # the ASGI server refuses: the client is gone
             raise ConnectionGone(str(exc)) from exc
+        gate = self.send_gate
+        if gate is not None and not gate.drained.is_set():
+            # daphne's buffer is full: wait for it to drain, as uvicorn's send does.
+            await gate.drained.wait()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the socket (once); ``reason`` is cut to the 123 bytes a close frame holds."""
