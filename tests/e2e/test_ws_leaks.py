@@ -37,7 +37,8 @@ async def layer():
 
 def consumers_alive() -> int:
     gc.collect()
-    return sum(1 for obj in gc.get_objects() if isinstance(obj, GraphQLWSConsumer))
+    # type(), not isinstance(): isinstance() would set up lazy objects (a GIS one needs GEOS)
+    return sum(1 for obj in gc.get_objects() if issubclass(type(obj), GraphQLWSConsumer))
 
 
 async def settle() -> None:
