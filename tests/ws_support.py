@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -37,3 +38,13 @@ async def group_inbox(layer, group: str) -> Callable[..., Any]:
         return await asyncio.wait_for(layer.receive(channel), timeout)
 
     return next_message
+
+
+def nesting_reason(text: str) -> str:
+    """What the server says of ``text``: this Python's JSON decoder gives up on deep nesting (a
+    RecursionError before 3.13) or decodes it (3.13 takes 5,000 levels), and then it is no object."""
+    try:
+        json.loads(text)
+    except RecursionError:
+        return "nested too deeply"
+    return "expected to be an object"

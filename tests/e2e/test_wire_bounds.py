@@ -69,7 +69,9 @@ async def test_deeply_nested_json_over_a_websocket_is_an_invalid_message(server,
             assert '"connection_ack"' in await asyncio.wait_for(ws.recv(), WAIT)
             await ws.send(NESTED)
             reply = await asyncio.wait_for(ws.recv(), WAIT)
-            assert '"connection_error"' in reply and "nested too deeply" in reply
+            # Python 3.13's decoder takes 5,000 levels: then the message is refused as no object.
+            assert '"connection_error"' in reply
+            assert "nested too deeply" in reply or "expected to be an object" in reply
             # the socket lives on
             await ws.send('{"type": "start", "id": "1", "payload": {"query": "{ hello }"}}')
             assert '"data"' in await asyncio.wait_for(ws.recv(), WAIT)
@@ -80,7 +82,8 @@ def test_deeply_nested_json_over_http_is_a_400(server):
     reply = httpx.post(f"{server.url}/graphql", content=NESTED.encode(),
                        headers={"content-type": "application/json"}, timeout=WAIT)
     assert reply.status_code == 400
-    assert "not valid JSON" in reply.json()["errors"][0]["message"]
+    # "not valid JSON" where the decoder gives up; Python 3.13's decodes 5,000 levels: an array, refused too.
+    assert reply.json()["errors"][0]["message"].startswith(("Request body is not valid JSON", "Batched requests"))
     assert "Traceback" not in server.log()
 
 

@@ -11,7 +11,7 @@ from django_gql_channels import ConnectionRejectionError, GraphQLWSConsumer
 from django_gql_channels.conf import gql_settings
 from django_gql_channels.testing import GraphQLWebsocketCommunicator, WebSocketClosed
 from tests import ws_schema
-from tests.ws_support import client_factory, make_app
+from tests.ws_support import client_factory, make_app, nesting_reason
 
 pytestmark = pytest.mark.usefixtures("clean_layer")
 
@@ -167,7 +167,7 @@ async def test_start_before_init_is_an_error_for_that_operation():
 
 CONNECTION_ERRORS = [
     pytest.param("not json", "Invalid JSON", id="not-json"),
-    pytest.param("[" * 5000 + "]" * 5000, "nested too deeply", id="deeply-nested"),
+    pytest.param("[" * 5000 + "]" * 5000, nesting_reason("[" * 5000 + "]" * 5000), id="deeply-nested"),
     pytest.param('{"a":' * 100000 + "1" + "}" * 100000, "nested too deeply", id="deeply-nested-objects"),
     pytest.param("[1]", "but got array", id="array"),
     pytest.param("null", "but got null", id="null"),
