@@ -83,7 +83,8 @@ def test_deeply_nested_json_over_http_is_a_400(server):
                        headers={"content-type": "application/json"}, timeout=WAIT)
     assert reply.status_code == 400
     # "not valid JSON" where the decoder gives up; Python 3.13's decodes 5,000 levels: an array, refused too.
-    assert reply.json()["errors"][0]["message"].startswith(("Request body is not valid JSON", "Batched requests"))
+    message = reply.json()["errors"][0]["message"]
+    assert "not valid JSON" in message or message.startswith("Batched requests")
     assert "Traceback" not in server.log()
 
 
