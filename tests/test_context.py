@@ -281,8 +281,9 @@ async def test_over_sse_in_both_modes(logged_in):
     assert name == "next" and seen(payload["data"]) == expected(["request", "response", "ws"])
     await stream.rest()
     # single connection mode: the operation's request, with the reserving consumer as "ws"
-    token = (await request(app, "PUT", accept=None)).body.decode()
-    stream = await StreamingRequest(app, "GET", headers=[(TOKEN, token)]).start()
+    # (a reservation belongs to who made it: the same session reserves, streams and sends)
+    token = (await request(app, "PUT", accept=None, headers=logged_in)).body.decode()
+    stream = await StreamingRequest(app, "GET", headers=[*logged_in, (TOKEN, token)]).start()
     reply = await request(app, payload={"query": "subscription { seen }", "extensions": {"operationId": "s"}},
                           accept=None, headers=[*logged_in, (TOKEN, token)])
     assert reply.status == 202
@@ -345,11 +346,12 @@ async def test_super_get_context_gives_it_to_extend():
         kind = graphene.String()
 
         def resolve_kind(root, info):
-            return f"{type(info.context).__name__} {info.context['loaders']} {info.context.method}"
+            graphene_context = isinstance(info.context, GrapheneContext)
+            return f"{graphene_context} {info.context['loaders']} {info.context.method}"
 
     reply = await request(HTTPConsumer.as_asgi(schema=graphene.Schema(query=Query)), payload={"query": "{ kind }"},
                           accept="application/json")
-    assert json.loads(reply.body) == {"data": {"kind": "GrapheneContext made per request POST"}}
+    assert json.loads(reply.body) == {"data": {"kind": "True made per request POST"}}
 
 
 @pytest.mark.graphene_env
