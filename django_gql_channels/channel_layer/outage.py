@@ -171,14 +171,18 @@ _recovery_callbacks: dict[int, set[Callable[[], None]]] = {}
 
 def on_layer_recovery(layer: Any, callback: Callable[[], None]) -> Callable[[], None]:
     """Call ``callback`` whenever an outage of ``layer`` ends; returns the function that unregisters it."""
-    key = id(layer)
-    callbacks = _recovery_callbacks.setdefault(key, set())
-    callbacks.add(callback)
+    return _register(_recovery_callbacks, id(layer), callback)
+
+
+def _register(registry: dict[int, set[Any]], key: int, item: Any) -> Callable[[], None]:
+    """Add ``item`` to ``registry[key]``; the returned function removes it (and the emptied set)."""
+    items = registry.setdefault(key, set())
+    items.add(item)
 
     def unregister() -> None:
-        callbacks.discard(callback)
-        if not callbacks and _recovery_callbacks.get(key) is callbacks:
-            del _recovery_callbacks[key]
+        items.discard(item)
+        if not items and registry.get(key) is items:
+            del registry[key]
 
     return unregister
 
@@ -189,16 +193,7 @@ _restorers: dict[int, set[Callable[[], Awaitable[None]]]] = {}
 
 def on_layer_restart(layer: Any, restore: Callable[[], Awaitable[None]]) -> Callable[[], None]:
     """Have :func:`prepare_to_publish` await ``restore()`` after an outage; returns the unregistering function."""
-    key = id(layer)
-    restorers = _restorers.setdefault(key, set())
-    restorers.add(restore)
-
-    def unregister() -> None:
-        restorers.discard(restore)
-        if not restorers and _restorers.get(key) is restorers:
-            del _restorers[key]
-
-    return unregister
+    return _register(_restorers, id(layer), restore)
 
 
 def _reconnect_pubsub_receivers(layer: Any) -> list[Awaitable[None]]:

@@ -389,12 +389,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 # The default hooks are inlined: a request pays for a hook's
                 # coroutine only when a subclass overrides it.
                 overridden = self._overridden_hooks
-                if "get_context" in overridden:
-                    context = await self._hook(self.get_context(request, response))
-                elif self.request_attributes:
-                    context = GrapheneContext(request=request, response=response)
-                else:
-                    context = {"request": request, "response": response}
+                context = await self._hook(self.get_context(request, response)) if "get_context" in overridden \
+                    else self._default_context(request, response)
                 root_value = await self._hook(self.get_root_value(request)) if "get_root_value" in overridden \
                     else None
                 result = await engine.execute(operation, variables=params.variables, context=context,
@@ -420,19 +416,20 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         body: str | bytes = await self._hook(self.encode_json(data))
         await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
 
+    def _default_context(self, request: ChannelsRequest, response: TemporalResponse) -> dict[str, Any]:
+        """``get_context``'s default as a plain dict (or ``GrapheneContext``), for requests that skip the hook."""
+        if self.request_attributes:
+            return GrapheneContext(request=request, response=response)
+        return {"request": request, "response": response}
+
     # -- Server-Sent Events (see .sse and .sse_requests) -------------------------
 
     async def operation_context(self, request: ChannelsRequest, host: SSEHost,
                                 response: TemporalResponse) -> tuple[Any, Any]:
         """Context and root value of an operation run over SSE: the HTTP hooks', plus ``"ws"``."""
         overridden = self._overridden_hooks
-        context: Any
-        if "get_context" in overridden:
-            context = await self._hook(self.get_context(request, response))
-        elif self.request_attributes:
-            context = GrapheneContext(request=request, response=response)
-        else:
-            context = {"request": request, "response": response}
+        context = await self._hook(self.get_context(request, response)) if "get_context" in overridden \
+            else self._default_context(request, response)
         if isinstance(context, dict):
             context.setdefault("ws", host)
         root_value = await self._hook(self.get_root_value(request)) if "get_root_value" in overridden else None
