@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "SSE_KEEP_ALIVE_INTERVAL": 12,
     "SSE_RESERVATION_TIMEOUT": 30,
     "SSE_MAX_RESERVATIONS_PER_CLIENT": 16,
+    # Apollo's multipart HTTP subscriptions.
+    "MULTIPART_SUBSCRIPTIONS_ENABLED": True,
+    "MULTIPART_HEARTBEAT_INTERVAL": 5,
     # Persisted (trusted) documents and automatic persisted queries.
     "PERSISTED_DOCUMENTS": None,
     "ONLY_PERSISTED_DOCUMENTS": False,
@@ -165,6 +168,11 @@ DESCRIPTIONS: dict[str, str] = {
                                        "IP address); past it a ``PUT`` is answered 429.",
     "SSE_RESERVATION_TIMEOUT": "Seconds a single-connection-mode reservation (``PUT``) waits for its "
                                "stream to be opened before it expires.",
+    "MULTIPART_SUBSCRIPTIONS_ENABLED": "Apollo's multipart HTTP subscriptions at the GraphQL URL: a subscription "
+                                       "whose ``Accept`` names ``multipart/mixed;subscriptionSpec=\"1.0\"`` (as "
+                                       "Apollo Client sends it) is answered as a ``multipart/mixed`` stream.",
+    "MULTIPART_HEARTBEAT_INTERVAL": "Seconds between heartbeat parts (``{}``) on an idle multipart subscription, "
+                                    "so proxies do not cut it; ``None``: none.",
     "PERSISTED_DOCUMENTS": "Path to a persisted-documents manifest: a JSON object ``{\"<id>\": \"<document>\"}`` "
                            "(ids ``sha256:<hex>`` or bare hex) or Apollo's persisted query manifest. Read and "
                            "validated once, at start-up; requests may then name a document by ``documentId`` "
@@ -329,6 +337,9 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
                                 "a number of seconds > 0, or None for no keep-alive"),
     "SSE_MAX_RESERVATIONS_PER_CLIENT": (_is_positive_int, "a positive int"),
     "SSE_RESERVATION_TIMEOUT": (lambda v: _is_non_negative_number(v) and v > 0, "a number of seconds > 0"),
+    "MULTIPART_SUBSCRIPTIONS_ENABLED": (_is_bool, "a bool"),
+    "MULTIPART_HEARTBEAT_INTERVAL": (lambda v: v is None or (_is_non_negative_number(v) and v > 0),
+                                     "a number of seconds > 0, or None for no heartbeat"),
     "PERSISTED_DOCUMENTS": (lambda v: v is None or isinstance(v, (str, os.PathLike)),
                             "a path to a manifest file, or None"),
     "ONLY_PERSISTED_DOCUMENTS": (_is_bool, "a bool"),

@@ -25,7 +25,9 @@ Every refusal has a JSON ``{"errors": [{"message": ...}]}`` body.
 With ``SSE_ENABLED`` the same URL also speaks GraphQL over Server-Sent Events
 (the graphql-sse protocol, both modes): see :mod:`.sse`. Those requests are
 answered by :class:`~.sse_requests.SSERequests`, which sees this consumer
-only as an :class:`~.sse.SSEHost`.
+only as an :class:`~.sse.SSEHost`. With ``MULTIPART_SUBSCRIPTIONS_ENABLED``
+it also answers Apollo's multipart HTTP subscriptions: see
+:mod:`.multipart_subscriptions`.
 
 Around the consumer: :mod:`.head` reads the headers, :mod:`.body` the body,
 :mod:`.params` the GraphQL parameters, :mod:`.errors` words the refusals,
@@ -61,6 +63,7 @@ from .hooks import hook_result, overridden_hooks
 from .hosts import check_host
 from .ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .multipart import MISSING_PREFLIGHT_MESSAGE, apply_map, close_files, multipart_field
+from .multipart_subscriptions import MULTIPART_SUBSCRIPTION, MultipartSubscriptions
 from .negotiation import GRAPHQL_RESPONSE_JSON, JSON
 from .params import GraphQLParams, params_from_data, query_params
 from .sse import SSEHost
@@ -141,6 +144,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         allow_queries_via_get: bool | None = None,
         multipart_uploads_enabled: bool | None = None,
         sse_enabled: bool | None = None,
+        multipart_subscriptions_enabled: bool | None = None,
     ) -> None:
         super().__init__()
         self.schema = schema
@@ -156,6 +160,10 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             else multipart_uploads_enabled
         )
         self.sse_enabled: bool = gql_settings.SSE_ENABLED if sse_enabled is None else sse_enabled
+        self.multipart_subscriptions_enabled: bool = (
+            gql_settings.MULTIPART_SUBSCRIPTIONS_ENABLED if multipart_subscriptions_enabled is None
+            else multipart_subscriptions_enabled
+        )
         self._overridden_hooks = overridden_hooks(type(self), GraphQLHTTPConsumer, _INLINED_HOOKS)
         #: Set once the response has started: a failure can no longer be answered with an error.
         self.response_started = False
@@ -239,7 +247,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
 
     async def handle(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         """Answer one request (raising :class:`HTTPError` to refuse it): the handler of its method."""
-        head = RequestHead(scope, sse_enabled=self.sse_enabled)
+        head = RequestHead(scope, sse_enabled=self.sse_enabled,
+                           multipart_subscriptions=self.multipart_subscriptions_enabled)
         method = head.method
         reservation = None
         if self.sse_enabled and method != "PUT" and (head.token is not None or method == "DELETE"):
@@ -338,7 +347,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         if reservation is not None:
             await SSERequests(self, send, receive).start(request, params, reservation, media_type)
             return
-        await self.execute(send, request, params, media_type, event_stream=head.event_stream)
+        await self.execute(send, request, params, media_type, event_stream=head.event_stream,
+                           multipart=head.multipart_subscriptions)
 
     async def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
         """The operation ``params`` describe (text, ``documentId`` or persisted-query hash),
@@ -351,12 +361,14 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                                        document_id=params.document_id, extensions=params.extensions)
 
     async def execute(self, send: Callable[..., Any], request: ChannelsRequest, params: GraphQLParams,
-                      media_type: bytes, *, event_stream: bool = False) -> None:
+                      media_type: bytes, *, event_stream: bool = False, multipart: bool = False) -> None:
         """Prepare and run the operation, then send its result.
 
         With ``event_stream`` (the client accepts ``text/event-stream``) a
         subscription is streamed, and so is everything when ``media_type`` is
-        the event stream itself (no JSON type was acceptable).
+        the event stream itself (no JSON type was acceptable). ``multipart``
+        (the client accepts Apollo's multipart subscriptions) does the same
+        as a ``multipart/mixed`` response.
         """
         engine = self.engine
         response = TemporalResponse()
@@ -368,6 +380,10 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         except GraphQLRequestError as error:
             if media_type is sse.EVENT_STREAM:
                 await SSERequests(self, send, self._receive).stream_errors(engine.format_errors(error.errors))
+                return
+            if media_type is MULTIPART_SUBSCRIPTION:
+                await MultipartSubscriptions(self, send, self._receive).stream_errors(
+                    engine.format_errors(error.errors))
                 return
             result = ExecutionResult(None, error.errors)
             request_error = True
@@ -381,6 +397,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
             if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM):
                 await SSERequests(self, send, self._receive).stream_operation(request, params, operation)
+                return
+            if multipart and (kind == "subscription" or media_type is MULTIPART_SUBSCRIPTION):
+                await MultipartSubscriptions(self, send, self._receive).stream_operation(request, params, operation)
                 return
             if kind == "subscription":
                 result = ExecutionResult(None, [GraphQLError(self._subscription_elsewhere_message())])
@@ -506,7 +525,13 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
     def _subscription_elsewhere_message(self) -> str:
         message = (f"Subscriptions are served over WebSocket at {self.websocket_url()}: "
                    "connect there with a graphql-ws (graphql-transport-ws) client")
+        here = []
         if self.sse_enabled:
-            return (f"{message}, or over Server-Sent Events at this URL: send the request with "
-                    "'Accept: text/event-stream', as the graphql-sse client does.")
+            here.append("over Server-Sent Events at this URL: send the request with "
+                        "'Accept: text/event-stream', as the graphql-sse client does")
+        if self.multipart_subscriptions_enabled:
+            here.append("as a multipart HTTP response at this URL: send the request with "
+                        "'Accept: multipart/mixed;subscriptionSpec=\"1.0\"', as Apollo Client does")
+        if here:
+            return f"{message}, or {', or '.join(here)}."
         return f"{message}."

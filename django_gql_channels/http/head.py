@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import sse
+from .multipart_subscriptions import MULTIPART_SUBSCRIPTION, accepts_multipart_subscriptions
 from .multipart import PREFLIGHT_HEADERS
 from .negotiation import Negotiated, negotiate
 
@@ -19,9 +20,9 @@ class RequestHead:
     """
 
     __slots__ = ("accept", "content_length", "content_type", "event_stream", "method",
-                 "multipart_preflight", "negotiated", "token")
+                 "multipart_preflight", "multipart_subscriptions", "negotiated", "token")
 
-    def __init__(self, scope: dict[str, Any], *, sse_enabled: bool) -> None:
+    def __init__(self, scope: dict[str, Any], *, sse_enabled: bool, multipart_subscriptions: bool = False) -> None:
         self.method: str = scope["method"]
         content_type = accept = content_length = token = None
         preflight = False
@@ -48,6 +49,13 @@ class RequestHead:
             if self.event_stream and self.negotiated.content_type is None:
                 # Only an event stream is acceptable: every outcome goes there.
                 self.negotiated = self.negotiated._replace(content_type=sse.EVENT_STREAM)
+        #: The client accepts Apollo's multipart subscriptions (with ``multipart_subscriptions`` only).
+        self.multipart_subscriptions = False
+        if multipart_subscriptions and accepts_multipart_subscriptions(accept):
+            self.multipart_subscriptions = True
+            if self.negotiated.content_type is None:
+                # Only multipart subscriptions are acceptable: every outcome is streamed that way.
+                self.negotiated = self.negotiated._replace(content_type=MULTIPART_SUBSCRIPTION)
         #: The single-connection-mode token, with ``sse_enabled`` only.
         self.token: bytes | None = token if sse_enabled else None
 

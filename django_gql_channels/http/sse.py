@@ -82,7 +82,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .types import ChannelsRequest
 
 __all__ = [
-    "EVENT_STREAM", "TOKEN_HEADER", "TOKEN_QUERY_KEY", "DistinctSink", "EventStream", "Reservation", "SSEHost",
+    "EVENT_STREAM", "TOKEN_HEADER", "TOKEN_QUERY_KEY", "DistinctSink", "EventStream", "HeldStream", "Reservation",
+    "SSEHost",
     "accepts_event_stream", "accepts_text_plain", "format_event", "open_subscription_channel", "reservations",
     "serve", "stream_admission",
 ]
@@ -445,7 +446,20 @@ async def _wait_disconnect(receive: Callable[..., Any]) -> None:
         pass
 
 
-async def serve(stream: EventStream, receive: Callable[..., Any], operations: Operations | None,
+class HeldStream(Protocol):
+    """A streamed response :func:`serve` holds open: an event stream, or a multipart one."""
+
+    #: The client went away, or the stream was ended.
+    closed: bool
+
+    async def keep_alive(self) -> None:
+        """Tell proxies the idle stream is alive."""
+
+    async def end(self) -> None:
+        """End the response (once)."""
+
+
+async def serve(stream: HeldStream, receive: Callable[..., Any], operations: Operations | None,
                 keep_alive_interval: float | None) -> None:
     """Hold ``stream`` open until the client goes away (or ``operations`` have all ended).
 

@@ -1,0 +1,255 @@
+"""Apollo's multipart HTTP subscriptions: a subscription answered by one ``multipart/mixed`` response.
+
+Apollo Client's ``HttpLink`` sends a subscription as it sends a query, with
+``Accept: multipart/mixed;boundary=graphql;subscriptionSpec=1.0,application/json``
+(Apollo's "Multipart HTTP protocol for GraphQL subscriptions"). With
+``MULTIPART_SUBSCRIPTIONS_ENABLED`` on, such a request is answered ``200``
+with ``Content-Type: multipart/mixed;boundary="graphql";subscriptionSpec="1.0"``
+and one ``application/json`` part per message:
+
+=======================================  =============================================
+part                                     when
+=======================================  =============================================
+``{"payload": <result>}``                each result (the confirming ``null`` one too)
+``{}``                                   heartbeat: every ``MULTIPART_HEARTBEAT_INTERVAL``
+                                         seconds the stream is idle
+``{"payload": null, "errors": [...]}``   the subscription failed outside GraphQL
+                                         execution (e.g. the channel layer is
+                                         unreachable: ``SERVICE_UNAVAILABLE``); last part
+=======================================  =============================================
+
+then the closing ``--graphql--`` when the subscription ends on the server's
+side. Each part is sent with the delimiter that follows it, so a client
+(which splits on delimiters) reads it at once rather than at the next part.
+
+Anything else that request carries is answered as GraphQL over HTTP
+answers it: queries and mutations (Apollo Client sends them with a JSON
+``Accept``) and request errors are plain JSON when ``Accept`` admits JSON.
+Only when it admits nothing but these multipart subscriptions is every
+outcome streamed: one part, then the end. A subscription whose ``Accept``
+names ``multipart/mixed`` without ``subscriptionSpec`` is not one of them.
+
+The operation runs in the lifecycle every streaming transport shares
+(:class:`~django_gql_channels.operations.Operations`, through an
+:class:`~django_gql_channels.operations.Admission`), like an SSE stream in
+distinct connections mode: its context is the HTTP consumer's plus
+``"ws"``, and when the client goes away the subscription is cancelled and
+its groups left before the request ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..conf import gql_settings
+from ..operations import Admission, ConnectionGone
+from ..operations.shared_results import SharedResult
+from . import sse
+from .hooks import hook_result
+from .types import TemporalResponse, encode_headers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine import Operation
+    from .params import GraphQLParams
+    from .types import ChannelsRequest
+
+__all__ = ["MULTIPART_SUBSCRIPTION", "MultipartSink", "MultipartSubscriptions", "PartStream",
+           "accepts_multipart_subscriptions", "format_part"]
+
+#: The reply's content type; also the negotiated media type when nothing else is acceptable.
+MULTIPART_SUBSCRIPTION = b'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"'
+_SPEC_VERSION = b"1.0"
+
+_STREAM_HEADERS = [
+    (b"content-type", MULTIPART_SUBSCRIPTION),
+    (b"cache-control", b"no-cache"),
+    # nginx buffers responses unless told not to; a buffered stream delivers nothing.
+    (b"x-accel-buffering", b"no"),
+]
+#: The (empty) preamble's end: the first delimiter, whose line break each part brings.
+_OPENING = b"\r\n--graphql"
+_PART_HEAD = b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
+_DELIMITER = b"\r\n--graphql"
+#: After the last part's delimiter: ``--`` makes it the close delimiter.
+_CLOSING = b"--\r\n"
+
+
+def format_part(body: str | bytes) -> bytes:
+    """One JSON part with the delimiter that ends it."""
+    if isinstance(body, str):
+        body = body.encode()
+    return _PART_HEAD + body + _DELIMITER
+
+
+_HEARTBEAT = format_part(b"{}")
+
+
+def accepts_multipart_subscriptions(accept: bytes | None) -> bool:
+    """Whether ``Accept`` names ``multipart/mixed`` with ``subscriptionSpec`` 1.0 (and a non-zero q)."""
+    if not accept or b"subscriptionspec" not in accept.lower():
+        return False
+    for part in accept.lower().split(b","):
+        media_range, _, params = part.partition(b";")
+        if media_range.strip() != b"multipart/mixed":
+            continue
+        spec = None
+        q = 1.0
+        for param in params.split(b";"):
+            name, _, value = param.partition(b"=")
+            name, value = name.strip(), value.strip().strip(b"\"'")
+            if name == b"subscriptionspec":
+                spec = value
+            elif name == b"q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if spec == _SPEC_VERSION and q > 0:
+            return True
+    return False
+
+
+class PartStream:
+    """One ``multipart/mixed`` response: started on first write, ended once (with the close delimiter)."""
+
+    __slots__ = ("_send", "active", "closed", "headers", "response", "started")
+
+    def __init__(self, send: Callable[..., Any], response: TemporalResponse | None = None,
+                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        self._send = send
+        #: More headers for the response (CORS).
+        self.headers = headers
+        #: Headers resolvers set on it before the first part go out with the stream's.
+        self.response = response
+        self.started = False
+        #: The client went away, or the stream was ended.
+        self.closed = False
+        #: Something was sent since the last heartbeat tick.
+        self.active = False
+
+    async def _start(self) -> bytes:
+        """Send the response's start; what the first body chunk must begin with."""
+        self.started = True
+        headers = list(_STREAM_HEADERS)
+        if self.headers:
+            headers.extend(self.headers)
+        if self.response is not None and self.response.headers:
+            headers.extend(encode_headers(self.response.headers))
+        await self._write_message({"type": "http.response.start", "status": 200, "headers": headers})
+        return _OPENING
+
+    async def open(self) -> None:
+        """Start the response now: some servers (daphne) send the headers only with the
+        first body chunk, and clients wait for the headers."""
+        if not self.started:
+            await self.write(b"")
+
+    async def write(self, chunk: bytes) -> None:
+        if self.closed:
+            raise ConnectionGone("the multipart response is closed")
+        if not self.started:
+            chunk = await self._start() + chunk
+        self.active = True
+        await self._write_message({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def keep_alive(self) -> None:
+        """A heartbeat part, unless something else was sent since the last call."""
+        if not self.active and not self.closed:
+            with contextlib.suppress(ConnectionGone):
+                await self.write(_HEARTBEAT)
+        self.active = False
+
+    async def end(self) -> None:
+        if self.closed:
+            return
+        chunk = _CLOSING if self.started else await self._start() + _CLOSING
+        self.closed = True
+        with contextlib.suppress(ConnectionGone):
+            await self._write_message({"type": "http.response.body", "body": chunk, "more_body": False})
+
+    async def _write_message(self, message: dict[str, Any]) -> None:
+        try:
+            await self._send(message)
+        except Exception as exc:  # the ASGI server refuses: the client is gone
+            self.closed = True
+            raise ConnectionGone(str(exc)) from exc
+
+
+class MultipartSink:
+    """Where the one operation of a multipart response sends: each message a part."""
+
+    __slots__ = ("_encode", "_shared_key", "stream")
+
+    def __init__(self, stream: PartStream, encode: Callable[[Any], Any]) -> None:
+        self.stream = stream
+        self._encode = encode
+        # Responses whose consumers encode alike send the very same part bytes.
+        self._shared_key = ("multipart-payload", getattr(encode, "__func__", encode))
+
+    async def _part(self, message: dict[str, Any]) -> bytes:
+        return format_part(await hook_result(self._encode(message)))
+
+    async def send_next(self, op_id: Any, payload: dict[str, Any]) -> None:
+        await self.stream.write(await self._part({"payload": payload}))
+
+    async def send_next_shared(self, op_id: Any, result: SharedResult) -> None:
+        chunk = result.cached(self._shared_key)
+        if chunk is None:
+            chunk = result.store(self._shared_key, await self._part({"payload": result.payload}))
+        await self.stream.write(chunk)
+
+    async def send_complete(self, op_id: Any) -> None:
+        """Nothing to send: the close delimiter follows once the operation is over."""
+
+    async def send_errors(self, op_id: Any, errors: list[dict[str, Any]]) -> None:
+        # Apollo's transport-level error: no payload, and the stream ends after it.
+        await self.stream.write(await self._part({"payload": None, "errors": errors}))
+
+
+class MultipartSubscriptions:
+    """Answers one request as a multipart subscription: ``host`` is its consumer, ``send``/``receive``
+    its ASGI channel."""
+
+    __slots__ = ("host", "receive", "send")
+
+    def __init__(self, host: sse.SSEHost, send: Callable[..., Any], receive: Callable[..., Any] | None) -> None:
+        self.host = host
+        self.send = send
+        self.receive = receive
+
+    def admission(self, sink: MultipartSink) -> Admission:
+        """The door to the response's one operation, with the host's timeouts and layer channel."""
+        host = self.host
+        return Admission(host.engine, sink, transport="a multipart subscription",
+                         confirm_timeout=host.confirm_timeout, cleanup_timeout=host.cleanup_timeout,
+                         open_channel=functools.partial(sse.open_subscription_channel, host),
+                         max_operations=None)
+
+    async def stream_operation(self, request: ChannelsRequest, params: GraphQLParams,
+                               operation: Operation) -> None:
+        """Run one operation, a part per result, until it ends or the client goes."""
+        host = self.host
+        response = TemporalResponse()
+        context, root_value = await host.operation_context(request, host, response)
+        stream = PartStream(self.send, response, host.cors_headers)
+        admission = self.admission(MultipartSink(stream, host.encode_json))
+        await admission.open_channel(operation)
+        host.response_started = True
+        await admission.start(None, operation, params.variables, context, root_value)
+        if operation.kind == "subscription":
+            with contextlib.suppress(ConnectionGone):
+                await stream.open()  # listening: let the client know
+        assert self.receive is not None
+        await sse.serve(stream, self.receive, admission.operations, gql_settings.MULTIPART_HEARTBEAT_INTERVAL)
+
+    async def stream_errors(self, errors: list[dict[str, Any]]) -> None:
+        """A request error, as the response's only part."""
+        host = self.host
+        stream = PartStream(self.send, headers=host.cors_headers)
+        host.response_started = True
+        with contextlib.suppress(ConnectionGone):
+            await MultipartSink(stream, host.encode_json).send_next(None, {"errors": errors})
+        await stream.end()
