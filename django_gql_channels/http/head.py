@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import sse
-from .multipart_subscriptions import MULTIPART_SUBSCRIPTION, accepts_multipart_subscriptions
 from .multipart import PREFLIGHT_HEADERS
+from .multipart_subscriptions import MULTIPART_SUBSCRIPTION, accepts_multipart_subscriptions
 from .negotiation import Negotiated, negotiate
 
 __all__ = ["RequestHead", "websocket_url"]
