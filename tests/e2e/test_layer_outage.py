@@ -1,8 +1,9 @@
 """Fault injection: SIGKILL the Redis server under a live uvicorn with subscribers, restart it on the same port.
 
 For both Redis layers the original subscribers (graphql-transport-ws,
-legacy graphql-ws, and the Channels tutorial's own-channel way) receive new
-messages after the restart without resubscribing and see no ``error`` or
+legacy graphql-ws, the Channels tutorial's own-channel way, and an Apollo
+multipart HTTP subscription) receive new messages after the restart without
+resubscribing and see no ``error`` or
 ``complete`` meanwhile; the first publish after the restart succeeds;
 publishing and subscribing during the outage fail with clear errors
 (``SERVICE_UNAVAILABLE``); nothing a client sees names the Redis server's address.
@@ -17,6 +18,8 @@ import time
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+
+from tests.multipart_support import END
 
 WAIT = 10
 NEXT_MESSAGE_BOUND = 8  # seconds the first message after a restart may take (the issue's bound)
@@ -85,10 +88,17 @@ async def test_subscribers_survive_a_redis_restart(layer, redis_server, live_ser
         await Client.subscribe(live, "graphql-transport-ws", "ownChannelMessages", "news", seen),
     ]
     async with httpx.AsyncClient(timeout=WAIT) as http:
+        # An Apollo multipart subscription over HTTP rides the outage too.
+        from .test_multipart_subscriptions import LiveMultipartSubscription
+
+        multipart = LiveMultipartSubscription(http, f"{live.url}/graphql", GROUP_QUERY % "onGroupMessage",
+                                              {"g": "news"})
+        assert await multipart.next() == {"payload": {"data": {"onGroupMessage": None}}}
         try:
             assert await publish(http, live, "news", "before", seen) == {"data": {"publish": True}}
             for subscriber in subscribers:
                 assert await subscriber.text() == "before"
+            assert await multipart.next() == {"payload": {"data": {"onGroupMessage": {"text": "before"}}}}
 
             redis_server.kill()
             # Publishing now fails with a clear error, as does a new subscription; a new socket still opens.
@@ -110,6 +120,15 @@ async def test_subscribers_survive_a_redis_restart(layer, redis_server, live_ser
             assert status == 200, (status, events)
             assert [e["event"] for e in events] == ["next", "complete"], events
             assert events[0]["data"]["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}, events
+            # A new multipart subscription: Apollo's transport-level error in the stream, then its end.
+            newcomer = LiveMultipartSubscription(http, f"{live.url}/graphql", GROUP_QUERY % "onGroupMessage",
+                                                 {"g": "multipart-later"})
+            refused = await newcomer.next()
+            seen.append(newcomer.raw.decode())
+            assert refused["payload"] is None, refused
+            assert refused["errors"][0]["message"] == "Subscriptions are temporarily unavailable: try again shortly."
+            assert refused["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+            assert await newcomer.next() == END
             await asyncio.sleep(1.5)  # down about 2 s in all: several retries (each must not log)
 
             redis_server.restart()
@@ -119,14 +138,19 @@ async def test_subscribers_survive_a_redis_restart(layer, redis_server, live_ser
             assert await publish(http, live, "news", "after", seen) == {"data": {"publish": True}}
             for subscriber in subscribers:
                 assert await subscriber.text(timeout=NEXT_MESSAGE_BOUND) == "after"
+            after = await multipart.next(NEXT_MESSAGE_BOUND)
+            assert after == {"payload": {"data": {"onGroupMessage": {"text": "after"}}}}
             recovered = time.monotonic() - restarted
             assert await publish(http, live, "news", "final", seen) == {"data": {"publish": True}}
             for subscriber in subscribers:
                 assert await subscriber.text() == "final"
+            assert await multipart.next() == {"payload": {"data": {"onGroupMessage": {"text": "final"}}}}
             print(f"\n{layer}: the first message after the restart reached every subscriber in {recovered:.2f} s")
         finally:
             for subscriber in subscribers:
                 await subscriber.ws.close()
+            seen.append(multipart.raw.decode())
+            await multipart.close()
     address = f"127.0.0.1:{redis_server.port}"
     assert not [text for text in seen if address in text or str(redis_server.port) in text]
     log = live.log()

@@ -11,8 +11,10 @@ heartbeats and the close delimiter.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +32,47 @@ def server(request, tmp_path_factory, redis_url):
     with run_asgi_server(tmp_path_factory.mktemp(request.param), server=request.param,
                          settings="tests.e2e.multipart_settings", env={"REDIS_URL": redis_url}) as live:
         yield live
+
+
+class LiveMultipartSubscription:
+    """A multipart subscription to a live server, its parts decoded as they arrive (heartbeats skipped)."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str, query: str, variables: dict[str, Any]) -> None:
+        self.parts: asyncio.Queue[Any] = asyncio.Queue()
+        self.raw = b""
+        self._task = asyncio.ensure_future(self._read(http, url, {"query": query, "variables": variables}))
+
+    async def _read(self, http: httpx.AsyncClient, url: str, payload: dict[str, Any]) -> None:
+        async with http.stream("POST", url, headers=APOLLO, json=payload) as response:
+            assert response.headers["content-type"] == CONTENT_TYPE, response.headers
+            pending = b""
+            async for chunk in response.aiter_bytes():
+                self.raw += chunk
+                pending += chunk
+                *pieces, pending = pending.split(DELIMITER)
+                for piece in pieces:
+                    if piece and piece != b"--\r\n":
+                        part = decode_part(piece)
+                        if part != {}:
+                            self.parts.put_nowait(part)
+            if pending == b"--\r\n":
+                self.parts.put_nowait(END)
+
+    async def next(self, timeout: float = WAIT) -> Any:
+        getter = asyncio.ensure_future(self.parts.get())
+        done, _ = await asyncio.wait({getter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        if self._task in done:
+            self._task.result()  # raises what the reader raised
+            raise AssertionError(f"the response ended: {self.raw!r}")
+        raise AssertionError(f"no part within {timeout}s: {self.raw!r}")
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 async def wait_until_left(redis_url: str, room: str) -> None:
