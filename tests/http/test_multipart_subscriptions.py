@@ -16,7 +16,7 @@ from django.test import override_settings
 
 from django_gql_channels import GraphQLHTTPConsumer
 from django_gql_channels.conf import validate_user_settings
-from django_gql_channels.http.multipart_subscriptions import accepts_multipart_subscriptions
+from django_gql_channels.http.multipart_subscriptions import MultipartSink, accepts_multipart_subscriptions
 from django_gql_channels.routing import get_application
 from tests import ws_schema
 from tests.multipart_support import CONTENT_TYPE, END, ONLY_MULTIPART, MultipartRequest, split_parts
@@ -190,3 +190,27 @@ def test_settings_are_validated():
                                        "MULTIPART_HEARTBEAT_INTERVAL": 0})
     assert sorted(p.key for p in problems) == ["MULTIPART_HEARTBEAT_INTERVAL", "MULTIPART_SUBSCRIPTIONS_ENABLED"]
     assert validate_user_settings({"SCHEMA": "x.y", "MULTIPART_HEARTBEAT_INTERVAL": None}) == []
+
+
+async def test_shared_results_send_the_same_part_bytes(clean_layer, monkeypatch):
+    room = group()
+    shared_sends = []
+    send_shared = MultipartSink.send_next_shared
+
+    async def counting(self, op_id, result):
+        shared_sends.append(result)
+        await send_shared(self, op_id, result)
+
+    monkeypatch.setattr(MultipartSink, "send_next_shared", counting)
+    with override_settings(GQL_CHANNELS={**GQL_CHANNELS, "SHARED_SUBSCRIPTION_RESULTS": True}):
+        app = make_app()
+        first, second = [await subscribe(app, GUARDED, {"g": room}) for _ in range(2)]
+        for stream in (first, second):
+            assert await stream.next_part() == {"payload": {"data": {"guarded": None}}}
+        await clean_layer.group_send(room, {"type": "note", "text": "shared"})
+        for stream in (first, second):
+            assert await stream.next_part() == {"payload": {"data": {"guarded": "shared"}}}
+        assert first.body == second.body
+        assert len(shared_sends) == 4 and shared_sends[2] is shared_sends[3]  # one result, encoded once
+        await first.disconnect()
+        await second.disconnect()
