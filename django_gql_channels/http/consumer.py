@@ -124,6 +124,11 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
     reserved stream is answered once it has started, or after
     :attr:`confirm_timeout` seconds.
 
+    With ``multipart_subscriptions_enabled`` (``MULTIPART_SUBSCRIPTIONS_ENABLED``),
+    a subscription whose ``Accept`` names ``multipart/mixed;subscriptionSpec="1.0"``
+    is answered as Apollo's multipart HTTP subscriptions
+    (:mod:`.multipart_subscriptions`), with the same context as over SSE.
+
     Each method has its handler: :meth:`handle_get`, :meth:`handle_post`,
     :meth:`handle_put` and :meth:`handle_delete` (SSE), and
     :meth:`handle_preflight` for CORS preflights; :meth:`handle` picks one.
