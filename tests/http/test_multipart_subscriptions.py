@@ -214,3 +214,22 @@ async def test_shared_results_send_the_same_part_bytes(clean_layer, monkeypatch)
         assert len(shared_sends) == 4 and shared_sends[2] is shared_sends[3]  # one result, encoded once
         await first.disconnect()
         await second.disconnect()
+
+
+async def test_cors_headers_and_resolver_headers_go_out_with_the_stream():
+    from graphql import GraphQLField, GraphQLObjectType, GraphQLSchema, GraphQLString
+
+    async def ticks(_root, info):
+        info.context["response"].headers["X-Stream"] = "1"
+        yield "tick"
+
+    schema = GraphQLSchema(
+        query=GraphQLObjectType("Query", {"hello": GraphQLField(GraphQLString)}),
+        subscription=GraphQLObjectType("Subscription", {
+            "tick": GraphQLField(GraphQLString, subscribe=ticks, resolve=lambda value, _info: value)}))
+    with override_settings(CORS_ALLOWED_ORIGINS=["https://app.example"]):
+        reply = await request(make_app(schema=schema), payload={"query": "subscription { tick }"},
+                              headers=[("Origin", "https://app.example")], accept=ONLY_MULTIPART)
+    assert reply.headers["access-control-allow-origin"] == "https://app.example"
+    assert reply.headers["x-stream"] == "1"
+    assert split_parts(reply.body) == [{"payload": {"data": {"tick": "tick"}}}, END]
