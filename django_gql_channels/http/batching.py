@@ -130,7 +130,9 @@ async def prepare_batch(engine: Engine, items: list[Any],
         except GraphQLRequestError as error:
             elements.append(BatchElement(params, None, None, error))
     try:
-        budget.check_operations(element.operation for element in elements if element.operation is not None)
+        # What will run: subscriptions are answered with an error instead.
+        budget.check_operations(element.operation for element in elements
+                                if element.operation is not None and element.operation.kind != "subscription")
     except GraphQLRequestError as error:
         raise HTTPError(400, error.errors[0].message, code=(error.errors[0].extensions or {}).get("code")) from None
     return elements

@@ -355,3 +355,35 @@ async def test_view_batch_limits():
         response = await view_post(view, [])
         assert response.status_code == 400
     assert LOG == []
+
+
+# -- hooks ----------------------------------------------------------------------------------------
+
+
+class Hooked(GraphQLHTTPConsumer):
+    contexts = 0
+    processed = 0
+
+    async def get_context(self, request: Any, response: Any) -> Any:
+        Hooked.contexts += 1
+        context = await super().get_context(request, response)
+        response.headers["X-Batch"] = "yes"
+        return context
+
+    def process_result(self, request: Any, result: Any) -> Any:
+        Hooked.processed += 1
+        data = super().process_result(request, result)
+        data["extensions"] = {"seen": Hooked.processed}
+        return data
+
+
+async def test_hooks_in_a_batch():
+    Hooked.contexts = Hooked.processed = 0
+    with gql():
+        reply = await call(Hooked.as_asgi(schema=schema), payload=[{"query": "{ hello }"}, {"query": "{ nope }"},
+                                                                  {"query": "{ log }"}])
+    assert reply.status == 200
+    assert Hooked.contexts == 1  # one context for the batch
+    assert [result["extensions"] for result in reply.json] == [{"seen": 1}, {"seen": 2}, {"seen": 3}]
+    assert "data" not in reply.json[1]
+    assert reply.header("x-batch") == "yes"
