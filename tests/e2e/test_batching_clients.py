@@ -39,6 +39,16 @@ def test_apollo_batch_http_link(live_server_factory, node_modules, server_name):
     assert refused["body"]["errors"][0]["extensions"] == {"code": "BATCH_LIMIT_EXCEEDED"}
     assert all("status code 400" in outcome["error"] for outcome in out["tooMany"])
 
+    # APQ per element: both hashes miss in one batch, both are resent with their text in the next; a
+    # new client then gets both by hash alone.
+    assert out["apqFirst"] == [{"data": {"hello": "Hello, Apq1!"}}, {"data": {"hello": "Hello, Apq2!"}}]
+    miss, register = out["apqFirstExchanges"]
+    assert (miss["status"], miss["withText"], register["withText"]) == (200, [False, False], [True, True])
+    assert [r["errors"][0]["message"] for r in miss["body"]] == ["PersistedQueryNotFound"] * 2
+    assert out["apqAgain"] == out["apqFirst"]
+    [hit] = out["apqAgainExchanges"]
+    assert (hit["status"], hit["withText"]) == (200, [False, False])
+
 
 def _post(url: str, payload: object, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], object]:
     host, port = url.removeprefix("http://").split(":")

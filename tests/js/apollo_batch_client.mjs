@@ -4,6 +4,8 @@
 // Prints one JSON object: each operation's outcome, and every HTTP exchange the link caused.
 import { ApolloClient, InMemoryCache, gql } from '@apollo/client/core/index.js';
 import { BatchHttpLink } from '@apollo/client/link/batch-http/index.js';
+import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries/index.js';
+import { createHash } from 'node:crypto';
 
 const [uri] = process.argv.slice(2);
 const exchanges = [];
@@ -15,6 +17,7 @@ async function recordingFetch(url, options) {
   exchanges.push({
     method: options.method,
     operations: Array.isArray(sent) ? sent.map((op) => op.operationName) : null,
+    withText: Array.isArray(sent) ? sent.map((op) => 'query' in op) : null,
     status: response.status,
     contentType: response.headers.get('content-type'),
     body: JSON.parse(text),
@@ -56,6 +59,23 @@ async function main() {
   out.tooMany = await Promise.all(Array.from({ length: 12 }, (_, i) => outcome(
     greedy.query({ query: gql(`query Many${i} { hello(name: "${i}") }`), fetchPolicy: 'no-cache' }))));
   out.tooManyExchanges = exchanges.splice(0);
+
+  // APQ per element: the persisted-queries link in front of the batch link. Both hashes miss, in one
+  // batch; the link resends each with its text (registering it), then a new client hits by hash alone.
+  const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+  const persisted = () => new ApolloClient({
+    link: createPersistedQueryLink({ sha256 })
+      .concat(new BatchHttpLink({ uri, fetch: recordingFetch, batchMax: 10, batchInterval: 50 })),
+    cache: new InMemoryCache(),
+  });
+  const apq = persisted();
+  const pq = (client, name) => outcome(client.query({ query: gql(`query ${name} { hello(name: "${name}") }`),
+                                                      fetchPolicy: 'no-cache' }));
+  out.apqFirst = await Promise.all([pq(apq, 'Apq1'), pq(apq, 'Apq2')]);
+  out.apqFirstExchanges = exchanges.splice(0);
+  const again = persisted();
+  out.apqAgain = await Promise.all([pq(again, 'Apq1'), pq(again, 'Apq2')]);
+  out.apqAgainExchanges = exchanges.splice(0);
   console.log(JSON.stringify(out));
 }
 
