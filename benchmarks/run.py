@@ -45,7 +45,7 @@ def _client_loop_policy() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short rounds, fewer messages, no Redis (about 1 minute)")
-    parser.add_argument("--only", choices=["http", "overhead", "inprocess", "wrk", "orm", "ws"],
+    parser.add_argument("--only", choices=["http", "batching", "overhead", "inprocess", "wrk", "orm", "ws"],
                         help="run one part only")
     parser.add_argument("--redis", dest="redis", action="store_true", default=None,
                         help="also run the WebSocket fan-out on the Redis pub/sub layer (default: when "
@@ -71,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "http"):
         _, http_goals = asyncio.run(http_bench.run(quick=args.quick))
         goals += http_goals
+    if args.only in (None, "batching"):
+        from . import batching_bench
+
+        goals += asyncio.run(batching_bench.run(quick=args.quick))[1]
     if args.only in (None, "overhead"):
         goals += asyncio.run(overhead_bench.run(quick=args.quick))[1]
     if args.only in (None, "inprocess"):

@@ -81,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUERY_COMPLEXITY": 5000,
     "MAX_MERGE_COMPARISONS": 5000,
     "DOCUMENT_CACHE_BYTES": 32 * 1024 * 1024,
+    # HTTP batching: a JSON array of operations; see http/batching.py.
+    "BATCHING": False,
+    "MAX_BATCH_SIZE": 10,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -246,6 +249,15 @@ DESCRIPTIONS: dict[str, str] = {
     "DOCUMENT_CACHE_BYTES": "Estimated bytes the document cache may keep (texts and their parsed documents), "
                             "beside :gqlsetting:`DOCUMENT_CACHE_SIZE`; the in-process APQ store keeps at most "
                             "this many bytes of text too. ``None``: entries only.",
+    "BATCHING": "HTTP batching: a ``POST`` whose JSON body is an array of operations is answered with a JSON "
+                "array of their results, in the same order; each element is its own operation (its errors do "
+                "not fail the others), and they run one after another. ``GET`` is never batched. Off, an array "
+                "is refused with ``400``. See :ref:`batching`.",
+    "MAX_BATCH_SIZE": "Most operations in one batch; a longer batch is refused with ``400`` "
+                      "(``BATCH_LIMIT_EXCEEDED``) before anything runs. The cost limits "
+                      "(:gqlsetting:`MAX_QUERY_COMPLEXITY`, :gqlsetting:`MAX_ALIASES`, :gqlsetting:`MAX_DIRECTIVES`, "
+                      ":gqlsetting:`MAX_MERGE_COMPARISONS`, :gqlsetting:`MAX_DOCUMENT_SIZE`) count over the whole "
+                      "batch as well as per operation.",
 }
 
 
@@ -366,6 +378,8 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_QUERY_COMPLEXITY": (_is_optional_positive_int, "a positive int or None"),
     "MAX_MERGE_COMPARISONS": (_is_optional_positive_int, "a positive int or None"),
     "DOCUMENT_CACHE_BYTES": (_is_optional_positive_int, "a positive int (bytes) or None"),
+    "BATCHING": (_is_bool, "a bool"),
+    "MAX_BATCH_SIZE": (_is_positive_int, "a positive int"),
 }
 
 

@@ -4,7 +4,6 @@ graphene-django's keyword arguments are accepted by name. The ones this view
 cannot honour are refused when ``as_view()`` runs (at URLconf import), with
 what to do instead, rather than being ignored:
 
-- ``batch=True``: HTTP batching is not served by the view;
 - ``execution_context_class``: execution is the engine's (limits, masking,
   ``SYNC_EXECUTION``), which takes no custom ``ExecutionContext``;
 - graphene-django's ``ATOMIC_MUTATIONS`` (``GRAPHENE`` or a database's
@@ -58,6 +57,8 @@ class ViewOptions:
     middleware: tuple[Any, ...] | None
     subscription_path: str | None
     validation_rules: tuple[Any, ...]
+    #: ``batch=True``: this view batches whatever ``BATCHING`` says
+    batch: bool = False
 
     @classmethod
     def check(cls, view_class: type, initkwargs: dict[str, Any]) -> ViewOptions:
@@ -69,10 +70,6 @@ class ViewOptions:
             # graphene-django's rule: a falsy argument falls back to the class attribute.
             return initkwargs.get(name) or getattr(view_class, name, None)
 
-        if value("batch"):
-            raise TypeError("GraphQLView.as_view(batch=True) is not supported: this view answers one operation "
-                            "per request. Send one request per operation, or keep graphene_django's view "
-                            "at a URL of its own for batching clients.")
         if value("execution_context_class") is not None:
             raise TypeError("GraphQLView.as_view(execution_context_class=...) is not supported: operations run "
                             "on the shared engine (limits, MASK_ERRORS, SYNC_EXECUTION). Move what the custom "
@@ -90,6 +87,7 @@ class ViewOptions:
             middleware=middleware,
             subscription_path=value("subscription_path"),
             validation_rules=tuple(rules),
+            batch=bool(value("batch")),
         )
 
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable
 from functools import cached_property
 from typing import Any
 
@@ -64,10 +65,12 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.generic import View
 from graphql import ExecutionResult, GraphQLError
 
+from .conf import gql_settings
 from .engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from .engine import Engine, Operation, resolve_operation
+from .engine import UNCACHEABLE, Engine, Operation, resolve_operation
 from .exceptions import GraphQLRequestError
 from .http.assets import ASSET_PARAM, asset_reply
+from .http.batching import batch_element_params, prepare_batch, read_batch, subscription_in_batch_error
 from .http.errors import HTTPError
 from .http.ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .http.params import GraphQLParams, params_from_data
@@ -110,8 +113,11 @@ class GraphQLView(View):
     - ``subscription_path``: the WebSocket URL the IDE subscribes at (default:
       ``GRAPHENE["SUBSCRIPTION_PATH"]``, else the router's ``URL_PATTERN``
       when an ``ASGI_APPLICATION`` serves it, else none).
-    - ``batch`` and ``execution_context_class`` are refused (TypeError) when
-      set: see :mod:`.view_options`.
+    - ``batch``: HTTP batching for this view, whatever ``BATCHING`` says
+      (see :mod:`.http.batching`); each result carries its element's ``id``
+      when the element has one, as graphene-django's do.
+    - ``execution_context_class`` is refused (TypeError) when set: see
+      :mod:`.view_options`.
 
     Hooks, as graphene-django's: :meth:`get_context` (default: the request),
     :meth:`get_root_value`, :meth:`format_error`. (``get_middleware`` is not
@@ -163,6 +169,8 @@ class GraphQLView(View):
         """An error that is not an execution result's (a bad request): its message."""
         if isinstance(error, GraphQLError):
             return error.formatted  # type: ignore[return-value]
+        if isinstance(error, HTTPError):
+            return error.as_error()
         return {"message": str(error)}
 
     # -- the request -----------------------------------------------------------------
@@ -183,6 +191,8 @@ class GraphQLView(View):
             if options.ide is not None and request.method == "GET" and ASSET_PARAM in request.GET:
                 return self.ide_asset(request)
             data = self.parse_body(request)
+            if isinstance(data, list):
+                return await self.get_batch_response(request, data, pretty)
             if options.ide is not None and "raw" not in request.GET and "raw" not in data and wants_html(request):
                 return self.render_graphiql(request)
             response = await self.get_response(request, self.get_graphql_params(request, data), pretty)
@@ -203,8 +213,11 @@ class GraphQLView(View):
             except (ValueError, RecursionError) as exc:
                 raise HTTPError(400, f"The request body is not valid JSON: {exc}") from None
             if isinstance(data, list):
-                raise HTTPError(400, "Batched requests (a JSON array) are not supported by this view: "
-                                     "send one GraphQL request object per HTTP request.")
+                if self.batching:
+                    return data  # type: ignore[return-value]  # dispatch answers it as a batch
+                raise HTTPError(400, "Batched requests (a JSON array) are not supported by this view: batching "
+                                     "is off (GQL_CHANNELS['BATCHING'], or as_view(batch=True)); send one "
+                                     "GraphQL request object per HTTP request.")
             if not isinstance(data, dict):
                 raise HTTPError(400, "The request body must be a JSON object with a 'query' string.")
             return data
@@ -255,6 +268,48 @@ class GraphQLView(View):
         response = _json_response(response_data, status or 200, pretty=pretty)
         for name, value in headers.items():
             response[name] = value
+        return response
+
+    @property
+    def batching(self) -> bool:
+        """Whether a JSON array is answered as a batch: ``batch=True`` or ``BATCHING``."""
+        assert self.view_options is not None
+        return self.view_options.batch or gql_settings.BATCHING
+
+    async def get_batch_response(self, request: HttpRequest, data: list[Any], pretty: bool) -> HttpResponse:
+        """Resolve, then execute in order, a batch's operations; one JSON array of results (:mod:`.http.batching`)."""
+        engine = self.engine
+
+        def prepare(params: GraphQLParams) -> Awaitable[Operation]:
+            return resolve_operation(engine, params.query, params.operation_name,
+                                     document_id=params.document_id, extensions=params.extensions)
+
+        items = read_batch(data, gql_settings.MAX_BATCH_SIZE)
+        elements = await prepare_batch(engine, items, prepare, check_params=batch_element_params)
+        results: list[dict[str, Any]] = []
+        no_cache = False
+        for item, element in zip(items, elements, strict=True):
+            if element.refusal is not None:
+                results.append(element.refusal)
+                continue
+            if element.error is not None:
+                result = ExecutionResult(None, element.error.errors)
+                no_cache = no_cache or element.error.kind in UNCACHEABLE
+            else:
+                assert element.operation is not None and element.params is not None
+                if element.operation.kind == "subscription":
+                    result = ExecutionResult(None, [subscription_in_batch_error()])
+                else:
+                    result = await self.execute_operation(request, element.operation, element.params)
+            response_data = engine.format_result(result)
+            if result.errors and any(not error.path for error in result.errors):
+                response_data.pop("data", None)
+            if self.view_options is not None and self.view_options.batch and "id" in item:
+                response_data["id"] = item["id"]  # graphene-django's batch results echo it
+            results.append(response_data)
+        response = _json_response(results, pretty=pretty)
+        if no_cache:
+            response["Cache-Control"] = "private, no-cache, must-revalidate"
         return response
 
     async def execute_operation(self, request: HttpRequest, operation: Operation,

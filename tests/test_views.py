@@ -279,7 +279,6 @@ def test_no_ide_unless_asked():
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
-    ({"batch": True}, "batch=True"),
     ({"execution_context_class": object}, "execution_context_class"),
     ({"graphiql": "nope"}, "graphiql="),
     ({"middleware": "not a list"}, "list"),

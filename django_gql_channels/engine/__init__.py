@@ -7,6 +7,7 @@ each module imports only those before it:
 - :mod:`.limits`: size and cost limits, checked before parsing and before validation;
 - :mod:`.documents`: parsing and validating a text once (:class:`ParsedDocument`),
   picking its :class:`Operation`, the bounded LRU :class:`DocumentCache`;
+- :mod:`.batch_limits`: the limits of :mod:`.limits` summed over a batch of operations (HTTP batching);
 - :mod:`.errors`: errors as clients see them (masking) and as the log records them;
 - :mod:`django_gql_channels.engine.persisted`: the manifest's documents and the APQ stores;
 - :mod:`.sync_execution`: ``SYNC_EXECUTION``, executions in Django's thread-sensitive
@@ -26,6 +27,7 @@ event; the subscribe resolver's stream stays on the loop. ``MIDDLEWARE`` is
 handed to graphql-core's executor for queries, mutations and every event.
 """
 
+from .batch_limits import BatchBudget
 from .configured import (
     EXTENSION_CONFLICT_HINT,
     engine_options,
@@ -86,6 +88,7 @@ __all__ = [
     "SYNC_ONLY_IN_ASYNC_RESOLVER_HINT",
     "UNCACHEABLE",
     "APQStore",
+    "BatchBudget",
     "DjangoCacheAPQStore",
     "DOCUMENT_TOO_LARGE",
     "DocumentCache",

@@ -50,6 +50,7 @@ __all__ = [
     "DOCUMENT_TOO_LARGE_CODE",
     "LIMIT_CODES",
     "DocumentLimits",
+    "OperationCost",
     "text_size",
 ]
 
@@ -81,6 +82,16 @@ class _Exceeded(Exception):
     def __init__(self, what: str, count: int) -> None:
         self.what = what
         self.count = count
+
+
+@dataclass(frozen=True)
+class OperationCost:
+    """What one operation counts against the limits, fragments expanded (see :meth:`DocumentLimits.measure`)."""
+
+    fields: int
+    aliases: int
+    directives: int
+    merge_comparisons: int
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,20 @@ class DocumentLimits:
                 return self._refusal(definition, exceeded)
         return None
 
+    def measure(self, document: DocumentNode, operation: OperationDefinitionNode) -> OperationCost:
+        """The counts of one operation of ``document``, for budgets shared by many operations (a batch).
+
+        Counted as :meth:`check_document` counts, without stopping at a limit;
+        merge comparisons stop where its walk gives up (counted up to there).
+        """
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        counter = _Counter(fragments, _UNLIMITED)
+        counter.check_operation(operation)
+        fields, aliases, directives = counter.totals
+        merge = _MergeCounter(fragments, _MERGE_WALK_CAP * _MERGE_WALK_CAP, True)
+        merge.check(operation.selection_set)
+        return OperationCost(fields, aliases, directives, merge.pairs)
+
     def _refusal(self, operation: OperationDefinitionNode, exceeded: _Exceeded) -> GraphQLRequestError:
         name = f"'{operation.name.value}'" if operation.name else "The operation"
         what = exceeded.what
@@ -158,6 +183,11 @@ class _Counter:
         #: fragment name -> (fields, aliases, directives) of one spread of it
         self._memo: dict[str, tuple[int, int, int]] = {}
         self._totals = [0, 0, 0]
+
+    @property
+    def totals(self) -> tuple[int, int, int]:
+        """Fields, aliases and directives of the last operation checked."""
+        return self._totals[0], self._totals[1], self._totals[2]
 
     def check_operation(self, operation: OperationDefinitionNode) -> None:
         directives = len(operation.directives or ())
@@ -242,6 +272,10 @@ class _MergeCounter:
         # (and leave the rest to validation) past a fixed number of fields.
         self._cap = _MERGE_WALK_CAP if capped else None
 
+    @property
+    def pairs(self) -> int:
+        return self._pairs
+
     def check(self, selection_set: SelectionSetNode) -> None:
         try:
             self._group([selection_set], 0)
@@ -287,3 +321,6 @@ class _MergeCounter:
 
 class _GiveUp(Exception):
     pass
+
+
+_UNLIMITED = DocumentLimits(None, None, None, None, None)

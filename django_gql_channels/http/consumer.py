@@ -55,6 +55,7 @@ from ..operations import ConfirmingListener
 from ..unset import UNSET
 from . import sse
 from .assets import ASSET_PARAM, asset_reply
+from .batching import answer_batch
 from .body import Disconnected, read_body, read_multipart
 from .cors import CorsPolicy, cors_policy
 from .errors import HTTPError, check_charset, method_not_allowed, not_acceptable, unsupported_media_type
@@ -150,6 +151,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         multipart_uploads_enabled: bool | None = None,
         sse_enabled: bool | None = None,
         multipart_subscriptions_enabled: bool | None = None,
+        batching: bool | None = None,
     ) -> None:
         super().__init__()
         self.schema = schema
@@ -169,6 +171,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             gql_settings.MULTIPART_SUBSCRIPTIONS_ENABLED if multipart_subscriptions_enabled is None
             else multipart_subscriptions_enabled
         )
+        #: HTTP batching (``BATCHING``, :mod:`.batching`): a JSON array of operations in one POST.
+        self.batching: bool = gql_settings.BATCHING if batching is None else batching
+        self.max_batch_size: int = gql_settings.MAX_BATCH_SIZE
         self._overridden_hooks = overridden_hooks(type(self), GraphQLHTTPConsumer, _INLINED_HOOKS)
         #: Set once the response has started: a failure can no longer be answered with an error.
         self.response_started = False
@@ -226,7 +231,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             pass
         except HTTPError as error:
             if not self.response_started:
-                await self.send_error(send, error.status, error.message, error.headers)
+                await self.send_error(send, error.status, error.message, error.headers, code=error.code)
         except Exception:
             logger.exception("GraphQL HTTP request to %s failed.", scope.get("path"))
             if not self.response_started:
@@ -297,7 +302,11 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 if b";" in raw_type:
                     check_charset(raw_type)
                 body = await self.read_body(receive, head.content_length)
-                params = params_from_data(await self._decode(body, "The request body"))
+                data = await self._decode(body, "The request body")
+                if self.batching and type(data) is list:
+                    await self.answer_batch(head, send, body, data, reservation)
+                    return
+                params = params_from_data(data)
             elif media_type == b"multipart/form-data" and self.multipart_uploads_enabled:
                 if not head.multipart_preflight:
                     raise HTTPError(400, MISSING_PREFLIGHT_MESSAGE)
@@ -354,6 +363,18 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             return
         await self.execute(send, request, params, media_type, event_stream=head.event_stream,
                            multipart=head.multipart_subscriptions)
+
+    async def answer_batch(self, head: RequestHead, send: Callable[..., Any], body: bytes, items: list[Any],
+                           reservation: sse.Reservation | None) -> None:
+        """A batch (``BATCHING``): its operations in order, answered with a JSON array (:mod:`.batching`)."""
+        media_type = head.negotiated.content_type
+        if reservation is not None or media_type not in (JSON, GRAPHQL_RESPONSE_JSON):
+            raise HTTPError(400, "A batch is answered with one JSON array, not as an event stream: accept "
+                                 "application/json, or send each operation on its own.")
+        assert media_type is not None
+        request = ChannelsRequest(self, body, None, head.method,
+                                  head.content_type.decode("latin-1") if head.content_type else None)
+        await answer_batch(self, send, request, items, media_type)
 
     async def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
         """The operation ``params`` describe (text, ``documentId`` or persisted-query hash),
@@ -519,8 +540,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         await self.send_response(send, status, body, headers)
 
     async def send_error(self, send: Callable[..., Any], status: int, message: str,
-                         headers: dict[str, str] | None = None) -> None:
-        body = _encoder.encode({"errors": [{"message": message}]}).encode()
+                         headers: dict[str, str] | None = None, *, code: str | None = None) -> None:
+        body = _encoder.encode({"errors": [HTTPError(status, message, code=code).as_error()]}).encode()
         await self.send_response(send, status, body, [_JSON_HEADER, *encode_headers(headers)])
 
     def websocket_url(self) -> str:

@@ -7,18 +7,31 @@ has one wording.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["HTTPError", "check_charset", "method_not_allowed", "not_acceptable", "too_large",
            "unsupported_media_type"]
 
 
 class HTTPError(Exception):
-    """Reply ``status`` with ``{"errors": [{"message": message}]}`` (and ``headers``)."""
+    """Reply ``status`` with ``{"errors": [{"message": message}]}`` (and ``headers``).
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    With ``code``, the error carries ``extensions.code`` too.
+    """
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, *,
+                 code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers
+        self.code = code
+
+    def as_error(self) -> dict[str, Any]:
+        """The refusal as one entry of ``errors``."""
+        if self.code is None:
+            return {"message": self.message}
+        return {"message": self.message, "extensions": {"code": self.code}}
 
 
 def not_acceptable() -> HTTPError:
