@@ -467,9 +467,14 @@ class GQLChannelsSettings:
         elif key in IMPORT_STRINGS:
             value = _import_setting(key, value)
         self._cached[key] = value
+        # An instance attribute from now on: the request path reads several
+        # settings per request, and a plain attribute skips this method.
+        self.__dict__[key] = value
         return value
 
     def reload(self) -> None:
+        for key in self._cached:
+            self.__dict__.pop(key, None)
         self._cached.clear()
         self._user_settings = None
         for callback in _reload_callbacks:

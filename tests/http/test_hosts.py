@@ -91,3 +91,24 @@ async def test_the_refusal_is_logged_to_djangos_security_logger(app, caplog):
     with caplog.at_level("WARNING", logger="django.security.DisallowedHost"):
         await call(app, payload=QUERY, headers=[("host", EVIL)])
     assert any(EVIL in record.getMessage() for record in caplog.records)
+
+
+async def test_an_accepted_host_is_remembered_only_as_long_as_the_settings_hold(app):
+    # The check remembers values Django accepted: a settings change must forget them.
+    with override_settings(ALLOWED_HOSTS=["api.example.com"]):
+        assert not refused(await call(app, payload=QUERY, headers=[("host", "api.example.com")]))
+        assert not refused(await call(app, payload=QUERY, headers=[("host", "api.example.com")]))
+    with override_settings(ALLOWED_HOSTS=["other.example.com"]):
+        reply = await call(app, payload=QUERY, headers=[("host", "api.example.com")])
+        assert reply.status == 400 and reply.json == {"errors": [{"message": INVALID_HOST_MESSAGE}]}
+
+
+@override_settings(ALLOWED_HOSTS=["api.example.com"], USE_X_FORWARDED_HOST=True)
+async def test_a_remembered_host_does_not_hide_other_host_sources(app):
+    assert not refused(await call(app, payload=QUERY, headers=[("host", "api.example.com")]))
+    # Django joins repeated Host headers, and reads X-Forwarded-Host first (any spelling).
+    assert refused(await call(app, payload=QUERY, headers=[("host", "api.example.com"), ("Host", EVIL)]))
+    assert refused(await call(app, payload=QUERY, headers=[("host", "api.example.com"),
+                                                           ("x-forwarded-host", EVIL)]))
+    assert refused(await call(app, payload=QUERY, headers=[("host", "api.example.com"),
+                                                           ("X_Forwarded_Host", EVIL)]))
