@@ -25,6 +25,8 @@ EXTENSION_CONFLICT_HINT = ("Remove MIDDLEWARE (a Strawberry SchemaExtension with
                            "themselves), or drop the extension.")
 
 _engines: dict[tuple[int, bool, bool], tuple[Any, Engine]] = {}
+#: The engine of each schema with the configured ``DEBUG`` (what the consumers ask for), by ``id(schema)``.
+_configured: dict[int, tuple[Any, Engine]] = {}
 #: Middleware instances by setting ("MIDDLEWARE", "GRAPHENE"): a class is instantiated once, not per engine.
 _middleware: dict[str, list[Any]] = {}
 
@@ -47,7 +49,13 @@ def get_engine(schema: Any = None, *, debug: bool | None = None) -> Engine:
     if schema is None:
         schema = gql_settings.SCHEMA
     if debug is None:
-        debug = gql_settings.DEBUG
+        # Every consumer asks this per request: skip reading DEBUG and MASK_ERRORS again.
+        entry = _configured.get(id(schema))
+        if entry is not None and entry[0] is schema:
+            return entry[1]
+        engine = get_engine(schema, debug=gql_settings.DEBUG)
+        _configured[id(schema)] = (schema, engine)
+        return engine
     mask = mask_errors_setting()
     key = (id(schema), debug, mask)
     entry = _engines.get(key)
@@ -159,4 +167,5 @@ def graphene_middleware() -> list[Any]:
 
 
 on_reload(_engines.clear)
+on_reload(_configured.clear)
 on_reload(_middleware.clear)
