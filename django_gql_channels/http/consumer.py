@@ -94,7 +94,7 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 
 #: Hooks whose default the request path inlines when a subclass keeps it.
-_INLINED_HOOKS = ("get_context", "get_root_value", "process_result")
+_INLINED_HOOKS = ("get_context", "get_root_value", "process_result", "decode_json", "encode_json")
 
 
 class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
@@ -458,8 +458,11 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             status = response.chosen_status
         if response.headers:
             headers.extend(encode_headers(response.headers))
-        body: str | bytes = await self._hook(self.encode_json(data))
-        await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
+        if "encode_json" in self._overridden_hooks:
+            body: str | bytes = await self._hook(self.encode_json(data))
+            await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
+        else:
+            await self.send_response(send, status, _encoder.encode(data).encode(), headers)
 
     def _default_context(self, request: ChannelsRequest, response: TemporalResponse) -> dict[str, Any]:
         """``get_context``'s default as a plain dict (or ``GrapheneContext``), for requests that skip the hook."""
@@ -510,7 +513,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         if not data:
             raise HTTPError(400, f"{what} is empty: send a JSON object with a 'query' string.")
         try:
-            return await self._hook(self.decode_json(data))
+            if "decode_json" in self._overridden_hooks:
+                return await self._hook(self.decode_json(data))
+            return json.loads(data)
         except (ValueError, TypeError, RecursionError) as exc:
             # ValueError covers JSONDecodeError and undecodable bytes.
             raise HTTPError(400, f"{what} is not valid JSON: {exc}") from None

@@ -76,14 +76,14 @@ def _only_host_header(headers: Any) -> bytes | None:
     leave the answer to Django.
     """
     host = None
-    forwarded = settings.USE_X_FORWARDED_HOST
     for name, value in headers:
         size = len(name)
         if size == 4 and (name == b"host" or name.lower() == b"host"):
             if host is not None:
                 return None
             host = value
-        elif size == 16 and forwarded and name.lower().replace(b"_", b"-") == b"x-forwarded-host":
+        elif (size == 16 and name.lower().replace(b"_", b"-") == b"x-forwarded-host"
+              and settings.USE_X_FORWARDED_HOST):
             return None
     return host
 
