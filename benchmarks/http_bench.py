@@ -8,6 +8,9 @@ requests/s is the inverse of the per-request cost of the app itself.
 
 Contenders, all measured in the same run in interleaved rounds:
 
+- ``raw ASGI``: a plain ASGI callable that reads the body and answers the
+  same fixed JSON: the driver's and the event loop's own cost, the floor
+  under every other row;
 - ``bare``: a Channels ``AsyncHttpConsumer`` answering fixed JSON (the same
   bytes the GraphQL answer has), ``.as_asgi()`` with the in-memory channel
   layer configured, as a user would have it: the framework floor;
@@ -35,6 +38,8 @@ from typing import Any
 from .report import Table, goal_line
 
 BY_DOCUMENT_ID = "ours: GraphQLHTTPConsumer by documentId"
+RAW_ASGI = "raw ASGI app (floor)"
+EXECUTE_FLOOR = "graphql-core execute (floor)"
 
 QUERIES = {
     "hello": "{ hello }",
@@ -178,7 +183,7 @@ def _execute_contender(graphql_schema: Any, query: str, expected: Any) -> Conten
             return f"execute: {result}"
         return None
 
-    contender = Contender("graphql-core execute (floor)", run, "pre-validated document, no HTTP")
+    contender = Contender(EXECUTE_FLOOR, run, "pre-validated document, no HTTP")
     contender.check = check  # type: ignore[attr-defined]
     return contender
 
@@ -205,7 +210,16 @@ def build_contenders(query_name: str) -> tuple[list[Contender], list[str]]:
 
     from strawberry.channels import GraphQLHTTPConsumer as StrawberryHTTPConsumer
 
+    async def raw_asgi(scope: dict[str, Any], receive: Callable[..., Awaitable[Any]],
+                       send: Callable[..., Awaitable[None]]) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(fixed)).encode())]})
+        await send({"type": "http.response.body", "body": fixed})
+
     contenders = [
+        asgi_contender(RAW_ASGI, raw_asgi, "/graphql", query, expected, "fixed JSON, no framework"),
         asgi_contender("Channels AsyncHttpConsumer (floor)", BareHTTPConsumer.as_asgi(), "/graphql", query,
                         expected, "fixed JSON, in-memory layer configured"),
         _execute_contender(graphql_schema, query, expected),
@@ -297,12 +311,13 @@ def report(
             c.name, f"{c.median:,.0f}", f"{min(c.rates):,.0f}", f"{max(c.rates):,.0f}",
             f"{c.median / bare.median:.2f}x" if bare else "-",
             f"{c.median / strawberry.median:.2f}x" if strawberry else "-",
-            f"{statistics.median(c.cpu_costs) * 1e6:,.0f}",
+            f"{statistics.median(c.cpu_costs) * 1e6:,.1f}",
             str(c.errors),
         ])
     lines = [table.render()]
     goals: list[tuple[str, bool]] = []
-    floor = by_name.get("graphql-core execute (floor)")
+    floor = by_name.get(EXECUTE_FLOOR)
+    raw = by_name.get(RAW_ASGI)
     for ours_name in ("ours: GraphQLHTTPConsumer", "ours: get_application()"):
         ours = by_name.get(ours_name)
         if ours is None:
@@ -311,6 +326,10 @@ def report(
             cpu_ratio = statistics.median(ours.cpu_costs) / statistics.median(floor.cpu_costs)
             goals.append(goal_line(f"{ours_name} {{ hello }}: CPU per request <= 2x the cached-execution floor",
                                    cpu_ratio, 2.0, higher_is_better=False))
+            if raw and raw.cpu_costs:
+                above = (statistics.median(ours.cpu_costs) - statistics.median(floor.cpu_costs)) * 1e6
+                lines.append(f"cost: {ours_name} spends {above:,.1f} us per {{ hello }} beside executing it "
+                             f"(the raw ASGI floor: {statistics.median(raw.cpu_costs) * 1e6:,.1f} us)")
         if query_name == "hello":
             if bare:
                 goals.append(goal_line(f"{ours_name} {{ hello }} >= 90% of bare consumer",

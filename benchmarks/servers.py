@@ -55,17 +55,18 @@ class Server:
     """A uvicorn subprocess serving ``app`` (default ``benchmarks.ws_server``) on a free loopback port.
 
     ``python`` is the interpreter to run it with (the Graphene servers run in
-    their own virtualenv, see ``benchmarks.graphene_env``).
+    their own virtualenv, see ``benchmarks.graphene_env``); ``loop`` and
+    ``http`` are uvicorn's ``--loop`` and ``--http``.
     """
 
     def __init__(self, env: dict[str, str], *, loop: str = "auto", app: str = "benchmarks.ws_server:application",
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, http: str = "auto") -> None:
         self.port = free_port()
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [python, "-m", "uvicorn", app,
              "--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off",
-             "--log-level", "warning", "--no-access-log", "--backlog", "4096", "--loop", loop],
+             "--log-level", "warning", "--no-access-log", "--backlog", "4096", "--loop", loop, "--http", http],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
             stdout=self.log, stderr=subprocess.STDOUT,
         )
