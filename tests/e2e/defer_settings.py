@@ -8,4 +8,5 @@ GQL_CHANNELS = {
     "SCHEMA": "tests.defer_schema.schema",
     "SSE_ENABLED": True,
     "MASK_ERRORS": True,
+    "GRAPHQL_IDE": "graphiql",
 }
