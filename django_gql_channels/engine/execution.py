@@ -60,7 +60,9 @@ from .documents import (
 )
 from .errors import explain_sync_only, format_error, log_errors, masked_error
 from .incremental import (
+    INCREMENTAL_DIRECTIVES,
     IncrementalResults,
+    RefuseIncrementalRule,
     explain_unknown_directives,
     incremental_executor_class,
     schema_declares_incremental,
@@ -214,6 +216,8 @@ class Engine:
         if not introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         rules.extend(validation_rules)
+        if not self.incremental and any(d.name in INCREMENTAL_DIRECTIVES for d in self.schema.directives):
+            rules.append(RefuseIncrementalRule)  # declared, but graphql-core 3.2 would ignore them
         self.validation_rules = tuple(rules)
         #: Outcomes of :meth:`prepare` by text (``len()``, ``in`` and iteration
         #: show what is cached, least recently used first).

@@ -16,7 +16,10 @@ payload, and formats every payload's errors the way the first payload's are
 
 Without graphql-core 3.3, or with a schema that does not declare the
 directives, a document using them fails validation with
-:data:`UNSUPPORTED_MESSAGE` instead of graphql-core's bare "Unknown directive".
+:data:`UNSUPPORTED_MESSAGE`: instead of graphql-core's bare "Unknown
+directive" (:func:`explain_unknown_directives`), or, where graphql-core 3.2
+takes the schema's declarations for custom directives it would ignore, by
+:class:`RefuseIncrementalRule`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import Any
 
 from graphql import (
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -34,6 +38,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValidationRule,
 )
 
 try:  # graphql-core 3.3
@@ -51,6 +56,7 @@ __all__ = [
     "INCREMENTAL_DIRECTIVES",
     "UNSUPPORTED_MESSAGE",
     "IncrementalResults",
+    "RefuseIncrementalRule",
     "explain_unknown_directives",
     "incremental_executor_class",
     "schema_declares_incremental",
@@ -99,6 +105,20 @@ def uses_incremental(document: DocumentNode, definition: OperationDefinitionNode
                     seen.add(name)
                     pending.append(fragment.selection_set)
     return False
+
+
+class RefuseIncrementalRule(ValidationRule):
+    """Refuse ``@defer``/``@stream`` where the schema declares them but graphql-core (3.2) cannot deliver them.
+
+    graphql-core 3.2 takes such a declaration for a custom directive and
+    ignores it when executing: without this rule the client would get the
+    whole result at once, silently.
+    """
+
+    def enter_directive(self, node: DirectiveNode, *_args: Any) -> None:
+        name = node.name.value
+        if name in INCREMENTAL_DIRECTIVES:
+            self.report_error(GraphQLError(UNSUPPORTED_MESSAGE.format(name=name), node))
 
 
 def explain_unknown_directives(errors: list[GraphQLError]) -> bool:
