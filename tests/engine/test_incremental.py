@@ -1,0 +1,85 @@
+"""The engine's incremental delivery: which operations are incremental, the 2022-08-24 payloads, threads."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import build_schema
+
+from django_gql_channels.engine import Engine, IncrementalResults, in_sync_thread
+from tests import defer_schema
+from tests.incremental_support import needs_incremental
+
+pytestmark = needs_incremental
+
+
+async def payloads(engine: Engine, query: str, **kwargs) -> list[dict]:
+    results = await engine.execute_incrementally(engine.prepare(query), **kwargs)
+    assert isinstance(results, IncrementalResults)
+    return [results.initial_payload(engine.format_result(results.initial))] + [
+        payload async for payload in results.subsequent()]
+
+
+def test_an_operation_is_incremental_when_it_or_a_fragment_it_spreads_uses_the_directives():
+    engine = Engine(defer_schema.schema)
+    document = """
+        query Plain { hello }
+        query ViaFragment { ...F }
+        query Streams { letters @stream }
+        fragment F on Query { ... @defer { hello } }
+    """
+    assert not engine.prepare(document, "Plain").incremental
+    assert engine.prepare(document, "ViaFragment").incremental
+    assert engine.prepare(document, "Streams").incremental
+    assert not engine.prepare("{ hello }").incremental
+
+
+def test_a_schema_without_the_directives_is_not_incremental():
+    assert Engine(defer_schema.schema).incremental
+    assert not Engine(build_schema("type Query { hello: String }")).incremental
+
+
+async def test_a_stream_inside_a_deferred_fragment_and_fragments_inside_streamed_items():
+    engine = Engine(defer_schema.schema)
+    out = await payloads(engine, "{ items @stream(initialCount: 2) { id ... @defer(label: \"n\") { name } } }")
+    assert out[0] == {"data": {"items": [{"id": 1}, {"id": 2}]}, "hasNext": True}
+    entries = [entry for payload in out[1:] for entry in payload.get("incremental", ())]
+    assert {"items": [{"id": 3}], "path": ["items", 2]} in entries
+    names = sorted((entry["path"], entry["data"]["name"]) for entry in entries if "data" in entry)
+    assert names == [(["items", n], f"item {n + 1}") for n in range(3)]
+    assert all(entry["label"] == "n" for entry in entries if "data" in entry)
+    assert out[-1]["hasNext"] is False
+
+
+async def test_with_sync_execution_deferred_sync_resolvers_run_in_the_thread():
+    schema = build_schema("""
+        directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+        type Query { first: Boolean, later: Boolean }
+    """)
+    schema.query_type.fields["first"].resolve = lambda root, info: in_sync_thread()
+    schema.query_type.fields["later"].resolve = lambda root, info: in_sync_thread()
+    out = await payloads(Engine(schema, sync_execution=True), "{ first ... @defer { later } }")
+    assert out == [{"data": {"first": True}, "hasNext": True},
+                   {"incremental": [{"data": {"later": True}, "path": []}], "hasNext": False}]
+
+
+async def test_a_strawberry_schema_with_incremental_execution_turned_on():
+    strawberry = pytest.importorskip("strawberry")
+    from strawberry.schema.config import StrawberryConfig
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def hello(self) -> str:
+            return "world"
+
+        @strawberry.field
+        async def slow(self) -> str:
+            return "finally"
+
+    schema = strawberry.Schema(Query, config=StrawberryConfig(enable_experimental_incremental_execution=True))
+    engine = Engine(schema)
+    assert engine.incremental
+    assert await payloads(engine, "{ hello ... @defer { slow } }") == [
+        {"data": {"hello": "world"}, "hasNext": True},
+        {"incremental": [{"data": {"slow": "finally"}, "path": []}], "hasNext": False},
+    ]
