@@ -380,7 +380,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             kind = operation.kind
             if kind == "mutation" and request.method == "GET":
                 raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
-            if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM):
+            if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM or (
+                    operation.incremental and not accepts_incremental(self.scope["headers"]))):
+                # An incremental operation goes to the event stream too, unless multipart is acceptable.
                 await SSERequests(self, send, self._receive).stream_operation(request, params, operation)
                 return
             if kind == "subscription":

@@ -163,6 +163,18 @@ async def test_defer_and_stream_over_sse_are_successive_next_events():
     assert letters == ["a", "b", "c"]
 
 
+@needs_incremental
+@pytest.mark.parametrize(("accept", "content_type"), [
+    ("text/event-stream, application/json", "text/event-stream"),
+    ("text/event-stream, multipart/mixed, application/json", "multipart/mixed"),
+])
+async def test_an_accept_with_event_stream_and_json_streams_incremental_operations(accept, content_type):
+    reply = await request(http_app(sse_enabled=True), payload={"query": "{ hello ... @defer { slow } }"},
+                          accept=accept)
+    assert reply.status == 200 and reply.headers["content-type"].startswith(content_type)
+    assert b"finally" in reply.body
+
+
 @pytest.mark.skipif(INCREMENTAL_AVAILABLE, reason="graphql-core 3.2's refusal")
 @pytest.mark.parametrize("directive", ["defer", "stream"])
 async def test_graphql_core_3_2_refuses_the_directives_with_a_clear_validation_error(directive):
