@@ -19,7 +19,9 @@ mutation over GET                     405 (``Allow: POST``)                405
 ====================================  ===================================  ===================
 
 plus 405 for other methods, 413 for bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
-415 for other content types and 406 when ``Accept`` admits neither media type.
+415 for other content types and 406 when ``Accept`` admits neither media type
+(or, for an operation using ``@defer``/``@stream``, no ``multipart/mixed``:
+see :mod:`.incremental`).
 Every refusal has a JSON ``{"errors": [{"message": ...}]}`` body.
 
 With ``SSE_ENABLED`` the same URL also speaks GraphQL over Server-Sent Events
