@@ -80,7 +80,13 @@ from .resolution import (
     has_document_reference,
     resolve_operation,
 )
-from .strawberry import StrawberryDelegate, extension_name, schema_extensions, unsupported_extensions
+from .strawberry import (
+    StrawberryDelegate,
+    extension_name,
+    extension_names,
+    schema_extensions,
+    unsupported_extensions,
+)
 from .sync_execution import ThreadedExecutor, db_hygiene, in_sync_thread, run_in_thread
 
 __all__ = [
@@ -119,6 +125,7 @@ __all__ = [
     "engine_options",
     "explain_sync_only",
     "extension_name",
+    "extension_names",
     "get_engine",
     "graphene_middleware",
     "has_document_reference",

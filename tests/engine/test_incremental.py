@@ -83,3 +83,26 @@ async def test_a_strawberry_schema_with_incremental_execution_turned_on():
         {"data": {"hello": "world"}, "hasNext": True},
         {"incremental": [{"data": {"slow": "finally"}, "path": []}], "hasNext": False},
     ]
+
+
+async def test_a_strawberry_schema_with_extensions_refuses_incremental_operations_clearly():
+    strawberry = pytest.importorskip("strawberry")
+    from strawberry.extensions import SchemaExtension
+    from strawberry.schema.config import StrawberryConfig
+
+    from django_gql_channels.checks import incremental_problems
+
+    class Noop(SchemaExtension):
+        pass
+
+    @strawberry.type
+    class Query:
+        hello: str = "world"
+
+    schema = strawberry.Schema(Query, extensions=[Noop],
+                               config=StrawberryConfig(enable_experimental_incremental_execution=True))
+    engine = Engine(schema)
+    result = await engine.execute_incrementally(engine.prepare("{ ... @defer { hello } }"))
+    assert not isinstance(result, IncrementalResults)
+    assert "not available with this schema" in engine.format_result(result)["errors"][0]["message"]
+    assert [problem.id for problem in incremental_problems(schema)] == ["gql_channels.W090"]
