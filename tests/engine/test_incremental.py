@@ -106,3 +106,19 @@ async def test_a_strawberry_schema_with_extensions_refuses_incremental_operation
     assert not isinstance(result, IncrementalResults)
     assert "not available with this schema" in engine.format_result(result)["errors"][0]["message"]
     assert [problem.id for problem in incremental_problems(schema)] == ["gql_channels.W090"]
+
+
+async def test_middleware_wraps_the_resolvers_of_every_payload_and_debug_tracebacks_reach_each():
+    seen = []
+
+    def record(next_, root, info, **args):
+        seen.append(info.field_name)
+        return next_(root, info, **args)
+
+    engine = Engine(defer_schema.schema, middleware=[record], debug=True)
+    out = await payloads(engine, "{ hello ... @defer { slow items { id ... @defer { secret } } } }")
+    assert {"hello", "slow", "items", "secret"} <= set(seen)
+    errors = [error for payload in out[1:] for entry in payload.get("incremental", ())
+              for error in entry.get("errors", ())]
+    assert len(errors) == 3
+    assert all("hunter2" in "".join(error["extensions"]["exception"]["stacktrace"]) for error in errors)
