@@ -15,6 +15,8 @@ from graphql import build_schema
 
 #: name -> event that ``slow(gate: name)`` waits for
 GATES: dict[str, asyncio.Event] = {}
+#: the gates whose ``slow`` was cancelled while waiting (the client left, the operation was stopped)
+CANCELLED: set[str] = set()
 
 DIRECTIVES = """
 directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT
@@ -49,7 +51,11 @@ class Item:
 
 async def _slow(root: Any, info: Any, gate: str | None = None, ms: int | None = None) -> str:
     if gate is not None:
-        await GATES[gate].wait()
+        try:
+            await GATES[gate].wait()
+        except asyncio.CancelledError:
+            CANCELLED.add(gate)
+            raise
     elif ms:
         await asyncio.sleep(ms / 1000)
     return "finally"

@@ -47,7 +47,7 @@ def test_real_clients(server, node_modules):
     assert last["errors"] == ["Internal server error"] * 3
     assert "hunter2" not in process.stdout
     # graphql-ws and graphql-sse: one `next` per payload.
-    for name in ("wsDefer", "sseDefer"):
+    for name in ("wsDefer", "sseDefer", "sseSingleDefer"):
         assert out[name] == [first, deferred], name
     for name in ("wsStream", "sseStream"):
         payloads = out[name]

@@ -1,6 +1,6 @@
 // Incremental delivery (@defer, @stream) through real clients against a live server:
 // Apollo Client over HTTP (multipart/mixed;deferSpec=20220824), graphql-ws (graphql-transport-ws)
-// and graphql-sse (distinct connections mode).
+// and graphql-sse (both modes).
 // Usage: node incremental_clients.mjs http://host:port/graphql ws://host:port/graphql
 // Prints one JSON object with everything the clients saw.
 import WebSocket from 'ws';
@@ -72,6 +72,10 @@ async function main() {
   out.sseDefer = await collect(sse, { query: deferred.loc.source.body });
   out.sseStream = await collect(sse, { query: streamed });
   sse.dispose();
+
+  const single = createSseClient({ url: httpUrl, retryAttempts: 0, singleConnection: true });
+  out.sseSingleDefer = await collect(single, { query: deferred.loc.source.body });
+  single.dispose();
 }
 
 main().then(

@@ -72,4 +72,5 @@ async def test_stopping_the_operation_stops_the_deferred_work():
     await client.send_json_to({"id": "2", "type": "subscribe", "payload": {"query": "{ hello }"}})
     assert await client.receive_json_from(timeout=5) == {"id": "2", "type": "next",
                                                           "payload": {"data": {"hello": "world"}}}
+    assert "ws-stop" in defer_schema.CANCELLED
     await client.disconnect()
