@@ -71,7 +71,7 @@ from .incremental import (
 from .limits import DocumentLimits
 from .persisted import APQStore, PersistedDocuments
 from .strawberry import StrawberryDelegate, extension_names, unsupported_extensions
-from .sync_execution import ThreadedExecution, ThreadedExecutor, run_in_thread
+from .sync_execution import ThreadedExecution, ThreadedExecutor, db_hygiene, run_in_thread
 
 __all__ = ["Engine", "EventMapper"]
 
@@ -373,7 +373,9 @@ class Engine:
             log_errors(errors, operation)
             return self.format_errors(errors)
 
-        return IncrementalResults(result, format_errors)
+        # Deferred sync resolvers ran in the thread too: its closing hygiene waits for the last payload.
+        on_close = _closing_hygiene if self.sync_execution else None
+        return IncrementalResults(result, format_errors, on_close)
 
     def _start_incremental(self, operation: Operation, variables: Mapping[str, Any] | None, context: Any,
                            root_value: Any) -> Any:
@@ -543,6 +545,10 @@ class Engine:
         if result.extensions:
             response["extensions"] = result.extensions
         return response
+
+
+async def _closing_hygiene() -> None:
+    await run_in_thread(db_hygiene)
 
 
 async def _reported(result: Awaitable[ExecutionResult], operation: Operation,

@@ -24,7 +24,7 @@ takes the schema's declarations for custom directives it would ignore, by
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 from graphql import (
@@ -145,17 +145,21 @@ class IncrementalResults:
     comes as one entry with ``"data": null`` (``"items": null``) and its errors.
 
     ``format_errors`` formats (masks) and logs one payload's errors.
-    :meth:`aclose` stops the execution's remaining work.
+    :meth:`aclose` stops the execution's remaining work, then awaits
+    ``on_close()`` (with ``SYNC_EXECUTION``: Django's database hygiene in
+    the thread, as after any operation).
     """
 
-    __slots__ = ("_deliveries", "_format_errors", "_pending", "_stream_counts", "_subsequent", "initial")
+    __slots__ = ("_deliveries", "_format_errors", "_on_close", "_pending", "_stream_counts", "_subsequent", "initial")
 
-    def __init__(self, results: Any, format_errors: Callable[[list[GraphQLError]], list[dict[str, Any]]]) -> None:
+    def __init__(self, results: Any, format_errors: Callable[[list[GraphQLError]], list[dict[str, Any]]],
+                 on_close: Callable[[], Awaitable[Any]] | None = None) -> None:
         initial = results.initial_result
         #: The first payload's data, errors and extensions (what ``process_result`` hooks get).
         self.initial = initial
         self._subsequent = results.subsequent_results
         self._format_errors = format_errors
+        self._on_close = on_close
         # id -> (path, label) of every announced deferred fragment and stream
         self._pending: dict[str, tuple[list[str | int], str | None]] = {}
         # stream id -> how many of its items the client has
@@ -175,7 +179,13 @@ class IncrementalResults:
             yield self._translate(result)
 
     async def aclose(self) -> None:
-        await self._subsequent.aclose()
+        """Stop the remaining work (idempotent); then ``on_close`` runs, once."""
+        try:
+            await self._subsequent.aclose()
+        finally:
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                await on_close()
 
     def _announce(self, pending: Collection[Any] | None) -> None:
         for entry in pending or ():

@@ -15,8 +15,11 @@ pytestmark = needs_incremental
 async def payloads(engine: Engine, query: str, **kwargs) -> list[dict]:
     results = await engine.execute_incrementally(engine.prepare(query), **kwargs)
     assert isinstance(results, IncrementalResults)
-    return [results.initial_payload(engine.format_result(results.initial))] + [
-        payload async for payload in results.subsequent()]
+    try:
+        return [results.initial_payload(engine.format_result(results.initial))] + [
+            payload async for payload in results.subsequent()]
+    finally:
+        await results.aclose()
 
 
 def test_an_operation_is_incremental_when_it_or_a_fragment_it_spreads_uses_the_directives():
