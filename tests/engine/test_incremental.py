@@ -125,3 +125,37 @@ async def test_middleware_wraps_the_resolvers_of_every_payload_and_debug_traceba
               for error in entry.get("errors", ())]
     assert len(errors) == 3
     assert all("hunter2" in "".join(error["extensions"]["exception"]["stacktrace"]) for error in errors)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_with_sync_execution_deferred_and_streamed_fields_use_the_orm():
+    from asgiref.sync import sync_to_async
+
+    from tests.library.models import Author, Book
+
+    @sync_to_async
+    def seed() -> None:
+        author = Author.objects.create(name="Ann")
+        for title in ("One", "Two", "Three"):
+            Book.objects.create(title=title, author=author)
+
+    await seed()
+    schema = build_schema("""
+        directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+        directive @stream(label: String, if: Boolean! = true, initialCount: Int! = 0) on FIELD
+        type Book { title: String!, author: String! }
+        type Query { count: Int!, books: [Book!]! }
+    """)
+    schema.query_type.fields["count"].resolve = lambda root, info: Book.objects.count()
+    schema.query_type.fields["books"].resolve = lambda root, info: Book.objects.order_by("pk")
+    schema.get_type("Book").fields["author"].resolve = lambda book, info: book.author.name  # a query per book
+    engine = Engine(schema, sync_execution=True)
+    out = await payloads(engine, "{ count ... @defer { books @stream(initialCount: 1) { title author } } }")
+    assert out[0] == {"data": {"count": 3}, "hasNext": True}
+    entries = [entry for payload in out[1:] for entry in payload.get("incremental", ())]
+    assert all("errors" not in entry for entry in entries), entries
+    books = entries[0]["data"]["books"]
+    for entry in entries[1:]:
+        assert entry["path"] == ["books", len(books)]
+        books.extend(entry["items"])
+    assert books == [{"title": title, "author": "Ann"} for title in ("One", "Two", "Three")]
