@@ -67,6 +67,10 @@ def _accepts(accept: str) -> bool:
             value = value.strip().strip('"')
             if name == "deferspec":
                 spec = value
+            elif name == "subscriptionspec":
+                # Apollo's multipart subscriptions (.multipart_subscriptions), not this.
+                q = 0.0
+                break
             elif name == "q":
                 try:
                     q = float(value)
@@ -77,19 +81,22 @@ def _accepts(accept: str) -> bool:
     return False
 
 
+def accepts_incremental_value(accept: bytes | None) -> bool:
+    """Whether an ``Accept`` value (raw bytes, None if absent) admits this module's ``multipart/mixed``."""
+    if not accept:
+        return False
+    outcome = _cache.get(accept)
+    if outcome is None:
+        outcome = _accepts(accept.decode("latin-1"))
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.clear()
+        _cache[accept] = outcome
+    return outcome
+
+
 def accepts_incremental(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """Whether a request's ``Accept`` admits this module's ``multipart/mixed`` (raw ASGI headers)."""
-    for name, value in headers:
-        if name == b"accept":
-            outcome = _cache.get(value)
-            if outcome is None:
-                outcome = _accepts(value.decode("latin-1"))
-                if len(_cache) >= _CACHE_SIZE:
-                    _cache.clear()
-                _cache[value] = outcome
-            if outcome:
-                return True
-    return False
+    return any(name == b"accept" and accepts_incremental_value(value) for name, value in headers)
 
 
 def incremental_not_acceptable() -> HTTPError:

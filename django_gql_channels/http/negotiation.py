@@ -78,10 +78,6 @@ def _negotiate(accept: str) -> Negotiated:
         return Negotiated(GRAPHQL_RESPONSE_JSON, html)
     if json > 0:
         return Negotiated(JSON, html)
-    if _quality(ranges, "multipart", "mixed", wildcards=False) > 0:
-        # Incremental delivery's multipart (.incremental); what is not incremental
-        # (errors, operations without @defer/@stream) then goes as JSON.
-        return Negotiated(JSON, html)
     return Negotiated(None, html)
 
 
