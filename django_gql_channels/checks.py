@@ -28,6 +28,8 @@ id                        problem
                           ``GRAPHENE["MIDDLEWARE"]``) unimportable or not graphql-core middleware
 ``gql_channels.E070``     a Strawberry schema extension (``strawberry.Schema(extensions=[...])``)
                           that cannot run (``MIDDLEWARE`` set, ``SYNC_EXECUTION`` forced on), by name
+``gql_channels.E090``     ``METRICS`` on without ``prometheus_client`` (the ``[prometheus]`` extra)
+``gql_channels.E091``     ``TRACING`` on without ``opentelemetry-api`` (the ``[opentelemetry]`` extra)
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
@@ -57,6 +59,7 @@ from .conf import (
     validate_user_settings,
 )
 from .http.cors import cors_setting_problems
+from .observability import missing_extras
 
 __all__ = ["check_settings", "collect_problems", "middleware_problems", "strawberry_extension_problems"]
 
@@ -98,6 +101,7 @@ def collect_problems() -> list[SettingProblem]:
 
         problems.extend(model_event_problems(user_settings["MODEL_EVENTS"]))
     problems.extend(cors_setting_problems())
+    problems.extend(missing_extras(user_settings, bad_keys))
     if user_settings.get("DEBUG") is True and not bad_keys & {"DEBUG", "MASK_ERRORS"}:
         mask = user_settings.get("MASK_ERRORS")
         if mask is True or (mask is None and not settings.DEBUG):

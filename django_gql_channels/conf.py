@@ -78,6 +78,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUERY_COMPLEXITY": 5000,
     "MAX_MERGE_COMPARISONS": 5000,
     "DOCUMENT_CACHE_BYTES": 32 * 1024 * 1024,
+    # Observability: see django_gql_channels/observability/.
+    "METRICS": False,
+    "TRACING": False,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -238,6 +241,16 @@ DESCRIPTIONS: dict[str, str] = {
     "DOCUMENT_CACHE_BYTES": "Estimated bytes the document cache may keep (texts and their parsed documents), "
                             "beside :gqlsetting:`DOCUMENT_CACHE_SIZE`; the in-process APQ store keeps at most "
                             "this many bytes of text too. ``None``: entries only.",
+    "METRICS": "Prometheus metrics through ``prometheus_client`` (the ``[prometheus]`` extra), in its default "
+               "registry, on every transport: ``gql_channels_operations_total`` (``transport``, "
+               "``operation_type``, ``outcome``), ``gql_channels_operation_duration_seconds``, "
+               "``gql_channels_connections``, ``gql_channels_subscriptions``, "
+               "``gql_channels_subscription_events_total``, ``gql_channels_dropped_messages_total``, "
+               "``gql_channels_layer_errors_total``. See :doc:`observing`.",
+    "TRACING": "OpenTelemetry spans through ``opentelemetry-api`` (the ``[opentelemetry]`` extra) and the global "
+               "tracer provider: one span per operation, named ``\"<operation type> <operation name>\"``, with "
+               "``graphql.operation.type``, ``graphql.operation.name`` and ``graphql.transport``; a request's "
+               "(or WebSocket handshake's) W3C ``traceparent`` is its parent. See :doc:`observing`.",
 }
 
 
@@ -355,6 +368,8 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_QUERY_COMPLEXITY": (_is_optional_positive_int, "a positive int or None"),
     "MAX_MERGE_COMPARISONS": (_is_optional_positive_int, "a positive int or None"),
     "DOCUMENT_CACHE_BYTES": (_is_optional_positive_int, "a positive int (bytes) or None"),
+    "METRICS": (_is_bool, "a bool"),
+    "TRACING": (_is_bool, "a bool"),
 }
 
 
