@@ -32,7 +32,7 @@ server-side: messages are not masked.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -40,7 +40,7 @@ from django.core.exceptions import ImproperlyConfigured
 try:
     from opentelemetry import context as otel_context
     from opentelemetry import trace
-    from opentelemetry.propagate import extract
+    from opentelemetry.propagate import extract, get_global_textmap
     from opentelemetry.propagators.textmap import Getter
     from opentelemetry.trace import SpanKind, Status, StatusCode
 except ImportError as exc:  # pragma: no cover - the extra is missing
@@ -85,14 +85,32 @@ class _ASGIHeaders(Getter[Sequence[tuple[bytes, bytes]]]):
 
 
 _getter = _ASGIHeaders()
+#: A context without a span: the parent of a span that starts a new trace.
+_ROOT = otel_context.Context()
+
+
+#: (the global propagator, the header names it reads as bytes), looked up once per propagator
+_fields: tuple[Any, frozenset[bytes]] | None = None
+
+
+def _propagated_headers() -> frozenset[bytes]:
+    global _fields
+    propagator = get_global_textmap()
+    if _fields is None or _fields[0] is not propagator:
+        _fields = (propagator, frozenset(name.lower().encode("latin-1") for name in propagator.fields))
+    return _fields[1]
 
 
 def parent_of(scope: Any) -> tuple[Any, Any]:
     """``(parent context, span kind)`` for operations of a request or handshake with ``scope``."""
     if trace.get_current_span().get_span_context().is_valid:
         return None, SpanKind.INTERNAL  # the current span (an ASGI middleware's) is the parent
-    headers: Iterable[tuple[bytes, bytes]] = (scope.get("headers") or ()) if isinstance(scope, dict) else ()
-    return extract(list(headers), getter=_getter), SpanKind.SERVER
+    headers: Sequence[tuple[bytes, bytes]] = (scope.get("headers") or ()) if isinstance(scope, dict) else ()
+    wanted = _propagated_headers()
+    if not any(name in wanted for name, _ in headers):
+        # Nothing to continue: a new trace (the propagator would find nothing either).
+        return _ROOT, SpanKind.SERVER
+    return extract(headers, getter=_getter), SpanKind.SERVER
 
 
 def span_name(operation_type: str | None, operation_name: str | None) -> str:

@@ -37,7 +37,7 @@ _time_ns = time.time_ns
 class Observer:
     """What is switched on: ``metrics`` (:mod:`.metrics`), ``tracing`` (:mod:`.tracing`), ``log`` (:mod:`.oplog`)."""
 
-    __slots__ = ("_durations", "_outcomes", "log", "metrics", "tracing")
+    __slots__ = ("_connections", "_durations", "_outcomes", "log", "metrics", "tracing")
 
     def __init__(self, *, metrics: bool, tracing: bool, log: bool) -> None:
         self.metrics: Any = None
@@ -54,6 +54,13 @@ class Observer:
         # Labelled children, looked up once: ``labels()`` takes a lock and a dict lookup per call.
         self._outcomes: dict[tuple[str, str, str], Any] = {}
         self._durations: dict[tuple[str, str], Any] = {}
+        self._connections: dict[str, Any] = {}
+
+    def connection_gauge(self, transport: str) -> Any:
+        gauge = self._connections.get(transport)
+        if gauge is None:
+            gauge = self._connections[transport] = self.metrics.connections.labels(transport)
+        return gauge
 
     def connection(self, transport: str, scope: Any) -> ConnectionWatch:
         return ConnectionWatch(self, transport, scope)
@@ -80,21 +87,27 @@ class Observer:
 class ConnectionWatch:
     """One open connection: counted in ``gql_channels_connections`` until :meth:`close`."""
 
-    __slots__ = ("_gauge", "_parent", "closed", "observer", "transport")
+    __slots__ = ("_gauge", "_parent", "_scope", "closed", "observer", "transport")
 
     def __init__(self, observer: Observer, transport: str, scope: Any) -> None:
         self.observer = observer
         self.transport = transport
         self.closed = False
-        # Read now, in the handshake's context: the parent of every operation on the connection.
-        self._parent = observer.tracing.parent_of(scope) if observer.tracing is not None else None
+        self._scope = scope
+        #: The parent of every operation on the connection, read at its first operation.
+        self._parent: Any = None
         self._gauge: Any = None
         if observer.metrics is not None:
-            self._gauge = observer.metrics.connections.labels(transport)
+            self._gauge = observer.connection_gauge(transport)
             self._gauge.inc()
 
     def operation(self) -> OperationWatch:
         """An operation arrives on this connection (the clock starts)."""
+        tracing = self.observer.tracing
+        if tracing is not None and self._parent is None:
+            # The first operation arrives in the task that accepted the connection (the
+            # receive loop), under whatever span was current at the handshake.
+            self._parent = tracing.parent_of(self._scope)
         return OperationWatch(self.observer, self.transport, self._parent)
 
     def close(self) -> None:

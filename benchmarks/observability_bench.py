@@ -1,0 +1,158 @@
+"""What ``METRICS`` and ``TRACING`` cost, both on against both off, in one run (docs/observing.rst).
+
+- ``{ hello }`` over HTTP, in process (driven like :mod:`.http_bench`): our
+  ``GraphQLHTTPConsumer`` with the switches off and on, in interleaved rounds;
+  CPU per request is the process's CPU time over a round's requests.
+- Fan-out to 500 WebSocket subscribers in process (driven like
+  :mod:`.inprocess_fanout`): off and on alternately, CPU per delivery.
+
+"On" is both switches with a real OpenTelemetry SDK behind them: a
+``TracerProvider`` whose ``BatchSpanProcessor`` hands spans to an exporter that
+discards them (so the cost is making, recording and queueing spans, not a
+backend's network), and metrics in ``prometheus_client``'s default registry.
+Goals: at most 10% more CPU per ``{ hello }`` request, at most 5% per delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from .http_bench import QUERIES, Contender, asgi_contender, measure_contenders
+from .report import Table, goal_line
+
+OFF = "ours: METRICS and TRACING off"
+ON = "ours: METRICS and TRACING on"
+HELLO_GOAL = 1.10
+FANOUT_GOAL = 1.05
+
+
+def _install_tracer_provider() -> None:
+    """A real SDK provider whose exporter discards: spans are made and queued as in production."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Discarding(SpanExporter):
+        def export(self, spans: Sequence[Any]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Discarding()))
+    trace.set_tracer_provider(provider)
+
+
+@contextmanager
+def switched(on: bool) -> Iterator[None]:
+    from django.test import override_settings
+
+    from django_gql_channels.conf import gql_settings
+
+    with override_settings(GQL_CHANNELS={**gql_settings.user_settings, "METRICS": on, "TRACING": on}):
+        yield
+
+
+def _switched_contender(contender: Contender, on: bool) -> Contender:
+    run = contender.run
+
+    async def run_switched(n: int) -> int:
+        with switched(on):
+            return await run(n)
+
+    contender.run = run_switched
+    check = contender.check  # type: ignore[attr-defined]
+
+    async def check_switched() -> str | None:
+        with switched(on):
+            return await check()
+
+    contender.check = check_switched  # type: ignore[attr-defined]
+    return contender
+
+
+def _cpu_us(contender: Contender) -> float:
+    return statistics.median(contender.cpu_costs) * 1e6 if contender.cpu_costs else 0.0
+
+
+async def _hello(quick: bool) -> tuple[list[str], list[tuple[str, bool]]]:
+    from graphql import execute, parse
+
+    from django_gql_channels import GraphQLHTTPConsumer
+    from django_gql_channels.schema import get_graphql_schema
+
+    from . import schemas
+
+    query = QUERIES["hello"]
+    expected = {"data": execute(get_graphql_schema(schemas.schema), parse(query)).data}
+    contenders = [
+        _switched_contender(asgi_contender(name, GraphQLHTTPConsumer.as_asgi(schema=schemas.schema, graphql_ide=None),
+                                           "/graphql", query, expected), on)
+        for name, on in ((OFF, False), (ON, True))
+    ]
+    rounds = 5 if quick else 9
+    measured, notes = await measure_contenders(contenders, [], rounds=rounds, round_seconds=0.2 if quick else 0.5)
+    table = Table(["contender", "median req/s", "min", "max", "CPU us/req", "errors"],
+                  title=f"Observability, in-process HTTP {query}  ({rounds} interleaved rounds, median)")
+    for c in measured:
+        table.add([c.name, f"{c.median:,.0f}", f"{min(c.rates):,.0f}", f"{max(c.rates):,.0f}",
+                   f"{_cpu_us(c):,.1f}", str(c.errors)])
+    lines = [table.render(), *(f"note: {n}" for n in notes)]
+    by_name = {c.name: c for c in measured}
+    goals: list[tuple[str, bool]] = []
+    if OFF in by_name and ON in by_name:
+        ratio = _cpu_us(by_name[ON]) / _cpu_us(by_name[OFF])
+        lines.append(f"cost: both switches add {_cpu_us(by_name[ON]) - _cpu_us(by_name[OFF]):,.1f} us of CPU per "
+                     f"{query} ({ratio:.3f}x); requests/s {by_name[ON].median / by_name[OFF].median:.3f}x")
+        goals.append(goal_line(f"{query} CPU/request, switches on vs off", ratio, HELLO_GOAL,
+                               higher_is_better=False))
+    return lines, goals
+
+
+async def _fanout(quick: bool, n: int) -> tuple[list[str], list[tuple[str, bool]]]:
+    from django_gql_channels import GraphQLWSConsumer
+
+    from .inprocess_fanout import measure_one
+    from .schemas import schema
+
+    m = 10 if quick else 20
+    rounds = 2 if quick else 4
+    samples: dict[bool, list[Any]] = {False: [], True: []}
+    for _ in range(rounds):  # alternated, so drifting load hits both alike
+        for on in (False, True):
+            with switched(on):
+                samples[on].append(await measure_one(ON if on else OFF, GraphQLWSConsumer.as_asgi(schema=schema),
+                                                     n=n, m=m))
+    table = Table(["contender", "median deliveries/s", "CPU us/delivery (median)", "rounds", "status"],
+                  title=f"Observability, in-process fan-out: {n} subscribers x {m} group messages, "
+                        f"{rounds} alternated rounds")
+    cpu: dict[bool, float] = {}
+    notes: list[str] = []
+    for on in (False, True):
+        results = samples[on]
+        good = [r for r in results if not r.errors and r.delivered]
+        notes += [f"{r.contender}: {e}" for r in results for e in r.errors]
+        cpu[on] = statistics.median(r.cpu_s / r.delivered for r in good) * 1e6 if good else 0.0
+        rate = statistics.median(r.rate for r in good) if good else 0.0
+        table.add([ON if on else OFF, f"{rate:,.0f}", f"{cpu[on]:,.1f}", str(len(good)),
+                   "ok" if len(good) == len(results) else "FAILED"])
+    lines = [table.render(), *(f"note: {n}" for n in notes)]
+    goals: list[tuple[str, bool]] = []
+    if cpu[False] and cpu[True]:
+        ratio = cpu[True] / cpu[False]
+        lines.append(f"cost: both switches add {cpu[True] - cpu[False]:,.1f} us of CPU per delivery ({ratio:.3f}x)")
+        goals.append(goal_line(f"fan-out {n} subscribers CPU/delivery, switches on vs off", ratio, FANOUT_GOAL,
+                               higher_is_better=False))
+    return lines, goals
+
+
+async def run(*, quick: bool = False, n: int = 500) -> tuple[str, list[tuple[str, bool]]]:
+    _install_tracer_provider()
+    hello_lines, hello_goals = await _hello(quick)
+    print("\n".join(hello_lines) + "\n", flush=True)
+    await asyncio.sleep(0)
+    fanout_lines, fanout_goals = await _fanout(quick, n)
+    print("\n".join(fanout_lines) + "\n", flush=True)
+    return "\n".join(hello_lines + [""] + fanout_lines), hello_goals + fanout_goals
