@@ -20,8 +20,8 @@ only then. Each result sent is an event named ``graphql.subscription.event`` on
 it, and the count is the attribute ``graphql.subscription.events`` at the end.
 A span event costs a timestamp and a small object; a child span per event would
 cost a whole span, exported on its own, per subscriber and event. The SDK keeps
-at most ``OTEL_SPAN_EVENT_COUNT_LIMIT`` (128) events per span, dropping later
-ones; the count attribute stays exact.
+at most ``OTEL_SPAN_EVENT_COUNT_LIMIT`` (128) events per span, so later results
+add none (the SDK would drop them); the count attribute stays exact.
 
 **Errors.** A result with errors sets the span's status to ``ERROR`` (the first
 error's message) and records each error as an ``exception`` event (the first
@@ -32,6 +32,7 @@ server-side: messages are not masked.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,13 +50,16 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
         'pip install "django-gql-channels[opentelemetry]".'
     ) from exc
 
-__all__ = ["SUBSCRIPTION_EVENT", "add_event", "attach", "detach", "end_span", "parent_of", "record_errors",
+__all__ = ["MAX_SPAN_EVENTS", "SUBSCRIPTION_EVENT", "attach", "detach", "end_span", "parent_of", "record_errors",
            "span_name", "start_span"]
 
 #: The name of the span event each subscription result adds.
 SUBSCRIPTION_EVENT = "graphql.subscription.event"
 #: Errors recorded as events on one span at most.
 MAX_RECORDED_ERRORS = 10
+#: Subscription events added to one span at most: the SDK's own limit, past which it
+#: would make each event only to drop it (``OTEL_SPAN_EVENT_COUNT_LIMIT``, 128 by default).
+MAX_SPAN_EVENTS = int(os.environ.get("OTEL_SPAN_EVENT_COUNT_LIMIT") or 128)
 
 _tracer: Any = None
 
@@ -146,10 +150,6 @@ def record_errors(span: Any, errors: Sequence[BaseException]) -> None:
     span.set_status(Status(StatusCode.ERROR, str(errors[0]) or type(errors[0]).__name__))
     for error in errors[:MAX_RECORDED_ERRORS]:
         span.record_exception(getattr(error, "original_error", None) or error)
-
-
-def add_event(span: Any) -> None:
-    span.add_event(SUBSCRIPTION_EVENT)
 
 
 def end_span(span: Any, events: int | None) -> None:

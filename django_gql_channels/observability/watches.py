@@ -202,8 +202,8 @@ class OperationWatch:
         observer = self.observer
         if observer.metrics is not None:
             observer.metrics.events.inc()
-        if self.span is not None:
-            observer.tracing.add_event(self.span)
+        if self.span is not None and self.events <= observer.tracing.MAX_SPAN_EVENTS:
+            self.span.add_event(observer.tracing.SUBSCRIPTION_EVENT)
         # A shared result (SHARED_SUBSCRIPTION_RESULTS) carries its response map instead.
         if (result.errors if isinstance(result, ExecutionResult) else getattr(result, "payload", {}).get("errors")):
             self.error_events += 1
