@@ -13,7 +13,10 @@ backend's network), and metrics in ``prometheus_client``'s default registry.
 Twice: every trace recorded (the SDK's default sampler), and 1 trace in 100
 recorded (``ParentBased(TraceIdRatioBased(0.01))``, a common production
 setting; the others still get their span objects, non-recording ones).
-Goals: at most 10% more CPU per ``{ hello }`` request, at most 5% per delivery.
+Goals: at most 10% more CPU per ``{ hello }`` request, at most 5% per delivery,
+on the best round of each row (load from other processes only ever adds CPU
+time, so the least a round took is the steadiest figure on a shared machine);
+the medians are printed beside.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from .report import Table, goal_line
 OFF = "ours: METRICS and TRACING off"
 ON = "ours: METRICS and TRACING on, every trace"
 SAMPLED = "ours: METRICS and TRACING on, 1% of traces"
+METRICS_ONLY = "ours: METRICS on, TRACING off"
+#: (row, METRICS, TRACING, fraction of traces recorded)
+ROWS = ((OFF, False, False, 1.0), (ON, True, True, 1.0), (SAMPLED, True, True, 0.01),
+        (METRICS_ONLY, True, False, 1.0))
 #: Fraction of traces the SDK records while a row runs (1.0 unless the row samples).
 _ratio = [1.0]
 HELLO_GOAL = 1.10
@@ -65,31 +72,31 @@ def _install_tracer_provider() -> None:
 
 
 @contextmanager
-def switched(on: bool, ratio: float = 1.0) -> Iterator[None]:
+def switched(metrics: bool, tracing: bool, ratio: float = 1.0) -> Iterator[None]:
     from django.test import override_settings
 
     from django_gql_channels.conf import gql_settings
 
     _ratio[0] = ratio
     try:
-        with override_settings(GQL_CHANNELS={**gql_settings.user_settings, "METRICS": on, "TRACING": on}):
+        with override_settings(GQL_CHANNELS={**gql_settings.user_settings, "METRICS": metrics, "TRACING": tracing}):
             yield
     finally:
         _ratio[0] = 1.0
 
 
-def _switched_contender(contender: Contender, on: bool, ratio: float) -> Contender:
+def _switched_contender(contender: Contender, metrics: bool, tracing: bool, ratio: float) -> Contender:
     run = contender.run
 
     async def run_switched(n: int) -> int:
-        with switched(on, ratio):
+        with switched(metrics, tracing, ratio):
             return await run(n)
 
     contender.run = run_switched
     check = contender.check  # type: ignore[attr-defined]
 
     async def check_switched() -> str | None:
-        with switched(on, ratio):
+        with switched(metrics, tracing, ratio):
             return await check()
 
     contender.check = check_switched  # type: ignore[attr-defined]
@@ -98,6 +105,11 @@ def _switched_contender(contender: Contender, on: bool, ratio: float) -> Contend
 
 def _cpu_us(contender: Contender) -> float:
     return statistics.median(contender.cpu_costs) * 1e6 if contender.cpu_costs else 0.0
+
+
+def _best_cpu_us(contender: Contender) -> float:
+    """The least CPU a round took per request: other processes' load only ever adds to it."""
+    return min(contender.cpu_costs) * 1e6 if contender.cpu_costs else 0.0
 
 
 async def _hello(quick: bool) -> tuple[list[str], list[tuple[str, bool]]]:
@@ -112,27 +124,28 @@ async def _hello(quick: bool) -> tuple[list[str], list[tuple[str, bool]]]:
     expected = {"data": execute(get_graphql_schema(schemas.schema), parse(query)).data}
     contenders = [
         _switched_contender(asgi_contender(name, GraphQLHTTPConsumer.as_asgi(schema=schemas.schema, graphql_ide=None),
-                                           "/graphql", query, expected), on, ratio)
-        for name, on, ratio in ((OFF, False, 1.0), (ON, True, 1.0), (SAMPLED, True, 0.01))
+                                           "/graphql", query, expected), metrics, tracing, ratio)
+        for name, metrics, tracing, ratio in ROWS
     ]
     rounds = 5 if quick else 9
     measured, notes = await measure_contenders(contenders, [], rounds=rounds, round_seconds=0.2 if quick else 0.5)
-    table = Table(["contender", "median req/s", "min", "max", "CPU us/req", "errors"],
-                  title=f"Observability, in-process HTTP {query}  ({rounds} interleaved rounds, median)")
+    table = Table(["contender", "median req/s", "min", "max", "CPU us/req", "best CPU us/req", "errors"],
+                  title=f"Observability, in-process HTTP {query}  ({rounds} interleaved rounds)")
     for c in measured:
         table.add([c.name, f"{c.median:,.0f}", f"{min(c.rates):,.0f}", f"{max(c.rates):,.0f}",
-                   f"{_cpu_us(c):,.1f}", str(c.errors)])
+                   f"{_cpu_us(c):,.1f}", f"{_best_cpu_us(c):,.1f}", str(c.errors)])
     lines = [table.render(), *(f"note: {n}" for n in notes)]
     by_name = {c.name: c for c in measured}
     goals: list[tuple[str, bool]] = []
     off = by_name.get(OFF)
-    for name in (ON, SAMPLED):
+    for name in (ON, SAMPLED, METRICS_ONLY):
         on = by_name.get(name)
         if off is None or on is None:
             continue
-        ratio = _cpu_us(on) / _cpu_us(off)
-        lines.append(f"cost: {name[6:]}: +{_cpu_us(on) - _cpu_us(off):,.1f} us of CPU per {query} ({ratio:.3f}x); "
-                     f"requests/s {on.median / off.median:.3f}x")
+        ratio = _best_cpu_us(on) / _best_cpu_us(off)
+        lines.append(f"cost: {name[6:]}: +{_best_cpu_us(on) - _best_cpu_us(off):,.1f} us of CPU per {query} "
+                     f"({ratio:.3f}x best, {_cpu_us(on) / _cpu_us(off):.3f}x median); requests/s "
+                     f"{on.median / off.median:.3f}x")
         goals.append(goal_line(f"{query} CPU/request, {name[6:]} vs off", ratio, HELLO_GOAL,
                                higher_is_better=False))
     return lines, goals
@@ -145,32 +158,35 @@ async def _fanout(quick: bool, n: int) -> tuple[list[str], list[tuple[str, bool]
     from .schemas import schema
 
     m = 10 if quick else 20
-    rounds = 2 if quick else 4
-    rows = ((OFF, False, 1.0), (ON, True, 1.0), (SAMPLED, True, 0.01))
-    samples: dict[str, list[Any]] = {name: [] for name, _, _ in rows}
+    rounds = 2 if quick else 5
+    samples: dict[str, list[Any]] = {name: [] for name, *_ in ROWS}
     for _ in range(rounds):  # alternated, so drifting load hits all alike
-        for name, on, ratio in rows:
-            with switched(on, ratio):
+        for name, metrics, tracing, ratio in ROWS:
+            with switched(metrics, tracing, ratio):
                 samples[name].append(await measure_one(name, GraphQLWSConsumer.as_asgi(schema=schema), n=n, m=m))
-    table = Table(["contender", "median deliveries/s", "CPU us/delivery (median)", "rounds", "status"],
+    table = Table(["contender", "median deliveries/s", "CPU us/delivery", "best CPU us/delivery", "rounds",
+                   "status"],
                   title=f"Observability, in-process fan-out: {n} subscribers x {m} group messages, "
                         f"{rounds} alternated rounds")
     cpu: dict[str, float] = {}
+    best: dict[str, float] = {}
     notes: list[str] = []
-    for name, _, _ in rows:
+    for name, *_ in ROWS:
         results = samples[name]
         good = [r for r in results if not r.errors and r.delivered]
         notes += [f"{r.contender}: {e}" for r in results for e in r.errors]
         cpu[name] = statistics.median(r.cpu_s / r.delivered for r in good) * 1e6 if good else 0.0
+        best[name] = min(r.cpu_s / r.delivered for r in good) * 1e6 if good else 0.0
         rate = statistics.median(r.rate for r in good) if good else 0.0
-        table.add([name, f"{rate:,.0f}", f"{cpu[name]:,.1f}", str(len(good)),
+        table.add([name, f"{rate:,.0f}", f"{cpu[name]:,.1f}", f"{best[name]:,.1f}", str(len(good)),
                    "ok" if len(good) == len(results) else "FAILED"])
     lines = [table.render(), *(f"note: {n}" for n in notes)]
     goals: list[tuple[str, bool]] = []
-    for name in (ON, SAMPLED):
-        if cpu[OFF] and cpu[name]:
-            ratio = cpu[name] / cpu[OFF]
-            lines.append(f"cost: {name[6:]}: +{cpu[name] - cpu[OFF]:,.1f} us of CPU per delivery ({ratio:.3f}x)")
+    for name in (ON, SAMPLED, METRICS_ONLY):
+        if best[OFF] and best[name]:
+            ratio = best[name] / best[OFF]
+            lines.append(f"cost: {name[6:]}: +{best[name] - best[OFF]:,.1f} us of CPU per delivery ({ratio:.3f}x best, "
+                         f"{cpu[name] / cpu[OFF]:.3f}x median)")
             goals.append(goal_line(f"fan-out {n} subscribers CPU/delivery, {name[6:]} vs off", ratio, FANOUT_GOAL,
                                    higher_is_better=False))
     return lines, goals
