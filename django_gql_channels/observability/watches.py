@@ -37,7 +37,7 @@ _time_ns = time.time_ns
 class Observer:
     """What is switched on: ``metrics`` (:mod:`.metrics`), ``tracing`` (:mod:`.tracing`), ``log`` (:mod:`.oplog`)."""
 
-    __slots__ = ("_connections", "_durations", "_outcomes", "log", "metrics", "tracing")
+    __slots__ = ("_connections", "durations", "log", "metrics", "outcomes", "tracing")
 
     def __init__(self, *, metrics: bool, tracing: bool, log: bool) -> None:
         self.metrics: Any = None
@@ -52,8 +52,8 @@ class Observer:
             self.tracing = tracing_module
         self.log = log
         # Labelled children, looked up once: ``labels()`` takes a lock and a dict lookup per call.
-        self._outcomes: dict[tuple[str, str, str], Any] = {}
-        self._durations: dict[tuple[str, str], Any] = {}
+        self.outcomes: dict[tuple[str, str, str], Any] = {}
+        self.durations: dict[tuple[str, str], Any] = {}
         self._connections: dict[str, Any] = {}
 
     def connection_gauge(self, transport: str) -> Any:
@@ -69,19 +69,6 @@ class Observer:
         """An operation not tied to a watched connection (an HTTP request, a request on an SSE stream)."""
         parent = self.tracing.parent_of(scope) if self.tracing is not None else None
         return OperationWatch(self, transport, parent)
-
-    def count(self, transport: str, operation_type: str, outcome: str, duration: float) -> None:
-        metrics = self.metrics
-        key = (transport, operation_type, outcome)
-        counter = self._outcomes.get(key)
-        if counter is None:
-            counter = self._outcomes[key] = metrics.operations.labels(*key)
-        counter.inc()
-        timed = (transport, operation_type)
-        histogram = self._durations.get(timed)
-        if histogram is None:
-            histogram = self._durations[timed] = metrics.duration.labels(*timed)
-        histogram.observe(duration)
 
 
 class ConnectionWatch:
@@ -218,10 +205,20 @@ class OperationWatch:
         outcome = self.outcome or ("error" if failed else "ok")
         operation_type = self.operation_type or "unknown"
         observer = self.observer
-        if observer.metrics is not None:
-            observer.count(self.transport, operation_type, outcome, duration)
+        metrics = observer.metrics
+        if metrics is not None:
+            key = (self.transport, operation_type, outcome)
+            counter = observer.outcomes.get(key)
+            if counter is None:
+                counter = observer.outcomes[key] = metrics.operations.labels(*key)
+            counter.inc()
+            timed = key[:2]
+            histogram = observer.durations.get(timed)
+            if histogram is None:
+                histogram = observer.durations[timed] = metrics.duration.labels(*timed)
+            histogram.observe(duration)
             if self.subscribed:
-                observer.metrics.subscriptions.dec()
+                metrics.subscriptions.dec()
         tracing = observer.tracing
         if tracing is not None:
             self._end_span(tracing)
