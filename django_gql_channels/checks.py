@@ -31,6 +31,7 @@ id                        problem
 ``gql_channels.E090``     ``METRICS`` on without ``prometheus_client`` (the ``[prometheus]`` extra)
 ``gql_channels.E091``     ``TRACING`` on without ``opentelemetry-api`` (the ``[opentelemetry]`` extra)
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
+``gql_channels.W090``     ``METRICS_OPERATION_NAMES`` without ``ONLY_PERSISTED_DOCUMENTS``
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
 ``gql_channels.W030``     ``CORS_ALLOW_ALL_ORIGINS`` together with ``CORS_ALLOW_CREDENTIALS``
@@ -59,7 +60,7 @@ from .conf import (
     validate_user_settings,
 )
 from .http.cors import cors_setting_problems
-from .observability import missing_extras
+from .observability import observability_problems
 
 __all__ = ["check_settings", "collect_problems", "middleware_problems", "strawberry_extension_problems"]
 
@@ -101,7 +102,7 @@ def collect_problems() -> list[SettingProblem]:
 
         problems.extend(model_event_problems(user_settings["MODEL_EVENTS"]))
     problems.extend(cors_setting_problems())
-    problems.extend(missing_extras(user_settings, bad_keys))
+    problems.extend(observability_problems(user_settings, bad_keys))
     if user_settings.get("DEBUG") is True and not bad_keys & {"DEBUG", "MASK_ERRORS"}:
         mask = user_settings.get("MASK_ERRORS")
         if mask is True or (mask is None and not settings.DEBUG):

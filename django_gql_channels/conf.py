@@ -80,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
     "DOCUMENT_CACHE_BYTES": 32 * 1024 * 1024,
     # Observability: see django_gql_channels/observability/.
     "METRICS": False,
+    "METRICS_OPERATION_NAMES": False,
     "TRACING": False,
 }
 
@@ -247,6 +248,12 @@ DESCRIPTIONS: dict[str, str] = {
                "``gql_channels_connections``, ``gql_channels_subscriptions``, "
                "``gql_channels_subscription_events_total``, ``gql_channels_dropped_messages_total``, "
                "``gql_channels_layer_errors_total``. See :doc:`observing`.",
+    "METRICS_OPERATION_NAMES": "Opt-in, with :gqlsetting:`METRICS`: also count operations by name, in "
+                               "``gql_channels_operations_by_name_total`` (``transport``, ``operation_type``, "
+                               "``operation_name``, ``outcome``; ``\"\"`` for unnamed ones). Names come from "
+                               "clients: every new one is a new time series, so only with a bounded set of "
+                               "documents (:gqlsetting:`ONLY_PERSISTED_DOCUMENTS`); ``gql_channels.W090`` "
+                               "warns otherwise. See :doc:`observing`.",
     "TRACING": "OpenTelemetry spans through ``opentelemetry-api`` (the ``[opentelemetry]`` extra) and the global "
                "tracer provider: one span per operation, named ``\"<operation type> <operation name>\"``, with "
                "``graphql.operation.type``, ``graphql.operation.name`` and ``graphql.transport``; a request's "
@@ -369,6 +376,7 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_MERGE_COMPARISONS": (_is_optional_positive_int, "a positive int or None"),
     "DOCUMENT_CACHE_BYTES": (_is_optional_positive_int, "a positive int (bytes) or None"),
     "METRICS": (_is_bool, "a bool"),
+    "METRICS_OPERATION_NAMES": (_is_bool, "a bool"),
     "TRACING": (_is_bool, "a bool"),
 }
 

@@ -38,7 +38,7 @@ __all__ = [
     "TRANSPORTS",
     "count_dropped",
     "count_layer_error",
-    "missing_extras",
+    "observability_problems",
     "observer",
     "watch_connection",
 ]
@@ -53,6 +53,7 @@ OPERATIONS_LOGGER = logging.getLogger("django_gql_channels.operations")
 _switches: tuple[bool, bool] | None = None
 #: (metrics, tracing, log) -> the observer doing those
 _observers: dict[tuple[bool, bool, bool], Observer] = {}
+
 
 
 @on_reload
@@ -80,7 +81,8 @@ def observer() -> Observer | None:
     if found is None:
         from .watches import Observer
 
-        found = _observers[key] = Observer(metrics=key[0], tracing=key[1], log=log)
+        found = _observers[key] = Observer(metrics=key[0], tracing=key[1], log=log,
+                                           operation_names=key[0] and bool(gql_settings.METRICS_OPERATION_NAMES))
     return found
 
 
@@ -123,9 +125,18 @@ _EXTRAS = {
 }
 
 
-def missing_extras(user_settings: dict[str, Any], bad_keys: set[str | None]) -> list[SettingProblem]:
-    """``METRICS`` / ``TRACING`` on without the package they need (found without importing it)."""
+def observability_problems(user_settings: dict[str, Any], bad_keys: set[str | None]) -> list[SettingProblem]:
+    """``METRICS`` / ``TRACING`` on without the package they need (found without importing it);
+    operation names as labels while clients may send any document."""
     problems = []
+    if (user_settings.get("METRICS_OPERATION_NAMES") is True and user_settings.get("METRICS") is True
+            and user_settings.get("ONLY_PERSISTED_DOCUMENTS") is not True):
+        problems.append(SettingProblem(
+            "gql_channels.W090", "METRICS_OPERATION_NAMES",
+            "labels operations with names clients choose, while ONLY_PERSISTED_DOCUMENTS is off: any client "
+            "can create new time series without bound.",
+            "Turn ONLY_PERSISTED_DOCUMENTS on (a known set of documents), or leave operation names to traces "
+            "and the operation log."))
     for key, (module, extra, check_id) in _EXTRAS.items():
         if user_settings.get(key) is not True or key in bad_keys:
             continue

@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - the extra is missing
         'pip install "django-gql-channels[prometheus]".'
     ) from exc
 
-__all__ = ["DURATION_BUCKETS", "Metrics", "metrics"]
+__all__ = ["DURATION_BUCKETS", "Metrics", "NamedOperations", "metrics", "named_operations"]
 
 #: Seconds: queries and mutations in the first buckets, subscriptions' lifetimes in the last.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -58,7 +58,18 @@ class Metrics:
             "gql_channels_layer_errors", "Channel-layer calls that failed or timed out.", registry=registry)
 
 
+class NamedOperations:
+    """``METRICS_OPERATION_NAMES``: operations counted by name too (opt-in: names are the client's)."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        self.operations = Counter(
+            "gql_channels_operations_by_name",
+            "GraphQL operations finished, by transport, type, operation name and outcome.",
+            ["transport", "operation_type", "operation_name", "outcome"], registry=registry)
+
+
 _metrics: Metrics | None = None
+_named: NamedOperations | None = None
 
 
 def metrics() -> Metrics:
@@ -67,3 +78,11 @@ def metrics() -> Metrics:
     if _metrics is None:
         _metrics = Metrics()
     return _metrics
+
+
+def named_operations() -> NamedOperations:
+    """The by-name counter, registered the first time it is asked for (never with the opt-in off)."""
+    global _named
+    if _named is None:
+        _named = NamedOperations()
+    return _named

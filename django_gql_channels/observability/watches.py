@@ -37,15 +37,20 @@ _time_ns = time.time_ns
 class Observer:
     """What is switched on: ``metrics`` (:mod:`.metrics`), ``tracing`` (:mod:`.tracing`), ``log`` (:mod:`.oplog`)."""
 
-    __slots__ = ("_connections", "durations", "log", "metrics", "outcomes", "tracing")
+    __slots__ = ("_connections", "durations", "log", "metrics", "named", "outcomes", "tracing")
 
-    def __init__(self, *, metrics: bool, tracing: bool, log: bool) -> None:
+    def __init__(self, *, metrics: bool, tracing: bool, log: bool, operation_names: bool = False) -> None:
         self.metrics: Any = None
         self.tracing: Any = None
+        #: ``METRICS_OPERATION_NAMES``: the by-name counter, or None.
+        self.named: Any = None
         if metrics:
             from .metrics import metrics as process_metrics
+            from .metrics import named_operations
 
             self.metrics = process_metrics()
+            if operation_names:
+                self.named = named_operations().operations
         if tracing:
             from . import tracing as tracing_module
 
@@ -217,6 +222,8 @@ class OperationWatch:
             if histogram is None:
                 histogram = observer.durations[timed] = metrics.duration.labels(*timed)
             histogram.observe(duration)
+            if observer.named is not None:
+                observer.named.labels(self.transport, operation_type, self.operation_name or "", outcome).inc()
             if self.subscribed:
                 metrics.subscriptions.dec()
         tracing = observer.tracing

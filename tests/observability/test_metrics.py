@@ -174,3 +174,21 @@ async def test_sse_single_connection_mode_counts_the_reserved_stream_and_its_ope
     await stream.disconnect()
     assert connections("sse") == base_connections
     assert counts.added() == [1, 2]
+
+
+# -- opt-in: operation names --------------------------------------------------------------
+
+
+async def test_operation_names_are_counted_only_when_opted_in():
+    named = ("gql_channels_operations_by_name_total",
+             {"transport": "http", "operation_type": "query", "operation_name": "Greeting", "outcome": "ok"})
+    counts = Samples(named)
+    client = GraphQLHTTPCommunicator(http_app())
+    await client.query("query Greeting { hello }")
+    assert counts.added() == [0]
+    with override_settings(GQL_CHANNELS={**settings.GQL_CHANNELS, "METRICS": True, "METRICS_OPERATION_NAMES": True}):
+        await client.query("query Greeting { hello }")
+        await client.query("{ hello }")
+    assert counts.added() == [1]
+    assert sample("gql_channels_operations_by_name_total", transport="http", operation_type="query",
+                  operation_name="", outcome="ok") >= 1

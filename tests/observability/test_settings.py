@@ -40,3 +40,7 @@ def test_a_switch_on_without_its_package_names_the_extra(monkeypatch, key, modul
         found = [m for m in checks.run_checks() if m.id == check_id]
     assert len(found) == 1
     assert key in found[0].msg and "django-gql-channels[" in found[0].hint
+
+
+def test_operation_names_as_labels_without_trusted_documents_is_a_warning():
+    assert ids(METRICS=True, METRICS_OPERATION_NAMES=True) == ["gql_channels.W090"]
