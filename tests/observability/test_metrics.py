@@ -192,3 +192,19 @@ async def test_operation_names_are_counted_only_when_opted_in():
     assert counts.added() == [1]
     assert sample("gql_channels_operations_by_name_total", transport="http", operation_type="query",
                   operation_name="", outcome="ok") >= 1
+
+
+async def test_refusals_over_get_and_past_the_operations_limit_are_counted():
+    counts = Samples(operations("http", "mutation", "refused"),
+                     operations("graphql-transport-ws", "unknown", "refused"))
+    refused = await StreamingRequest(http_app(), "GET", accept="application/json",
+                                     query_string='query=mutation+%7B+echo%28text%3A+%22x%22%29+%7D').start()
+    await refused.rest()
+    assert refused.status == 405
+    with override_settings(GQL_CHANNELS={**settings.GQL_CHANNELS, "METRICS": True,
+                                         "MAX_OPERATIONS_PER_CONNECTION": 1}):
+        async with GraphQLWebsocketCommunicator(make_app(), "/graphql") as client:
+            await client.subscribe("subscription ($g: String!) { guarded(group: $g) }", {"g": group()}).start()
+            over = [r async for r in client.subscribe("{ hello }")]
+            assert "Too many operations" in over[0].errors[0].message
+    assert counts.added() == [1, 1]
