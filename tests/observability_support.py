@@ -19,9 +19,11 @@ def span_exporter() -> InMemorySpanExporter:
     global _exporter
     if _exporter is None:
         _exporter = InMemorySpanExporter()
-        provider = TracerProvider()
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):  # another test may have set one: share it
+            provider = TracerProvider()
+            trace.set_tracer_provider(provider)
         provider.add_span_processor(SimpleSpanProcessor(_exporter))
-        trace.set_tracer_provider(provider)
     return _exporter
 
 
