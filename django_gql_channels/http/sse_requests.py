@@ -63,10 +63,6 @@ class SSERequests:
                                watch: OperationWatch | None = None) -> None:
         """Run one operation, streaming its results until it ends or the client goes."""
         host = self.host
-        connection = None
-        if watch is not None:  # the stream's own operation task finishes it
-            watch.hand_over("sse")
-            connection = watch_connection("sse", host.scope)
         response = TemporalResponse()
         context, root_value = await host.operation_context(request, host, response)
         stream = sse.EventStream(self.send, response, host.cors_headers)
@@ -74,11 +70,14 @@ class SSERequests:
         admission = sse.stream_admission(host, sse.DistinctSink(stream, host.encode_json), max_operations=None)
         await admission.open_channel(operation)
         host.response_started = True
+        if watch is not None:  # from here the stream's own operation task finishes it
+            watch.hand_over("sse")
         await admission.start(None, operation, params.variables, context, root_value, watch=watch)
         if operation.kind == "subscription":
             with contextlib.suppress(ConnectionGone):
                 await stream.open()  # listening: let the client know
         assert self.receive is not None
+        connection = watch_connection("sse", host.scope) if watch is not None else None
         try:
             await sse.serve(stream, self.receive, admission.operations, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
         finally:
