@@ -70,15 +70,18 @@ class SSERequests:
         admission = sse.stream_admission(host, sse.DistinctSink(stream, host.encode_json), max_operations=None)
         await admission.open_channel(operation)
         host.response_started = True
+        # Counted as an open SSE stream from before its operation starts (its first result
+        # may reach the client before start() returns) until the stream is done.
+        connection = None
         if watch is not None:  # from here the stream's own operation task finishes it
             watch.hand_over("sse")
-        await admission.start(None, operation, params.variables, context, root_value, watch=watch)
-        if operation.kind == "subscription":
-            with contextlib.suppress(ConnectionGone):
-                await stream.open()  # listening: let the client know
-        assert self.receive is not None
-        connection = watch_connection("sse", host.scope) if watch is not None else None
+            connection = watch_connection("sse", host.scope)
         try:
+            await admission.start(None, operation, params.variables, context, root_value, watch=watch)
+            if operation.kind == "subscription":
+                with contextlib.suppress(ConnectionGone):
+                    await stream.open()  # listening: let the client know
+            assert self.receive is not None
             await sse.serve(stream, self.receive, admission.operations, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
         finally:
             if connection is not None:
