@@ -84,6 +84,10 @@ DEFAULTS: dict[str, Any] = {
     # HTTP batching: a JSON array of operations; see http/batching.py.
     "BATCHING": False,
     "MAX_BATCH_SIZE": 10,
+    # Observability: see django_gql_channels/observability/.
+    "METRICS": False,
+    "METRICS_OPERATION_NAMES": False,
+    "TRACING": False,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -258,6 +262,22 @@ DESCRIPTIONS: dict[str, str] = {
                       "(:gqlsetting:`MAX_QUERY_COMPLEXITY`, :gqlsetting:`MAX_ALIASES`, :gqlsetting:`MAX_DIRECTIVES`, "
                       ":gqlsetting:`MAX_MERGE_COMPARISONS`, :gqlsetting:`MAX_DOCUMENT_SIZE`) count over the whole "
                       "batch as well as per operation.",
+    "METRICS": "Prometheus metrics through ``prometheus_client`` (the ``[prometheus]`` extra), in its default "
+               "registry, on every transport: ``gql_channels_operations_total`` (``transport``, "
+               "``operation_type``, ``outcome``), ``gql_channels_operation_duration_seconds``, "
+               "``gql_channels_connections``, ``gql_channels_subscriptions``, "
+               "``gql_channels_subscription_events_total``, ``gql_channels_dropped_messages_total``, "
+               "``gql_channels_layer_errors_total``. See :doc:`observing`.",
+    "METRICS_OPERATION_NAMES": "Opt-in, with :gqlsetting:`METRICS`: also count operations by name, in "
+                               "``gql_channels_operations_by_name_total`` (``transport``, ``operation_type``, "
+                               "``operation_name``, ``outcome``; ``\"\"`` for unnamed ones). Names come from "
+                               "clients: every new one is a new time series, so only with a bounded set of "
+                               "documents (:gqlsetting:`ONLY_PERSISTED_DOCUMENTS`); ``gql_channels.W090`` "
+                               "warns otherwise. See :doc:`observing`.",
+    "TRACING": "OpenTelemetry spans through ``opentelemetry-api`` (the ``[opentelemetry]`` extra) and the global "
+               "tracer provider: one span per operation, named ``\"<operation type> <operation name>\"``, with "
+               "``graphql.operation.type``, ``graphql.operation.name`` and ``graphql.transport``; a request's "
+               "(or WebSocket handshake's) W3C ``traceparent`` is its parent. See :doc:`observing`.",
 }
 
 
@@ -380,6 +400,9 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "DOCUMENT_CACHE_BYTES": (_is_optional_positive_int, "a positive int (bytes) or None"),
     "BATCHING": (_is_bool, "a bool"),
     "MAX_BATCH_SIZE": (_is_positive_int, "a positive int"),
+    "METRICS": (_is_bool, "a bool"),
+    "METRICS_OPERATION_NAMES": (_is_bool, "a bool"),
+    "TRACING": (_is_bool, "a bool"),
 }
 
 

@@ -108,7 +108,7 @@ async def test_a_strawberry_schema_with_extensions_refuses_incremental_operation
     result = await engine.execute_incrementally(engine.prepare("{ ... @defer { hello } }"))
     assert not isinstance(result, IncrementalResults)
     assert "not available with this schema" in engine.format_result(result)["errors"][0]["message"]
-    assert [problem.id for problem in incremental_problems(schema)] == ["gql_channels.W090"]
+    assert [problem.id for problem in incremental_problems(schema)] == ["gql_channels.W091"]
 
 
 async def test_middleware_wraps_the_resolvers_of_every_payload_and_debug_tracebacks_reach_each():
