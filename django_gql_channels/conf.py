@@ -78,6 +78,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUERY_COMPLEXITY": 5000,
     "MAX_MERGE_COMPARISONS": 5000,
     "DOCUMENT_CACHE_BYTES": 32 * 1024 * 1024,
+    # Live queries (``query ... @live``); see django_gql_channels/live/.
+    "LIVE_QUERIES": False,
+    "LIVE_QUERY_THROTTLE": 0.1,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -93,7 +96,7 @@ IMPORT_STRINGS = frozenset({"SCHEMA", "HTTP_CONSUMER", "WS_CONSUMER", "VALIDATIO
 VALIDATION_SETTINGS = frozenset({"SCHEMA", "VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS",
                                  "INTROSPECTION", "DOCUMENT_CACHE_SIZE",
                                  "MAX_DOCUMENT_SIZE", "MAX_ALIASES", "MAX_DIRECTIVES", "MAX_QUERY_COMPLEXITY",
-                                 "MAX_MERGE_COMPARISONS", "DOCUMENT_CACHE_BYTES"})
+                                 "MAX_MERGE_COMPARISONS", "DOCUMENT_CACHE_BYTES", "LIVE_QUERIES"})
 
 #: key -> what it does, in reStructuredText. The settings page of the docs is
 #: generated from this, ``DEFAULTS`` and the expected types below, so every key
@@ -238,6 +241,13 @@ DESCRIPTIONS: dict[str, str] = {
     "DOCUMENT_CACHE_BYTES": "Estimated bytes the document cache may keep (texts and their parsed documents), "
                             "beside :gqlsetting:`DOCUMENT_CACHE_SIZE`; the in-process APQ store keeps at most "
                             "this many bytes of text too. ``None``: entries only.",
+    "LIVE_QUERIES": "``query ... @live`` runs as a live query over WebSockets and SSE: the client receives the "
+                    "full result, then a new full result whenever the data it read (through the ORM) may have "
+                    "changed. The schema declares ``directive @live(throttle: Int) on QUERY``; off, ``@live`` is "
+                    "an unknown directive. See :doc:`live-queries`.",
+    "LIVE_QUERY_THROTTLE": "Seconds a live query waits at least between two re-runs: a burst of changes is "
+                           "coalesced into one re-run (the last one reads the latest state). A client's "
+                           "``@live(throttle: <ms>)`` may ask for more, never for less.",
 }
 
 
@@ -355,6 +365,8 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_QUERY_COMPLEXITY": (_is_optional_positive_int, "a positive int or None"),
     "MAX_MERGE_COMPARISONS": (_is_optional_positive_int, "a positive int or None"),
     "DOCUMENT_CACHE_BYTES": (_is_optional_positive_int, "a positive int (bytes) or None"),
+    "LIVE_QUERIES": (_is_bool, "a bool"),
+    "LIVE_QUERY_THROTTLE": (_is_non_negative_number, "a number of seconds >= 0"),
 }
 
 

@@ -65,7 +65,7 @@ from django.views.generic import View
 from graphql import ExecutionResult, GraphQLError
 
 from .engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from .engine import Engine, Operation, resolve_operation
+from .engine import LIVE_OVER_HTTP, Engine, Operation, is_live, resolve_operation
 from .exceptions import GraphQLRequestError
 from .http.assets import ASSET_PARAM, asset_reply
 from .http.errors import HTTPError
@@ -261,6 +261,8 @@ class GraphQLView(View):
                                 params: GraphQLParams) -> ExecutionResult:
         if operation.kind == "mutation" and request.method == "GET":
             raise HTTPError(405, "Can only perform a mutation operation from a POST request.", {"Allow": "POST"})
+        if self.engine.live_queries and is_live(operation):
+            return ExecutionResult(None, [GraphQLError(LIVE_OVER_HTTP)])
         if operation.kind == "subscription":
             return ExecutionResult(None, [GraphQLError(
                 "Subscriptions are not served by this view: subscribe over WebSockets or Server-Sent Events "

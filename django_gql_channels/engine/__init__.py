@@ -12,6 +12,7 @@ each module imports only those before it:
 - :mod:`.sync_execution`: ``SYNC_EXECUTION``, executions in Django's thread-sensitive
   executor so synchronous resolvers may use the ORM;
 - :mod:`.strawberry`: a Strawberry schema's own extensions;
+- :mod:`.live`: the ``@live`` directive (``LIVE_QUERIES``), declared and read;
 - :mod:`.execution`: :class:`Engine`, executing and subscribing;
 - :mod:`.resolution`: :func:`resolve_operation`, request parameters to an operation;
 - :mod:`.configured`: :func:`get_engine`, the engine the settings ask for.
@@ -53,6 +54,7 @@ from .errors import (
 )
 from .execution import Engine, EventMapper
 from .limits import DOCUMENT_TOO_LARGE, DocumentLimits
+from .live import LIVE_DIRECTIVE, LIVE_OVER_HTTP, is_live, live_throttle
 from .persisted import (
     APOLLO_MANIFEST_FORMAT,
     APQStore,
@@ -81,6 +83,8 @@ __all__ = [
     "HTTP_STATUS",
     "INTERNAL_ERROR_CODE",
     "INTERNAL_ERROR_MESSAGE",
+    "LIVE_DIRECTIVE",
+    "LIVE_OVER_HTTP",
     "PARSE_SUPPORTS_MAX_TOKENS",
     "SYNC_ONLY_HINT",
     "SYNC_ONLY_IN_ASYNC_RESOLVER_HINT",
@@ -112,6 +116,8 @@ __all__ = [
     "has_document_reference",
     "in_sync_thread",
     "instantiate_middleware",
+    "is_live",
+    "live_throttle",
     "load_manifest",
     "log_exception",
     "mask_errors_setting",

@@ -104,6 +104,7 @@ def engine_options(*, persisted: bool = True) -> dict[str, Any]:
     if not persisted:
         return options
     options["sync_execution"] = gql_settings.SYNC_EXECUTION
+    options["live_queries"] = gql_settings.LIVE_QUERIES
     if "MIDDLEWARE" in gql_settings.user_settings:
         if "MIDDLEWARE" not in _middleware:
             _middleware["MIDDLEWARE"] = instantiate_middleware(gql_settings.MIDDLEWARE)

@@ -46,7 +46,7 @@ from ..channel_layer.consumer import ChannelsConsumer
 from ..conf import gql_settings
 from ..context import GrapheneContext, wants_request_attributes
 from ..engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from ..engine import UNCACHEABLE, Engine, Operation, get_engine, resolve_operation
+from ..engine import LIVE_OVER_HTTP, UNCACHEABLE, Engine, Operation, get_engine, is_live, resolve_operation
 from ..exceptions import GraphQLRequestError
 from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
 from ..operations import ConfirmingListener
@@ -379,11 +379,13 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             kind = operation.kind
             if kind == "mutation" and request.method == "GET":
                 raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
-            if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM):
+            live = engine.live_queries and is_live(operation)
+            if event_stream and (kind == "subscription" or live or media_type is sse.EVENT_STREAM):
                 await SSERequests(self, send, self._receive).stream_operation(request, params, operation)
                 return
-            if kind == "subscription":
-                result = ExecutionResult(None, [GraphQLError(self._subscription_elsewhere_message())])
+            if kind == "subscription" or live:
+                message = LIVE_OVER_HTTP if live else self._subscription_elsewhere_message()
+                result = ExecutionResult(None, [GraphQLError(message)])
                 request_error = True
             else:
                 # The default hooks are inlined: a request pays for a hook's

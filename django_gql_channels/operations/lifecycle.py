@@ -34,7 +34,8 @@ from graphql import ExecutionResult, GraphQLError
 
 from ..channel_layer import ChannelListener
 from ..conf import gql_settings
-from ..engine import Engine, Operation, log_exception
+from ..engine import Engine, Operation, is_live, log_exception
+from .live_queries import subscribe_live
 from .shared_results import SharedOperation, SharedResult, join_shared
 
 __all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]
@@ -157,6 +158,8 @@ class Operations:
         if operation.kind == "subscription":
             started = loop.create_future()
             coroutine = self._run_subscription(op_id, operation, variables, context, root_value, started)
+        elif self.engine.live_queries and is_live(operation):
+            coroutine = self._run_live(op_id, operation, variables, context, root_value)
         else:
             coroutine = self._run_single(op_id, operation, variables, context, root_value)
         task = loop.create_task(coroutine)
@@ -213,6 +216,21 @@ class Operations:
         except Exception as exc:
             await self._report_failure(op_id, operation, exc)
         finally:
+            self._forget(op_id)
+
+    async def _run_live(self, op_id: Any, operation: Operation, variables: Any, context: Any,
+                        root_value: Any) -> None:
+        """A live query (:mod:`.live_queries`): results until the client stops it or goes."""
+        subscriber = subscribe_live(self.engine, operation, variables, context, root_value,
+                                    share=self.share_results)
+        try:
+            await _send_shared(self.sink, op_id, subscriber.results(), lambda: None)
+        except ConnectionGone:
+            pass
+        except Exception as exc:
+            await self._report_failure(op_id, operation, exc)
+        finally:
+            await subscriber.live.leave(subscriber)
             self._forget(op_id)
 
     async def _run_subscription(

@@ -1,0 +1,111 @@
+"""A live query's ears: the model groups of what it read, joined once per process.
+
+A :class:`Watch` follows the groups of the models its last execution read
+(:func:`~.changes.model_group`), through the process-wide memberships that
+subscriptions share (:mod:`django_gql_channels.channel_layer.groups`): a
+thousand live queries reading ``todos.Todo`` in one process make one group
+membership, and each change crosses the layer once per process. A change
+whose keys concern the watch's :class:`~.reads.ReadSet` sets :attr:`Watch.stale`.
+
+The end of a layer outage sets it too: changes sent during the outage are lost,
+so every live query re-runs once when the layer is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from channels.layers import BaseChannelLayer, get_channel_layer
+
+from ..channel_layer.groups import SharedGroup, join_group, leave_group
+from ..channel_layer.listener import ChannelListener
+from ..channel_layer.outage import on_layer_recovery
+from ..conf import gql_settings
+from .changes import CHANGED, model_group
+from .reads import ReadSet
+
+__all__ = ["Watch"]
+
+logger = logging.getLogger("django_gql_channels")
+
+
+class Watch(ChannelListener):
+    """Hears of changes to what one live query read; :attr:`stale` is set when one concerns it."""
+
+    __slots__ = ("_layer", "_memberships", "_unregister", "read_set", "stale")
+
+    def __init__(self) -> None:
+        super().__init__(CHANGED, timeout=None, max_queued=1)
+        self.stale = asyncio.Event()
+        self.read_set = ReadSet()
+        self._memberships: dict[str, SharedGroup] = {}
+        self._layer: BaseChannelLayer | None = None
+        self._unregister: Callable[[], None] | None = None
+
+    def put(self, message: dict[str, Any]) -> None:
+        # Called by the shared membership's receiver for every change to a model
+        # read by some live query of the process: a set lookup per key, no queue.
+        if self.stale.is_set():
+            return
+        keys = message.get("keys")
+        if not isinstance(keys, list):
+            return
+        read_set = self.read_set
+        for key in keys:
+            if isinstance(key, str) and read_set.affected_by(key):
+                self.stale.set()
+                return
+
+    def _recovered(self) -> None:
+        self.stale.set()
+
+    @property
+    def groups(self) -> list[str]:
+        """The groups followed now."""
+        return list(self._memberships)
+
+    async def follow(self, read_set: ReadSet) -> bool:
+        """Listen for changes to what ``read_set`` holds; True if a group had to be joined.
+
+        A group joined now was not heard while the execution ran: the caller
+        re-runs once, so a change made meanwhile is not lost.
+        """
+        self.read_set = read_set
+        wanted = {model_group(label) for label in read_set.labels}
+        joined = False
+        for group in [g for g in self._memberships if g not in wanted]:
+            await leave_group(self._memberships.pop(group), self)
+        missing = [g for g in wanted if g not in self._memberships]
+        if missing:
+            layer = self._get_layer()
+            for group in missing:
+                shared = await join_group(layer, group)
+                self._memberships[group] = shared
+                shared.listeners.setdefault(CHANGED, set()).add(self)
+                joined = True
+        return joined
+
+    def _get_layer(self) -> BaseChannelLayer:
+        if self._layer is None:
+            layer = get_channel_layer(gql_settings.CHANNEL_LAYER)
+            if layer is None:
+                raise RuntimeError(f"Live queries need a channel layer: CHANNEL_LAYERS has no "
+                                   f"{gql_settings.CHANNEL_LAYER!r} layer.")
+            self._layer = layer
+            self._unregister = on_layer_recovery(layer, self._recovered)
+        return self._layer
+
+    async def stop(self) -> None:
+        """Leave every group (the live query ends)."""
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
+        memberships, self._memberships = self._memberships, {}
+        for shared in memberships.values():
+            try:
+                await leave_group(shared, self)
+            except Exception:
+                logger.warning("Leaving group %s failed.", shared.group, exc_info=True)

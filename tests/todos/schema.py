@@ -1,0 +1,50 @@
+"""A graphql-core schema over the to-dos, with synchronous ORM resolvers (run with ``SYNC_EXECUTION``)."""
+
+from graphql import (
+    GraphQLArgument,
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLString,
+)
+
+from tests.todos.models import Note, Todo
+
+TodoType = GraphQLObjectType("Todo", {
+    "id": GraphQLField(GraphQLNonNull(GraphQLID), resolve=lambda todo, _info: todo.pk),
+    "title": GraphQLField(GraphQLString),
+    "done": GraphQLField(GraphQLBoolean),
+})
+
+NoteType = GraphQLObjectType("Note", {
+    "id": GraphQLField(GraphQLNonNull(GraphQLID), resolve=lambda note, _info: note.pk),
+    "text": GraphQLField(GraphQLString),
+})
+
+
+def _todos(_root, _info, done=None):
+    todos = Todo.objects.all()
+    if done is not None:
+        todos = todos.filter(done=done)
+    return list(todos)
+
+
+Query = GraphQLObjectType("Query", {
+    "todos": GraphQLField(GraphQLList(TodoType), args={"done": GraphQLArgument(GraphQLBoolean)}, resolve=_todos),
+    "todo": GraphQLField(TodoType, args={"id": GraphQLArgument(GraphQLNonNull(GraphQLID))},
+                         resolve=lambda _root, _info, id: Todo.objects.filter(pk=id).first()),
+    "notes": GraphQLField(GraphQLList(NoteType), resolve=lambda _root, _info: list(Note.objects.all())),
+    "count": GraphQLField(GraphQLInt, resolve=lambda _root, _info: Todo.objects.count()),
+})
+
+Mutation = GraphQLObjectType("Mutation", {
+    "addTodo": GraphQLField(TodoType, args={"title": GraphQLArgument(GraphQLNonNull(GraphQLString))},
+                            resolve=lambda _root, _info, title: Todo.objects.create(title=title)),
+})
+
+schema = GraphQLSchema(Query, Mutation)
