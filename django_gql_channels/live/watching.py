@@ -21,6 +21,7 @@ from typing import Any
 from channels.layers import BaseChannelLayer, get_channel_layer
 
 from ..channel_layer.groups import SharedGroup, join_group, leave_group
+from ..channel_layer.layer_view import unavailable_if_unreachable
 from ..channel_layer.listener import ChannelListener
 from ..channel_layer.outage import on_layer_recovery
 from ..conf import gql_settings
@@ -82,7 +83,8 @@ class Watch(ChannelListener):
         if missing:
             layer = self._get_layer()
             for group in missing:
-                shared = await join_group(layer, group)
+                with unavailable_if_unreachable(layer, f"joining group {group}"):
+                    shared = await join_group(layer, group)
                 self._memberships[group] = shared
                 shared.listeners.setdefault(CHANGED, set()).add(self)
                 joined = True
