@@ -9,7 +9,7 @@ Running a live query (execute, compare, re-run) is
 """
 
 from .changes import CHANGED, ainvalidate, connect_live_changes, invalidate, live_changes_ready, model_group
-from .reads import ReadSet, recording
+from .reads import ReadSet, record_read, recording
 from .watching import Watch
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "invalidate",
     "live_changes_ready",
     "model_group",
+    "record_read",
     "recording",
 ]

@@ -29,7 +29,7 @@ from django.apps import apps
 from django.db import connections
 from django.db.backends.signals import connection_created
 
-__all__ = ["ReadSet", "install_read_tracking", "key_label", "recording"]
+__all__ = ["ReadSet", "install_read_tracking", "key_label", "record_read", "recording"]
 
 _current: ContextVar[ReadSet | None] = ContextVar("gql_live_read_set", default=None)
 
@@ -87,6 +87,25 @@ def recording(read_set: ReadSet) -> Iterator[ReadSet]:
         yield read_set
     finally:
         _current.reset(token)
+
+
+def record_read(*keys: str) -> None:
+    """Tell the live query running now (if any) that it read ``keys``, which no SQL showed.
+
+    For a resolver whose data comes from elsewhere (a cache, another service):
+    ``record_read("shop.Product:3")`` in it, ``invalidate("shop.Product:3")``
+    where that data changes. Keys are those of ``invalidate``; outside a live
+    query this does nothing.
+    """
+    read_set = _current.get()
+    if read_set is None:
+        return
+    for key in keys:
+        label, pk = key_label(key)
+        if pk is None:
+            read_set.add_model(label)
+        else:
+            read_set.add_rows(label, [pk])
 
 
 # -- from SQL to models ---------------------------------------------------------------

@@ -37,7 +37,7 @@ from ..engine import Engine, Operation, live_throttle
 from ..live import ReadSet, Watch, recording
 from .shared_results import SharedResult
 
-__all__ = ["LiveQuery", "LiveSubscriber", "live_queries", "subscribe_live"]
+__all__ = ["LiveQuery", "LiveSubscriber", "live_queries", "subscribe_live", "throttle_for"]
 
 
 class LiveQuery:
@@ -173,7 +173,7 @@ def live_queries() -> list[LiveQuery]:
     return list(_shared.get().values())
 
 
-def _throttle(operation: Operation, variables: Mapping[str, Any] | None) -> float:
+def throttle_for(operation: Operation, variables: Mapping[str, Any] | None) -> float:
     floor: float = gql_settings.LIVE_QUERY_THROTTLE
     asked = live_throttle(operation, variables)
     return floor if asked is None else max(floor, asked)
@@ -182,7 +182,7 @@ def _throttle(operation: Operation, variables: Mapping[str, Any] | None) -> floa
 def subscribe_live(engine: Engine, operation: Operation, variables: Mapping[str, Any] | None, context: Any,
                    root_value: Any, *, share: bool) -> LiveSubscriber:
     """A subscriber of the live query for these arguments: shared with the process's others if ``share``."""
-    throttle = _throttle(operation, variables)
+    throttle = throttle_for(operation, variables)
     if share and engine.delegate is None:
         try:
             variables_key = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))

@@ -1,4 +1,4 @@
-"""Live queries on Redis: servers (and ``manage.py shell``) on the test process's SQLite file (``GQL_TEST_DATABASE``)."""
+"""Live queries on Redis: servers and `manage.py shell` on the test process's SQLite file (GQL_TEST_DATABASE)."""
 
 from tests.e2e.publishing_settings import *  # noqa: F401,F403
 

@@ -6,8 +6,14 @@ import pytest
 from django.db import connection
 
 from tests.e2e.browser import screenshot
-from tests.e2e.test_ide_browser import assert_clean, containing, expect_result, open_graphiql, run_operation, \
-    type_operation
+from tests.e2e.test_ide_browser import (
+    assert_clean,
+    containing,
+    expect_result,
+    open_graphiql,
+    run_operation,
+    type_operation,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

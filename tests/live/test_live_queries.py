@@ -268,3 +268,34 @@ async def test_without_live_queries_live_is_an_unknown_directive(clean_layer):
             message = await ws.receive_json_from()
             assert message["type"] == "error"
             assert "Unknown directive '@live'" in message["payload"][0]["message"]
+
+
+async def test_reads_in_database_sync_to_async_are_tracked_without_sync_execution(clean_layer):
+    with live_settings(SYNC_EXECUTION=False):
+        async with socket() as ws:
+            await start(ws, "query Async @live { asyncTodos { title } }")
+            assert (await next_payload(ws))["data"] == {"asyncTodos": []}
+            await create(title="async")
+            assert (await next_payload(ws))["data"] == {"asyncTodos": [{"title": "async"}]}
+
+
+async def test_record_read_and_invalidate_for_data_outside_the_database(live_on):
+    from django.core.cache import cache
+
+    cache.set("motd", "hello")
+    async with socket() as ws:
+        await start(ws, 'query Cached @live { cached(key: "motd") }')
+        assert (await next_payload(ws))["data"] == {"cached": "hello"}
+        cache.set("motd", "changed")
+        await ainvalidate("todos.Note")
+        assert (await next_payload(ws))["data"] == {"cached": "changed"}
+
+
+async def test_the_directive_throttle_may_only_lengthen_the_interval(live_on):
+    from django_gql_channels.engine import get_engine
+
+    engine = get_engine()
+    slow = engine.prepare("query Slow @live(throttle: 500) { count }")
+    fast = engine.prepare("query Fast @live(throttle: 1) { count }")
+    assert live_queries.throttle_for(slow, None) == 0.5
+    assert live_queries.throttle_for(fast, None) == THROTTLE
