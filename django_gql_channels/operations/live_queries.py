@@ -37,7 +37,7 @@ from ..engine import Engine, Operation, live_throttle
 from ..live import ReadSet, Watch, recording
 from .shared_results import SharedResult
 
-__all__ = ["LiveQuery", "LiveSubscriber", "live_queries", "subscribe_live", "throttle_for"]
+__all__ = ["LiveQuery", "LiveSubscriber", "live_queries", "running_live_queries", "subscribe_live", "throttle_for"]
 
 
 class LiveQuery:
@@ -75,6 +75,7 @@ class LiveQuery:
         if self._task is None:
             # A clean context: a shared query outlives the subscriber that started it.
             self._task = contextvars.Context().run(asyncio.get_running_loop().create_task, self._run())
+            _running.get()[id(self)] = self
         return subscriber
 
     async def leave(self, subscriber: LiveSubscriber) -> None:
@@ -84,6 +85,7 @@ class LiveQuery:
         if self.registry is not None and self.registry.get(self.key) is self:
             del self.registry[self.key]
         task, self._task = self._task, None
+        _running.get().pop(id(self), None)
         if task is not None:
             task.cancel()
             try:
@@ -168,9 +170,18 @@ class LiveSubscriber:
 _shared: PerLoop[tuple[Any, ...], LiveQuery] = PerLoop()
 
 
+#: {id: every live query running}, per event loop
+_running: PerLoop[int, LiveQuery] = PerLoop()
+
+
 def live_queries() -> list[LiveQuery]:
     """The shared live queries of the running loop."""
     return list(_shared.get().values())
+
+
+def running_live_queries() -> list[LiveQuery]:
+    """Every live query running on the running loop, shared or not."""
+    return list(_running.get().values())
 
 
 def throttle_for(operation: Operation, variables: Mapping[str, Any] | None) -> float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -123,12 +122,7 @@ async def test_a_query_by_pk_reruns_for_its_row_only(live_on):
 
 
 def live_query_runs():
-    return sum(live.runs for live in _running_live_queries())
-
-
-def _running_live_queries():
-    # Unshared live queries are not registered: find them through the garbage collector.
-    return [obj for obj in gc.get_objects() if isinstance(obj, live_queries.LiveQuery) and obj.subscribers]
+    return sum(live.runs for live in live_queries.running_live_queries())
 
 
 async def test_a_burst_of_saves_gives_a_few_results_the_last_one_current(live_on):
@@ -216,7 +210,7 @@ async def test_complete_stops_the_live_query_and_leaves_its_groups(live_on):
         await ws.send_json_to({"type": "ping"})
         assert await ws.receive_json_from() == {"type": "pong"}
         assert memberships() == []
-        assert _running_live_queries() == []
+        assert live_queries.running_live_queries() == []
 
 
 async def test_a_client_going_away_leaves_no_group_or_task(live_on):
@@ -229,7 +223,7 @@ async def test_a_client_going_away_leaves_no_group_or_task(live_on):
         assert len(memberships()) == 1
     await asyncio.sleep(0.05)
     assert memberships() == []
-    assert _running_live_queries() == []
+    assert live_queries.running_live_queries() == []
     assert len(asyncio.all_tasks()) <= tasks_before
 
 
