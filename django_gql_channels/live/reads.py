@@ -165,7 +165,8 @@ def _wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, con
 def _install(connection: Any) -> None:
     wrappers = connection.execute_wrappers
     if _wrapper not in wrappers:
-        wrappers.append(_wrapper)
+        # First, not last: ``connection.execute_wrapper()`` blocks pop the last one on exit.
+        wrappers.insert(0, _wrapper)
 
 
 def _on_connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:

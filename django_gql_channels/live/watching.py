@@ -36,12 +36,15 @@ logger = logging.getLogger("django_gql_channels")
 class Watch(ChannelListener):
     """Hears of changes to what one live query read; :attr:`stale` is set when one concerns it."""
 
-    __slots__ = ("_layer", "_memberships", "_unregister", "read_set", "stale")
+    __slots__ = ("_layer", "_memberships", "_unregister", "read_set", "running", "stale")
 
     def __init__(self) -> None:
         super().__init__(CHANGED, timeout=None, max_queued=1)
         self.stale = asyncio.Event()
         self.read_set = ReadSet()
+        #: An execution is under way: what it reads is not known yet, so any change
+        #: to a followed model may concern it.
+        self.running = False
         self._memberships: dict[str, SharedGroup] = {}
         self._layer: BaseChannelLayer | None = None
         self._unregister: Callable[[], None] | None = None
@@ -53,6 +56,9 @@ class Watch(ChannelListener):
             return
         keys = message.get("keys")
         if not isinstance(keys, list):
+            return
+        if self.running:
+            self.stale.set()
             return
         read_set = self.read_set
         for key in keys:

@@ -230,8 +230,10 @@ class Operations:
         except Exception as exc:
             await self._report_failure(op_id, operation, exc)
         finally:
-            await subscriber.live.leave(subscriber)
-            self._forget(op_id)
+            try:
+                await subscriber.live.leave(subscriber)
+            finally:
+                self._forget(op_id)
 
     async def _run_subscription(
         self,

@@ -107,9 +107,13 @@ class LiveQuery:
                 watch.stale.clear()
                 started = loop.time()
                 read_set = ReadSet()
-                with recording(read_set):
-                    result = await engine.execute(self.operation, variables=self.variables, context=self._context,
-                                                  root_value=self.root_value)
+                watch.running = True
+                try:
+                    with recording(read_set):
+                        result = await engine.execute(self.operation, variables=self.variables,
+                                                      context=self._context, root_value=self.root_value)
+                finally:
+                    watch.running = False
                 self.runs += 1
                 payload = engine.format_result(result)
                 if await watch.follow(read_set):

@@ -79,3 +79,25 @@ async def test_the_schema_declares_live_for_clients():
         '{ __schema { directives { name locations args { name type { name } } } } }')
     live = [d for d in result.data["__schema"]["directives"] if d["name"] == "live"]
     assert live == [{"name": "live", "locations": ["QUERY"], "args": [{"name": "throttle", "type": {"name": "Int"}}]}]
+
+
+async def test_a_strawberry_schema_runs_live_queries():
+    import strawberry
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def titles(self) -> list[str]:
+            return [todo.title for todo in Todo.objects.all()]
+
+    strawberry_schema = strawberry.Schema(query=Query)
+    ws = WebsocketCommunicator(GraphQLWSConsumer.as_asgi(schema=strawberry_schema), "/graphql",
+                               subprotocols=["graphql-transport-ws"])
+    assert (await ws.connect())[0]
+    await ws.send_json_to({"type": "connection_init"})
+    assert (await ws.receive_json_from())["type"] == "connection_ack"
+    await ws.send_json_to({"id": "1", "type": "subscribe", "payload": {"query": "query T @live { titles }"}})
+    assert (await ws.receive_json_from())["payload"] == {"data": {"titles": []}}
+    await create(title="berry")
+    assert (await ws.receive_json_from(timeout=3))["payload"] == {"data": {"titles": ["berry"]}}
+    await ws.disconnect()
