@@ -54,7 +54,7 @@ from .errors import (
 )
 from .execution import Engine, EventMapper
 from .limits import DOCUMENT_TOO_LARGE, DocumentLimits
-from .live import LIVE_DIRECTIVE, LIVE_OVER_HTTP, is_live, live_throttle
+from .live import LIVE_DIRECTIVE, LIVE_OVER_HTTP, is_live, live_throttle, without_live
 from .persisted import (
     APOLLO_MANIFEST_FORMAT,
     APQStore,
@@ -128,4 +128,5 @@ __all__ = [
     "sha256_hex",
     "sha256_id",
     "unsupported_extensions",
+    "without_live",
 ]

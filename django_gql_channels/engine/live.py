@@ -13,16 +13,18 @@ from typing import Any
 
 from graphql import (
     DirectiveLocation,
+    DocumentNode,
     GraphQLArgument,
     GraphQLDirective,
     GraphQLInt,
     GraphQLSchema,
+    print_ast,
     value_from_ast,
 )
 
 from .documents import Operation
 
-__all__ = ["LIVE_DIRECTIVE", "LIVE_OVER_HTTP", "live_throttle", "is_live", "with_live_directive"]
+__all__ = ["LIVE_DIRECTIVE", "LIVE_OVER_HTTP", "is_live", "live_throttle", "with_live_directive", "without_live"]
 
 LIVE_DIRECTIVE = GraphQLDirective(
     name="live",
@@ -74,3 +76,20 @@ def live_throttle(operation: Operation, variables: Mapping[str, Any] | None) -> 
                 if isinstance(value, int) and value >= 0:
                     return value / 1000
     return None
+
+
+def without_live(operation: Operation) -> Operation:
+    """``operation`` with its ``@live`` removed, text included.
+
+    What a Strawberry schema with extensions is handed (it validates the text
+    against its own schema, which does not declare ``@live``); the directive
+    changes nothing in one execution.
+    """
+    original = operation.definition
+    # A new node, not a changed copy: graphql-core 3.3's nodes are frozen.
+    fields = {key: getattr(original, key) for key in type(original).keys}
+    fields["directives"] = tuple(d for d in original.directives or () if d.name.value != "live")
+    definition = type(original)(**fields)
+    document = DocumentNode(definitions=tuple(definition if d is original else d
+                                              for d in operation.document.definitions))
+    return Operation(document, definition, print_ast(document))

@@ -35,7 +35,7 @@ from graphql import ExecutionResult, GraphQLError
 from ..channel_layer import ChannelListener
 from ..conf import gql_settings
 from ..engine import Engine, Operation, is_live, log_exception
-from .live_queries import subscribe_live
+from .live_queries import LiveSubscriber, subscribe_live
 from .shared_results import SharedOperation, SharedResult, join_shared
 
 __all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]
@@ -221,9 +221,10 @@ class Operations:
     async def _run_live(self, op_id: Any, operation: Operation, variables: Any, context: Any,
                         root_value: Any) -> None:
         """A live query (:mod:`.live_queries`): results until the client stops it or goes."""
-        subscriber = subscribe_live(self.engine, operation, variables, context, root_value,
-                                    share=self.share_results)
+        subscriber: LiveSubscriber | None = None
         try:
+            subscriber = subscribe_live(self.engine, operation, variables, context, root_value,
+                                        share=self.share_results)
             await _send_shared(self.sink, op_id, subscriber.results(), lambda: None)
         except ConnectionGone:
             pass
@@ -231,7 +232,8 @@ class Operations:
             await self._report_failure(op_id, operation, exc)
         finally:
             try:
-                await subscriber.live.leave(subscriber)
+                if subscriber is not None:
+                    await subscriber.live.leave(subscriber)
             finally:
                 self._forget(op_id)
 

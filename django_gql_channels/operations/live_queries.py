@@ -33,7 +33,7 @@ from typing import Any
 
 from ..channel_layer.loops import PerLoop
 from ..conf import gql_settings
-from ..engine import Engine, Operation, live_throttle
+from ..engine import Engine, Operation, live_throttle, without_live
 from ..live import ReadSet, Watch, recording
 from .shared_results import SharedResult
 
@@ -43,7 +43,7 @@ __all__ = ["LiveQuery", "LiveSubscriber", "live_queries", "running_live_queries"
 class LiveQuery:
     """One live query's executions, and the subscribers it feeds."""
 
-    __slots__ = ("_context", "_task", "engine", "failure", "key", "operation",
+    __slots__ = ("_context", "_executed", "_task", "engine", "failure", "key", "operation",
                  "latest", "registry", "root_value", "runs", "subscribers", "throttle", "variables", "version", "watch")
 
     def __init__(self, engine: Engine, operation: Operation, variables: Mapping[str, Any] | None, context: Any,
@@ -51,6 +51,8 @@ class LiveQuery:
                  registry: dict[Any, LiveQuery] | None = None) -> None:
         self.engine = engine
         self.operation = operation
+        # Strawberry's own execution (its extensions) validates against its schema, without @live.
+        self._executed = operation if engine.delegate is None else without_live(operation)
         self.variables = variables
         self._context = context
         self.root_value = root_value
@@ -110,7 +112,7 @@ class LiveQuery:
                 watch.running = True
                 try:
                     with recording(read_set):
-                        result = await engine.execute(self.operation, variables=self.variables,
+                        result = await engine.execute(self._executed, variables=self.variables,
                                                       context=self._context, root_value=self.root_value)
                 finally:
                     watch.running = False

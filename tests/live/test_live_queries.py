@@ -293,3 +293,20 @@ async def test_the_directive_throttle_may_only_lengthen_the_interval(live_on):
     fast = engine.prepare("query Fast @live(throttle: 1) { count }")
     assert live_queries.throttle_for(slow, None) == 0.5
     assert live_queries.throttle_for(fast, None) == THROTTLE
+
+
+async def test_a_failing_live_query_gets_its_error_and_ends(live_on, monkeypatch):
+    from django_gql_channels.live import Watch
+
+    async def unreachable(self, read_set):
+        raise RuntimeError("the layer is not there")
+
+    monkeypatch.setattr(Watch, "follow", unreachable)
+    async with socket() as ws:
+        await start(ws)
+        message = await ws.receive_json_from()
+        assert message["type"] == "error" and message["id"] == "1", message
+        assert message["payload"][0]["message"] == "the layer is not there"
+        await ws.send_json_to({"type": "ping"})
+        assert await ws.receive_json_from() == {"type": "pong"}
+    assert live_queries.running_live_queries() == []

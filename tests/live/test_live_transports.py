@@ -14,7 +14,7 @@ from django_gql_channels import GraphQLHTTPConsumer, GraphQLWSConsumer
 from django_gql_channels.channel_layer.groups import memberships
 from django_gql_channels.engine import LIVE_OVER_HTTP
 from django_gql_channels.testing import GraphQLHTTPCommunicator
-from tests.live.test_live_queries import TODOS, live_on  # noqa: F401  (the fixture)
+from tests.live.test_live_queries import TODOS, live_on, live_settings  # noqa: F401  (the fixture)
 from tests.sse_support import StreamingRequest
 from tests.todos.models import Todo
 from tests.todos.schema import schema
@@ -100,4 +100,41 @@ async def test_a_strawberry_schema_runs_live_queries():
     assert (await ws.receive_json_from())["payload"] == {"data": {"titles": []}}
     await create(title="berry")
     assert (await ws.receive_json_from(timeout=3))["payload"] == {"data": {"titles": ["berry"]}}
+    await ws.disconnect()
+
+
+async def test_a_strawberry_schema_with_extensions_runs_live_queries_through_strawberry():
+    import strawberry
+    from strawberry.extensions import SchemaExtension
+
+    executions = []
+
+    class Counting(SchemaExtension):
+        def on_execute(self):
+            executions.append(self.execution_context.query)
+            yield
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        async def titles(self) -> list[str]:  # Strawberry's execution stays on the loop: no SYNC_EXECUTION
+            return await sync_to_async(lambda: [todo.title for todo in Todo.objects.all()])()
+
+    strawberry_schema = strawberry.Schema(query=Query, extensions=[Counting])
+    with live_settings(SYNC_EXECUTION=False):
+        await run_titles(strawberry_schema)
+    assert executions and all("@live" not in query for query in executions)
+
+
+async def run_titles(strawberry_schema):
+    ws = WebsocketCommunicator(GraphQLWSConsumer.as_asgi(schema=strawberry_schema), "/graphql",
+                               subprotocols=["graphql-transport-ws"])
+    assert (await ws.connect())[0]
+    await ws.send_json_to({"type": "connection_init"})
+    assert (await ws.receive_json_from())["type"] == "connection_ack"
+    await ws.send_json_to({"id": "1", "type": "subscribe", "payload": {"query": "query T @live { titles }"}})
+    first = await ws.receive_json_from(timeout=5)
+    assert first["payload"] == {"data": {"titles": []}}, first
+    await create(title="with extensions")
+    assert (await ws.receive_json_from(timeout=3))["payload"] == {"data": {"titles": ["with extensions"]}}
     await ws.disconnect()
