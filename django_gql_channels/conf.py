@@ -159,7 +159,9 @@ DESCRIPTIONS: dict[str, str] = {
                                    "per connection. Correct only when the resolvers below the subscription's "
                                    "root field ignore per-connection context (the user, "
                                    "``connection_params``); a field opts out with "
-                                   "``extensions={\"shared_results\": False}``. See :doc:`subscriptions`.",
+                                   "``extensions={\"shared_results\": False}``. See :doc:`subscriptions`. "
+                                   "Identical live queries of one process (same document, operation name, "
+                                   "variables) share one re-run the same way (:doc:`live-queries`).",
     "SSE_ENABLED": "GraphQL over Server-Sent Events (the graphql-sse protocol, both modes) at the GraphQL URL.",
     "SSE_KEEP_ALIVE_INTERVAL": "Seconds between keep-alive comments on an idle event stream, so proxies "
                                "do not cut it; ``None``: none.",

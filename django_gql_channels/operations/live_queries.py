@@ -20,7 +20,8 @@ subscribers of one process running the same operation (document, operation
 name, variables, throttle) share one :class:`LiveQuery`: one execution per
 change, one encoding per encoder (:class:`~.shared_results.SharedResult`). The
 first subscriber's context is the one executions see, as for shared
-subscription results.
+subscription results; a root field with ``extensions={"shared_results": False}``
+(Strawberry: ``metadata=``) opts its queries out.
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from graphql import FieldNode
+
 from ..channel_layer.loops import PerLoop
 from ..conf import gql_settings
 from ..engine import Engine, Operation, live_throttle, without_live
 from ..live import ReadSet, Watch, recording
-from .shared_results import SharedResult
+from .shared_results import SharedResult, field_opts_out
 
 __all__ = ["LiveQuery", "LiveSubscriber", "live_queries", "running_live_queries", "subscribe_live", "throttle_for"]
 
@@ -190,6 +193,17 @@ def running_live_queries() -> list[LiveQuery]:
     return list(_running.get().values())
 
 
+def _opted_out(engine: Engine, operation: Operation) -> bool:
+    """Whether a root field of the query asks not to share results (``extensions={"shared_results": False}``)."""
+    fields = engine.schema.query_type.fields if engine.schema.query_type is not None else {}
+    for selection in operation.definition.selection_set.selections:
+        if isinstance(selection, FieldNode):
+            field = fields.get(selection.name.value)
+            if field is not None and field_opts_out(field):
+                return True
+    return False
+
+
 def throttle_for(operation: Operation, variables: Mapping[str, Any] | None) -> float:
     floor: float = gql_settings.LIVE_QUERY_THROTTLE
     asked = live_throttle(operation, variables)
@@ -200,7 +214,7 @@ def subscribe_live(engine: Engine, operation: Operation, variables: Mapping[str,
                    root_value: Any, *, share: bool) -> LiveSubscriber:
     """A subscriber of the live query for these arguments: shared with the process's others if ``share``."""
     throttle = throttle_for(operation, variables)
-    if share and engine.delegate is None:
+    if share and not _opted_out(engine, operation):
         try:
             variables_key = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError):

@@ -310,3 +310,22 @@ async def test_a_failing_live_query_gets_its_error_and_ends(live_on, monkeypatch
         await ws.send_json_to({"type": "ping"})
         assert await ws.receive_json_from() == {"type": "pong"}
     assert live_queries.running_live_queries() == []
+
+
+async def test_a_root_field_may_opt_its_live_queries_out_of_sharing(clean_layer):
+    from tests.todos.schema import schema
+
+    field = schema.query_type.fields["count"]
+    field.extensions = {**(field.extensions or {}), "shared_results": False}
+    try:
+        with live_settings(SHARED_SUBSCRIPTION_RESULTS=True):
+            application = app()
+            async with socket(application) as first, socket(application) as second:
+                await start(first, "query Count @live { count }")
+                await start(second, "query Count @live { count }")
+                await next_payload(first)
+                await next_payload(second)
+                assert live_queries.live_queries() == []
+                assert len(live_queries.running_live_queries()) == 2
+    finally:
+        field.extensions = {k: v for k, v in field.extensions.items() if k != "shared_results"}
