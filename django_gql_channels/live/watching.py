@@ -8,14 +8,22 @@ membership, and each change crosses the layer once per process. A change
 whose keys concern the watch's :class:`~.reads.ReadSet` sets :attr:`Watch.stale`.
 
 The end of a layer outage sets it too: changes sent during the outage are lost,
-so every live query re-runs once when the layer is back.
+so every live query re-runs once when the layer is back. An idle process may
+not notice an outage at all (channels_redis' pub/sub layer reconnects its
+subscriptions without a word), so while live queries run, each process
+publishes a heartbeat to the layer every :data:`HEARTBEAT_INTERVAL` seconds:
+the publish that fails starts an outage, the first one that succeeds ends it
+(:mod:`django_gql_channels.channel_layer.outage`), and the re-runs follow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
@@ -23,14 +31,80 @@ from channels.layers import BaseChannelLayer, get_channel_layer
 from ..channel_layer.groups import SharedGroup, join_group, leave_group
 from ..channel_layer.layer_view import unavailable_if_unreachable
 from ..channel_layer.listener import ChannelListener
-from ..channel_layer.outage import on_layer_recovery
+from ..channel_layer.loops import PerLoop
+from ..channel_layer.outage import layer_failed, on_layer_recovery, retry_once
 from ..conf import gql_settings
 from .changes import CHANGED, model_group
 from .reads import ReadSet
 
-__all__ = ["Watch"]
+__all__ = ["HEARTBEAT_GROUP", "HEARTBEAT_INTERVAL", "Watch", "heartbeats"]
 
 logger = logging.getLogger("django_gql_channels")
+
+#: Seconds between two heartbeats of a process with live queries.
+HEARTBEAT_INTERVAL = 1.0
+#: Where heartbeats go: nobody needs to listen, the publish is the probe.
+HEARTBEAT_GROUP = "gql_live.heartbeat"
+
+
+class _Heartbeat:
+    """Publishes to the layer while live queries of this loop use it, so that outages are seen."""
+
+    __slots__ = ("layer", "task", "users")
+
+    def __init__(self, layer: BaseChannelLayer) -> None:
+        self.layer = layer
+        self.users = 0
+        self.task: asyncio.Task[None] | None = None
+
+    async def beat(self) -> None:
+        layer = self.layer
+        what = "a live-query heartbeat"
+        send = partial(layer.group_send, HEARTBEAT_GROUP, {"type": "gql.live.heartbeat"})
+        while True:
+            try:
+                # retry_once records the outage (its first failure) and its end (the next success),
+                # which calls the watches' recovery callbacks.
+                await asyncio.wait_for(retry_once(layer, what, send), gql_settings.LAYER_TIMEOUT)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                layer_failed(layer, what, exc)
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+
+#: {id(layer): its heartbeat}, per event loop
+_heartbeats: PerLoop[int, _Heartbeat] = PerLoop()
+
+
+def heartbeats() -> list[Any]:
+    """The layers this loop's live queries send heartbeats to now."""
+    return [beat.layer for beat in _heartbeats.get().values()]
+
+
+def _start_heartbeat(layer: BaseChannelLayer) -> None:
+    registry = _heartbeats.get()
+    beat = registry.get(id(layer))
+    if beat is None or beat.layer is not layer:
+        beat = registry[id(layer)] = _Heartbeat(layer)
+        # A clean context: the task outlives the live query that started it.
+        beat.task = contextvars.Context().run(asyncio.get_running_loop().create_task, beat.beat())
+    beat.users += 1
+
+
+def _stop_heartbeat(layer: BaseChannelLayer) -> asyncio.Task[None] | None:
+    registry = _heartbeats.get()
+    beat = registry.get(id(layer))
+    if beat is None:
+        return None
+    beat.users -= 1
+    if beat.users > 0:
+        return None
+    del registry[id(layer)]
+    task, beat.task = beat.task, None
+    if task is not None:
+        task.cancel()
+    return task
 
 
 class Watch(ChannelListener):
@@ -104,6 +178,7 @@ class Watch(ChannelListener):
                                    f"{gql_settings.CHANNEL_LAYER!r} layer.")
             self._layer = layer
             self._unregister = on_layer_recovery(layer, self._recovered)
+            _start_heartbeat(layer)
         return self._layer
 
     async def stop(self) -> None:
@@ -111,6 +186,12 @@ class Watch(ChannelListener):
         if self._unregister is not None:
             self._unregister()
             self._unregister = None
+        if self._layer is not None:
+            beat = _stop_heartbeat(self._layer)
+            self._layer = None
+            if beat is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beat
         memberships, self._memberships = self._memberships, {}
         for shared in memberships.values():
             try:

@@ -132,6 +132,8 @@ class LiveQuery:
                     await asyncio.sleep(delay)
         except Exception as exc:
             self.failure = exc
+            if self.registry is not None and self.registry.get(self.key) is self:
+                del self.registry[self.key]  # later subscribers start afresh
             for subscriber in self.subscribers:
                 subscriber.fresh.set()
         finally:

@@ -19,6 +19,7 @@ from django.test import override_settings
 from django_gql_channels import GraphQLWSConsumer, ainvalidate, invalidate
 from django_gql_channels.channel_layer.groups import memberships
 from django_gql_channels.conf import gql_settings
+from django_gql_channels.live.watching import heartbeats
 from django_gql_channels.operations import live_queries
 from tests.todos.models import Note, Todo
 
@@ -224,6 +225,7 @@ async def test_a_client_going_away_leaves_no_group_or_task(live_on):
     await asyncio.sleep(0.05)
     assert memberships() == []
     assert live_queries.running_live_queries() == []
+    assert heartbeats() == []
     assert len(asyncio.all_tasks()) <= tasks_before
 
 
