@@ -20,6 +20,7 @@ from django.db import connection
 from websockets.asyncio.client import connect
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import run_node
 from tests.e2e.test_publishing_redis import wait_until_redis_counts_a_listener
 from tests.todos.models import Todo
 
@@ -195,3 +196,20 @@ async def test_after_a_redis_restart_each_live_query_reruns_once(redis_server, l
         assert await titles(ws) == ["during the outage"]
     finally:
         await ws.close()
+
+
+def test_the_npm_clients_run_live_queries(live, node_modules):
+    """graphql-ws and graphql-sse (both modes) as they are; plain HTTP refuses."""
+    from django_gql_channels.engine import LIVE_OVER_HTTP
+
+    done = run_node("live_query_clients.mjs", f"{live.url}/graphql", f"{live.ws_url}/graphql")
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0 and lines, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    out = json.loads(lines[-1])
+    added: list[str] = []
+    for client in ("graphql-ws", "graphql-sse distinct", "graphql-sse single"):
+        first, second = out[client]
+        assert first == {"data": {"todos": [{"title": title} for title in added]}}, (client, out)
+        added.append(f"from {client}")
+        assert second == {"data": {"todos": [{"title": title} for title in added]}}, (client, out)
+    assert [error["message"] for error in out["http"]["errors"]] == [LIVE_OVER_HTTP]
