@@ -72,16 +72,13 @@ def _on_m2m(sender: type[models.Model], instance: models.Model, action: str, usi
 
 
 _UID = "django_gql_channels.live.changes"
-_connected = False
 
 
 def connect_live_changes() -> None:
     """Connect (``LIVE_QUERIES`` on) or disconnect the signals that tell live queries of changes."""
-    global _connected
     post_save.disconnect(dispatch_uid=_UID + ":save")
     post_delete.disconnect(dispatch_uid=_UID + ":delete")
     m2m_changed.disconnect(dispatch_uid=_UID + ":m2m")
-    _connected = False
     try:
         enabled = gql_settings.LIVE_QUERIES
     except Exception:
@@ -95,7 +92,6 @@ def connect_live_changes() -> None:
     post_save.connect(_on_save, dispatch_uid=_UID + ":save")
     post_delete.connect(_on_delete, dispatch_uid=_UID + ":delete")
     m2m_changed.connect(_on_m2m, dispatch_uid=_UID + ":m2m")
-    _connected = True
 
 
 _ready = False

@@ -16,6 +16,10 @@ message, or it ends.
 so a transport can handle the client's next request knowing the
 subscription already listens.
 
+A live query (``query ... @live``, ``LIVE_QUERIES`` on) runs like a
+subscription whose results come from re-running the query
+(:mod:`.live_queries`); it needs no confirmation.
+
 Per delivered subscription event the work is: take the message from the
 listener's queue (in the user's generator), execute the selection set
 against it, encode the reply once, send it.
