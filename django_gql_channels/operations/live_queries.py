@@ -78,8 +78,10 @@ class LiveQuery:
         if self.latest is not None or self.failure is not None:
             subscriber.fresh.set()
         if self._task is None:
-            # A clean context: a shared query outlives the subscriber that started it.
-            self._task = contextvars.Context().run(asyncio.get_running_loop().create_task, self._run())
+            # A shared query outlives the subscriber that started it: a clean context. An
+            # unshared one lives as long as its subscriber and runs in a copy of its context.
+            context = contextvars.Context() if self.registry is not None else contextvars.copy_context()
+            self._task = context.run(asyncio.get_running_loop().create_task, self._run())
             _running.get()[id(self)] = self
         return subscriber
 
