@@ -199,7 +199,7 @@ async def test_after_a_redis_restart_each_live_query_reruns_once(redis_server, l
 
 
 def test_the_npm_clients_run_live_queries(live, node_modules):
-    """graphql-ws and graphql-sse (both modes) as they are; plain HTTP refuses."""
+    """graphql-ws, subscriptions-transport-ws and graphql-sse (both modes) as they are; plain HTTP refuses."""
     from django_gql_channels.engine import LIVE_OVER_HTTP
 
     done = run_node("live_query_clients.mjs", f"{live.url}/graphql", f"{live.ws_url}/graphql")
@@ -207,7 +207,7 @@ def test_the_npm_clients_run_live_queries(live, node_modules):
     assert done.returncode == 0 and lines, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     out = json.loads(lines[-1])
     added: list[str] = []
-    for client in ("graphql-ws", "graphql-sse distinct", "graphql-sse single"):
+    for client in ("subscriptions-transport-ws", "graphql-ws", "graphql-sse distinct", "graphql-sse single"):
         first, second = out[client]
         assert first == {"data": {"todos": [{"title": title} for title in added]}}, (client, out)
         added.append(f"from {client}")
