@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -49,19 +50,29 @@ def _send(label: str, keys: list[str], using: str | None) -> None:
     publish((model_group(label),), {"type": CHANGED, "keys": keys}, using=using)
 
 
+def _tables_of(model: type[models.Model]) -> list[type[models.Model]]:
+    """The concrete models whose tables a save of ``model`` writes: itself (a proxy's concrete model)
+    and, with multi-table inheritance, its parents (a child's pk is its parent's)."""
+    concrete = model._meta.concrete_model or model
+    return [concrete, *concrete._meta.get_parent_list()]
+
+
+def _changed(sender: type[models.Model], instance: models.Model, using: str | None) -> None:
+    pk = _wire_pk(instance.pk)
+    for model in _tables_of(sender):
+        label = model._meta.label_lower
+        _send(label, [f"{label}:{pk}"], using)
+
+
 def _on_save(sender: type[models.Model], instance: models.Model, raw: bool = False, using: str | None = None,
              **kwargs: Any) -> None:
-    if raw or instance.pk is None:
-        return
-    label = sender._meta.label_lower
-    _send(label, [f"{label}:{_wire_pk(instance.pk)}"], using)
+    if not raw and instance.pk is not None:
+        _changed(sender, instance, using)
 
 
 def _on_delete(sender: type[models.Model], instance: models.Model, using: str | None = None, **kwargs: Any) -> None:
-    if instance.pk is None:
-        return
-    label = sender._meta.label_lower
-    _send(label, [f"{label}:{_wire_pk(instance.pk)}"], using)
+    if instance.pk is not None:
+        _changed(sender, instance, using)
 
 
 def _on_m2m(sender: type[models.Model], instance: models.Model, action: str, using: str | None = None,
@@ -110,6 +121,17 @@ def _reconnect() -> None:
         connect_live_changes()
 
 
+def _concrete_label(label: str) -> str:
+    """An installed model's label as reads record it (a proxy's concrete model); other labels as given."""
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return label
+    concrete = model._meta.concrete_model or model
+    concrete_label: str = concrete._meta.label_lower
+    return concrete_label
+
+
 def _by_group(keys: Iterable[str]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for key in keys:
@@ -117,6 +139,7 @@ def _by_group(keys: Iterable[str]) -> dict[str, list[str]]:
             raise ValueError(f'{key!r} is not a live-query key: use "app_label.ModelName" or '
                              '"app_label.ModelName:<pk>".')
         label, pk = key_label(key)
+        label = _concrete_label(label)
         groups.setdefault(model_group(label), []).append(label if pk is None else f"{label}:{pk}")
     return groups
 

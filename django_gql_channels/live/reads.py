@@ -134,7 +134,9 @@ def _table_map() -> dict[str, _Table]:
                 r"(?:\s+ORDER BY\s[^%]*)?(?:\s+LIMIT\s+\d+)?\s*$",
                 re.IGNORECASE,
             )
-            tables[meta.db_table] = _Table(meta.label_lower, by_pk)
+            # A proxy shares its concrete model's table, and changes are told by the concrete model's label.
+            concrete = meta.concrete_model or model
+            tables[meta.db_table] = _Table(concrete._meta.label_lower, by_pk)
         _tables = tables
     return _tables
 

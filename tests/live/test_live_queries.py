@@ -331,3 +331,22 @@ async def test_a_root_field_may_opt_its_live_queries_out_of_sharing(clean_layer)
                 assert len(live_queries.running_live_queries()) == 2
     finally:
         field.extensions = {k: v for k, v in field.extensions.items() if k != "shared_results"}
+
+
+async def test_saves_through_a_proxy_or_a_child_model_rerun_queries_of_the_table_they_write(live_on):
+    from tests.todos.models import ClientProject, OpenTodo
+
+    async with socket() as ws:
+        await start(ws)
+        await start(ws, "query Projects @live { projects }", op_id="2")
+        assert await titles(ws) == []
+        assert (await next_payload(ws, "2"))["data"] == {"projects": []}
+        await sync_to_async(OpenTodo.objects.create)(title="through a proxy")
+        assert await titles(ws) == ["through a proxy"]
+        await sync_to_async(ClientProject.objects.create)(name="child", client="c")
+        assert (await next_payload(ws, "2"))["data"] == {"projects": ["child"]}
+        assert await ws.receive_nothing(QUIET)
+        runs = live_query_runs()
+        await ainvalidate("todos.OpenTodo")  # a proxy's label names its concrete model's data
+        assert await ws.receive_nothing(QUIET)  # re-run, same result: nothing sent
+        assert live_query_runs() == runs + 1

@@ -15,3 +15,20 @@ class Todo(models.Model):
 
 class Note(models.Model):
     text = models.CharField(max_length=200)
+
+
+class OpenTodo(Todo):
+    """A proxy: saved through it, the to-do's table changes all the same."""
+
+    class Meta:
+        proxy = True
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class ClientProject(Project):
+    """Multi-table inheritance: a save writes the project's table too."""
+
+    client = models.CharField(max_length=100)

@@ -14,7 +14,7 @@ from graphql import (
     GraphQLString,
 )
 
-from tests.todos.models import Note, Todo
+from tests.todos.models import Note, Project, Todo
 
 TodoType = GraphQLObjectType("Todo", {
     "id": GraphQLField(GraphQLNonNull(GraphQLID), resolve=lambda todo, _info: todo.pk),
@@ -59,6 +59,8 @@ Query = GraphQLObjectType("Query", {
                          resolve=lambda _root, _info, id: Todo.objects.filter(pk=id).first()),
     "notes": GraphQLField(GraphQLList(NoteType), resolve=lambda _root, _info: list(Note.objects.all())),
     "count": GraphQLField(GraphQLInt, resolve=lambda _root, _info: Todo.objects.count()),
+    "projects": GraphQLField(GraphQLList(GraphQLString),
+                             resolve=lambda _root, _info: [p.name for p in Project.objects.order_by("pk")]),
 })
 
 Mutation = GraphQLObjectType("Mutation", {
