@@ -67,7 +67,7 @@ from graphql import ExecutionResult, GraphQLError
 
 from .conf import gql_settings
 from .engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from .engine import UNCACHEABLE, Engine, Operation, resolve_operation
+from .engine import LIVE_OVER_HTTP, UNCACHEABLE, Engine, Operation, is_live, resolve_operation
 from .exceptions import GraphQLRequestError
 from .http.assets import ASSET_PARAM, asset_reply
 from .http.batching import batch_element_params, prepare_batch, read_batch, unbatchable_error
@@ -354,6 +354,8 @@ class GraphQLView(View):
             if self.watch is not None:
                 self.watch.refuse(operation=operation)
             raise HTTPError(405, "Can only perform a mutation operation from a POST request.", {"Allow": "POST"})
+        if self.engine.live_queries and is_live(operation):
+            return ExecutionResult(None, [GraphQLError(LIVE_OVER_HTTP)])
         if operation.kind == "subscription":
             return ExecutionResult(None, [GraphQLError(
                 "Subscriptions are not served by this view: subscribe over WebSockets or Server-Sent Events "

@@ -50,7 +50,16 @@ from ..channel_layer.consumer import ChannelsConsumer
 from ..conf import gql_settings
 from ..context import GrapheneContext, wants_request_attributes
 from ..engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from ..engine import UNCACHEABLE, Engine, IncrementalResults, Operation, get_engine, resolve_operation
+from ..engine import (
+    LIVE_OVER_HTTP,
+    UNCACHEABLE,
+    Engine,
+    IncrementalResults,
+    Operation,
+    get_engine,
+    is_live,
+    resolve_operation,
+)
 from ..exceptions import GraphQLRequestError
 from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
 from ..observability import observer
@@ -464,7 +473,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 if self.watch is not None:
                     self.watch.refuse(operation=operation)
                 raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
-            if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM or (
+            live = engine.live_queries and is_live(operation)
+            if event_stream and (kind == "subscription" or live or media_type is sse.EVENT_STREAM or (
                     operation.incremental and not accepts_incremental(self.scope["headers"]))):
                 # An incremental operation goes to the event stream too, unless multipart is acceptable.
                 await SSERequests(self, send, self._receive).stream_operation(request, params, operation,
@@ -474,8 +484,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 await MultipartSubscriptions(self, send, self._receive).stream_operation(request, params, operation,
                                                                                      watch=self.watch)
                 return
-            if kind == "subscription":
-                result = ExecutionResult(None, [GraphQLError(self._subscription_elsewhere_message())])
+            if kind == "subscription" or live:
+                message = LIVE_OVER_HTTP if live else self._subscription_elsewhere_message()
+                result = ExecutionResult(None, [GraphQLError(message)])
                 request_error = True
                 if self.watch is not None:
                     self.watch.refuse(result.errors or (), operation)

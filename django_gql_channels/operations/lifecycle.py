@@ -16,6 +16,10 @@ message, or it ends.
 so a transport can handle the client's next request knowing the
 subscription already listens.
 
+A live query (``query ... @live``, ``LIVE_QUERIES`` on) runs like a
+subscription whose results come from re-running the query
+(:mod:`.live_queries`); it needs no confirmation.
+
 Per delivered subscription event the work is: take the message from the
 listener's queue (in the user's generator), execute the selection set
 against it, encode the reply once, send it.
@@ -34,7 +38,8 @@ from graphql import ExecutionResult, GraphQLError
 
 from ..channel_layer import ChannelListener
 from ..conf import gql_settings
-from ..engine import Engine, Operation, log_exception
+from ..engine import Engine, Operation, is_live, log_exception
+from .live_queries import LiveSubscriber, subscribe_live
 from .shared_results import SharedOperation, SharedResult, join_shared
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -163,6 +168,8 @@ class Operations:
         if operation.kind == "subscription":
             started = loop.create_future()
             coroutine = self._run_subscription(op_id, operation, variables, context, root_value, started, watch)
+        elif self.engine.live_queries and is_live(operation):
+            coroutine = self._run_live(op_id, operation, variables, context, root_value, watch)
         else:
             coroutine = self._run_single(op_id, operation, variables, context, root_value, watch)
         task = loop.create_task(coroutine)
@@ -253,6 +260,36 @@ class Operations:
         finally:
             # Cancelled or disconnected: the deferred work still running stops.
             await results.aclose()
+
+    async def _run_live(self, op_id: Any, operation: Operation, variables: Any, context: Any,
+                        root_value: Any, watch: OperationWatch | None = None) -> None:
+        """A live query (:mod:`.live_queries`): results until the client stops it or goes.
+
+        Observed as a subscription is: one operation for its lifetime, each result sent an event.
+        """
+        subscriber: LiveSubscriber | None = None
+        try:
+            if watch is not None:
+                watch.enter(operation)
+            subscriber = subscribe_live(self.engine, operation, variables, context, root_value,
+                                        share=self.share_results)
+            results: Any = subscriber.results()
+            await _send_shared(self.sink, op_id, results if watch is None else watch.observe_stream(results),
+                               lambda: None)
+        except ConnectionGone:
+            pass
+        except Exception as exc:
+            if watch is not None:
+                watch.fail(exc)
+            await self._report_failure(op_id, operation, exc)
+        finally:
+            try:
+                if subscriber is not None:
+                    await subscriber.live.leave(subscriber)
+            finally:
+                if watch is not None:
+                    watch.finish()
+                self._forget(op_id)
 
     async def _run_subscription(
         self,
