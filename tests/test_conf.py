@@ -85,7 +85,7 @@ def test_a_problem_is_an_error_or_a_warning_as_its_id_says():
 def test_validation_settings_are_what_a_validating_engine_is_built_from(monkeypatch):
     """A setting the engine's validation reads must stop document checks while it is broken."""
     from django_gql_channels.conf import GQLChannelsSettings
-    from django_gql_channels.engine import engine_options
+    from django_gql_channels.engine import configured, engine_options
 
     read = []
     original = GQLChannelsSettings.__getattr__
@@ -94,7 +94,9 @@ def test_validation_settings_are_what_a_validating_engine_is_built_from(monkeypa
         read.append(key)
         return original(self, key)
 
-    gql_settings.reload()
+    # A fresh settings object: a value read once becomes a plain attribute,
+    # which __getattr__ no longer sees (reload callbacks read some at once).
+    monkeypatch.setattr(configured, "gql_settings", GQLChannelsSettings())
     monkeypatch.setattr(GQLChannelsSettings, "__getattr__", recording)
     engine_options(persisted=False)
     assert VALIDATION_SETTINGS == {"SCHEMA", *read}
