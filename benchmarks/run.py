@@ -45,7 +45,7 @@ def _client_loop_policy() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short rounds, fewer messages, no Redis (about 1 minute)")
-    parser.add_argument("--only", choices=["http", "batching", "overhead", "inprocess", "wrk", "orm", "ws"],
+    parser.add_argument("--only", choices=["http", "batching", "overhead", "inprocess", "wrk", "orm", "ws", "defer"],
                         help="run one part only")
     parser.add_argument("--redis", dest="redis", action="store_true", default=None,
                         help="also run the WebSocket fan-out on the Redis pub/sub layer (default: when "
@@ -86,6 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         goals += asyncio.run(wrk_bench.run(quick=args.quick))[1]
     if args.only in (None, "orm"):
         goals += asyncio.run(orm_bench.run(quick=args.quick))[1]
+    if args.only in (None, "defer"):
+        from django_gql_channels.engine import INCREMENTAL_AVAILABLE
+
+        if INCREMENTAL_AVAILABLE:
+            from . import defer_bench
+
+            goals += asyncio.run(defer_bench.run(quick=args.quick))[1]
+        else:
+            print("@defer: skipped (graphql-core 3.3 is needed)\n")
     if args.only in (None, "ws"):
         sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
         print(f"WebSocket clients on {_client_loop_policy()} in this process; servers: uvicorn subprocesses.\n")

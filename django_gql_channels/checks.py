@@ -36,6 +36,8 @@ id                        problem
 ``gql_channels.W040``     ``AUTOMATIC_PERSISTED_QUERIES`` with ``ONLY_PERSISTED_DOCUMENTS``: nothing registers
 ``gql_channels.W041``     a manifest ``sha256`` id that is not the hash of its document
 ``gql_channels.W080``     ``DOCUMENT_CACHE_BYTES`` too small to keep a document of ``MAX_DOCUMENT_SIZE``
+``gql_channels.W090``     the schema declares ``@defer``/``@stream`` but they cannot be delivered
+                          (graphql-core 3.2, or Strawberry extensions): operations using them are refused
 ========================  =======================================================
 """
 
@@ -120,7 +122,28 @@ def _schema_problems(path: Any, user_settings: dict[str, Any]) -> list[SettingPr
                        "Fix the type definitions named in the message.")
         for error in validate_schema(schema)
     ]
-    return problems + strawberry_extension_problems(schema, user_settings)
+    return problems + strawberry_extension_problems(schema, user_settings) + incremental_problems(schema)
+
+
+def incremental_problems(schema: Any) -> list[SettingProblem]:
+    """A warning when the schema declares ``@defer``/``@stream`` that the engine will refuse."""
+    from .engine import INCREMENTAL_AVAILABLE, INCREMENTAL_DIRECTIVES, extension_names
+    from .schema import get_graphql_schema
+
+    graphql_schema = get_graphql_schema(schema)
+    if not any(directive.name in INCREMENTAL_DIRECTIVES for directive in graphql_schema.directives):
+        return []
+    if not INCREMENTAL_AVAILABLE:
+        reason = "graphql-core 3.2 cannot deliver them"
+        hint = "Install graphql-core 3.3 (not possible with Graphene 3), or drop the declarations."
+    elif extension_names(graphql_schema):
+        reason = "the Strawberry schema's extensions run per operation, not per incremental payload"
+        hint = "Remove the extensions, or turn incremental execution off in the schema's config."
+    else:
+        return []
+    return [SettingProblem("gql_channels.W090", "SCHEMA",
+                           f"the schema declares @defer/@stream, but {reason}: operations using them are refused.",
+                           hint)]
 
 
 def strawberry_extension_problems(schema: Any, user_settings: dict[str, Any]) -> list[SettingProblem]:

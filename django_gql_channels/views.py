@@ -70,7 +70,7 @@ from .engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
 from .engine import UNCACHEABLE, Engine, Operation, resolve_operation
 from .exceptions import GraphQLRequestError
 from .http.assets import ASSET_PARAM, asset_reply
-from .http.batching import batch_element_params, prepare_batch, read_batch, subscription_in_batch_error
+from .http.batching import batch_element_params, prepare_batch, read_batch, unbatchable_error
 from .http.errors import HTTPError
 from .http.ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .http.params import GraphQLParams, params_from_data
@@ -297,8 +297,9 @@ class GraphQLView(View):
                 no_cache = no_cache or element.error.kind in UNCACHEABLE
             else:
                 assert element.operation is not None and element.params is not None
-                if element.operation.kind == "subscription":
-                    result = ExecutionResult(None, [subscription_in_batch_error()])
+                refusal = unbatchable_error(element.operation)
+                if refusal is not None:
+                    result = ExecutionResult(None, [refusal])
                 else:
                     result = await self.execute_operation(request, element.operation, element.params)
             response_data = engine.format_result(result)
@@ -320,6 +321,10 @@ class GraphQLView(View):
             return ExecutionResult(None, [GraphQLError(
                 "Subscriptions are not served by this view: subscribe over WebSockets or Server-Sent Events "
                 "(django_gql_channels.asgi.application routes them).")])
+        if operation.incremental:
+            return ExecutionResult(None, [GraphQLError(
+                "@defer and @stream are not supported by this view: send the operation to the Channels "
+                "endpoint (GraphQLHTTPConsumer), which answers it as multipart/mixed.")])
         # Django's auth middleware leaves a lazy user that would query the
         # database on first use; resolvers running on the event loop could
         # not, so it is looked up here (and the session loaded with it).

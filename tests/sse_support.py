@@ -70,6 +70,16 @@ class StreamingRequest:
             raise AssertionError("the app returned without sending")
         raise AssertionError(f"nothing was sent within {WAIT}s")
 
+    async def next_chunk(self) -> bytes:
+        """The body of the next message sent (kept in :attr:`body` too)."""
+        assert not self.ended, "the response ended"
+        message = await self._next_message()
+        assert message["type"] == "http.response.body", message
+        chunk = message.get("body", b"")
+        self.body += chunk
+        self.ended = not message.get("more_body", False)
+        return chunk
+
     async def next_block(self) -> str:
         """The next event or comment block, without its blank line."""
         while b"\n\n" not in self._buffer:

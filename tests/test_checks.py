@@ -226,3 +226,11 @@ def test_runserver_without_daphne_is_warned_about_under_debug(apps, debug, warne
 
     with override_settings(INSTALLED_APPS=apps, DEBUG=debug):
         assert [m.id for m in check_runserver()] == (["gql_channels.W116"] if warned else [])
+
+
+def test_a_schema_declaring_defer_that_cannot_be_delivered_is_w090():
+    from django_gql_channels.engine import INCREMENTAL_AVAILABLE
+
+    found = ids(GQL_CHANNELS={"SCHEMA": "tests.defer_schema.schema"}, CHANNEL_LAYERS=MEM_LAYER)
+    # graphql-core 3.3 delivers them; 3.2 refuses them, and says so at start-up.
+    assert ("gql_channels.W090" in found) is not INCREMENTAL_AVAILABLE

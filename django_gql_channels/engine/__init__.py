@@ -13,6 +13,7 @@ each module imports only those before it:
 - :mod:`.sync_execution`: ``SYNC_EXECUTION``, executions in Django's thread-sensitive
   executor so synchronous resolvers may use the ORM;
 - :mod:`.strawberry`: a Strawberry schema's own extensions;
+- :mod:`.incremental`: ``@defer``/``@stream`` (graphql-core 3.3), payloads in the 2022-08-24 format;
 - :mod:`.execution`: :class:`Engine`, executing and subscribing;
 - :mod:`.resolution`: :func:`resolve_operation`, request parameters to an operation;
 - :mod:`.configured`: :func:`get_engine`, the engine the settings ask for.
@@ -54,6 +55,13 @@ from .errors import (
     log_exception,
 )
 from .execution import Engine, EventMapper
+from .incremental import (
+    DEFER_SPEC,
+    INCREMENTAL_AVAILABLE,
+    INCREMENTAL_DIRECTIVES,
+    IncrementalResults,
+    schema_declares_incremental,
+)
 from .limits import DOCUMENT_TOO_LARGE, DocumentLimits
 from .persisted import (
     APOLLO_MANIFEST_FORMAT,
@@ -74,11 +82,20 @@ from .resolution import (
     has_document_reference,
     resolve_operation,
 )
-from .strawberry import StrawberryDelegate, extension_name, schema_extensions, unsupported_extensions
+from .strawberry import (
+    StrawberryDelegate,
+    extension_name,
+    extension_names,
+    schema_extensions,
+    unsupported_extensions,
+)
 from .sync_execution import ThreadedExecutor, db_hygiene, in_sync_thread, run_in_thread
 
 __all__ = [
     "APOLLO_MANIFEST_FORMAT",
+    "DEFER_SPEC",
+    "INCREMENTAL_AVAILABLE",
+    "INCREMENTAL_DIRECTIVES",
     "EXTENSION_CONFLICT_HINT",
     "HTTP_STATUS",
     "INTERNAL_ERROR_CODE",
@@ -96,6 +113,7 @@ __all__ = [
     "DocumentProblem",
     "DocumentValidator",
     "Engine",
+    "IncrementalResults",
     "EventMapper",
     "LocalAPQStore",
     "ManifestError",
@@ -110,6 +128,7 @@ __all__ = [
     "engine_options",
     "explain_sync_only",
     "extension_name",
+    "extension_names",
     "get_engine",
     "graphene_middleware",
     "has_document_reference",
@@ -120,6 +139,7 @@ __all__ = [
     "mask_errors_setting",
     "max_depth_rule",
     "resolve_operation",
+    "schema_declares_incremental",
     "run_in_thread",
     "schema_extensions",
     "sha256_hex",

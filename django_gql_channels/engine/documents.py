@@ -60,7 +60,7 @@ PARSE_SUPPORTS_MAX_TOKENS = "max_tokens" in inspect.signature(parse).parameters
 class Operation:
     """A valid operation picked out of a cached document; immutable and shared."""
 
-    __slots__ = ("definition", "document", "kind", "name", "text")
+    __slots__ = ("definition", "document", "incremental", "kind", "name", "text")
 
     def __init__(self, document: DocumentNode, definition: OperationDefinitionNode, text: str | None = None) -> None:
         self.document = document
@@ -70,6 +70,8 @@ class Operation:
         self.text = text
         self.kind: OperationKind = definition.operation.value
         self.name: str | None = definition.name.value if definition.name else None
+        #: It uses ``@defer``/``@stream`` and the engine can deliver them (:mod:`.incremental`).
+        self.incremental = False
 
     def __repr__(self) -> str:
         return f"<Operation {self.kind} {self.name or '(anonymous)'}>"

@@ -47,6 +47,7 @@ except ImportError:  # graphql-core 3.2
     _GRAPHQL_CORE_3_3 = False
     from graphql.execution import create_source_event_stream as _create_source_event_stream_3_2
 
+from ..exceptions import GraphQLRequestError
 from ..schema import SchemaLibrary, get_graphql_schema, schema_library, source_schema
 from .documents import (
     DocumentCache,
@@ -58,10 +59,19 @@ from .documents import (
     strip_suggestions,
 )
 from .errors import explain_sync_only, format_error, log_errors, masked_error
+from .incremental import (
+    INCREMENTAL_DIRECTIVES,
+    IncrementalResults,
+    RefuseIncrementalRule,
+    explain_unknown_directives,
+    incremental_executor_class,
+    schema_declares_incremental,
+    uses_incremental,
+)
 from .limits import DocumentLimits
 from .persisted import APQStore, PersistedDocuments
 from .strawberry import StrawberryDelegate, extension_names, unsupported_extensions
-from .sync_execution import ThreadedExecutor, run_in_thread
+from .sync_execution import ThreadedExecution, ThreadedExecutor, db_hygiene, run_in_thread
 
 __all__ = ["Engine", "EventMapper"]
 
@@ -185,6 +195,12 @@ class Engine:
             self.delegate = StrawberryDelegate(source_schema(self.schema))
         self._executor_class: Any = (ThreadedExecutor if self.sync_execution
                                      else _ExecutorThrowingOnIncremental if _GRAPHQL_CORE_3_3 else None)
+        #: The schema declares ``@defer``/``@stream`` and graphql-core (3.3) can deliver them:
+        #: operations using them are :attr:`Operation.incremental` (:mod:`.incremental`).
+        self.incremental: bool = schema_declares_incremental(self.schema)
+        self._incremental_executor_class: Any = (
+            incremental_executor_class(ThreadedExecution if self.sync_execution else None)
+            if self.incremental else None)
         #: Unexpected exceptions reach clients as "Internal server error" only.
         self.mask_errors = mask_errors
         self.max_tokens = max_tokens
@@ -200,6 +216,8 @@ class Engine:
         if not introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
         rules.extend(validation_rules)
+        if not self.incremental and any(d.name in INCREMENTAL_DIRECTIVES for d in self.schema.directives):
+            rules.append(RefuseIncrementalRule)  # declared, but graphql-core 3.2 would ignore them
         self.validation_rules = tuple(rules)
         #: Outcomes of :meth:`prepare` by text (``len()``, ``in`` and iteration
         #: show what is cached, least recently used first).
@@ -244,8 +262,19 @@ class Engine:
 
     def parse_and_validate(self, query: str) -> ParsedDocument:
         """``query`` parsed and validated against this engine's schema and rules, bypassing the cache."""
-        return parse_and_validate(query, self.parse, self.schema, self.validation_rules, self._check_counts,
-                                  self.suggestions)
+        parsed = parse_and_validate(query, self.parse, self.schema, self.validation_rules, self._check_counts,
+                                    self.suggestions)
+        if parsed.error is not None:
+            if not self.incremental and parsed.error.kind == "validation":
+                errors = parsed.error.errors
+                if explain_unknown_directives(errors):
+                    parsed.error = GraphQLRequestError(errors, "validation")
+        elif self.incremental:
+            document = parsed.document
+            assert document is not None
+            for operation in parsed.operations.values():
+                operation.incremental = uses_incremental(document, operation.definition)
+        return parsed
 
     def clear_cache(self) -> None:
         self.document_cache.clear()
@@ -301,7 +330,62 @@ class Engine:
             execution_context_class=self._executor_class,
         )
 
-    def _report(self, result: ExecutionResult, operation: Operation) -> None:
+    async def execute_incrementally(
+        self,
+        operation: Operation,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        context: Any = None,
+        root_value: Any = None,
+    ) -> ExecutionResult | IncrementalResults:
+        """Run an :attr:`~.documents.Operation.incremental` query or mutation: one result, or several.
+
+        The result is one :class:`~graphql.ExecutionResult` when nothing was
+        deferred after all (``@defer(if: false)``, errors before any), or an
+        :class:`~.incremental.IncrementalResults` whose payloads the
+        transport sends one by one (its errors masked and logged as
+        :meth:`format_result` does). An operation that is not incremental
+        runs as :meth:`execute` runs it.
+        """
+        if not operation.incremental:
+            return await self.execute(operation, variables=variables, context=context, root_value=root_value)
+        if self.delegate is not None:
+            return self._errors_result([GraphQLError(
+                "@defer and @stream are not available with this schema: its Strawberry extensions "
+                "run per operation, not per incremental payload.")], operation)
+        start = self._start_incremental
+        result: Any
+        if self.sync_execution:
+            result = await run_in_thread(start, operation, variables, context, root_value)
+        else:
+            result = start(operation, variables, context, root_value)
+            if inspect.isawaitable(result):
+                result = await result
+        if isinstance(result, ExecutionResult):
+            if result.errors:
+                self._report(result, operation)
+            return result
+        if result.initial_result.errors:
+            self._report(result.initial_result, operation)
+
+        def format_errors(errors: list[GraphQLError]) -> list[dict[str, Any]]:
+            errors = explain_sync_only(list(errors), sync_execution=self.sync_execution)
+            log_errors(errors, operation)
+            return self.format_errors(errors)
+
+        # Deferred sync resolvers ran in the thread too: its closing hygiene waits for the last payload.
+        on_close = _closing_hygiene if self.sync_execution else None
+        return IncrementalResults(result, format_errors, on_close)
+
+    def _start_incremental(self, operation: Operation, variables: Mapping[str, Any] | None, context: Any,
+                           root_value: Any) -> Any:
+        executor = self._incremental_executor_class.build(
+            self.schema, operation.document, root_value, context, variables, operation.name,
+            middleware=self.middleware,
+        )
+        return ExecutionResult(None, executor) if isinstance(executor, list) else executor.execute_operation()
+
+    def _report(self, result: Any, operation: Operation) -> None:
         """Explain Django's "async context" errors (:func:`~.errors.explain_sync_only`), then log the unexpected."""
         assert result.errors is not None
         result.errors = explain_sync_only(result.errors, sync_execution=self.sync_execution)
@@ -461,6 +545,10 @@ class Engine:
         if result.extensions:
             response["extensions"] = result.extensions
         return response
+
+
+async def _closing_hygiene() -> None:
+    await run_in_thread(db_hygiene)
 
 
 async def _reported(result: Awaitable[ExecutionResult], operation: Operation,

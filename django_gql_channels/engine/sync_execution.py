@@ -42,7 +42,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterable, Callable
 from contextvars import ContextVar
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from asgiref.sync import sync_to_async
 from django.db import connections
@@ -59,7 +59,7 @@ except ImportError:  # graphql-core 3.2
 
     _GRAPHQL_CORE_3_3 = False
 
-__all__ = ["ThreadedExecutor", "db_hygiene", "in_sync_thread", "run_in_thread"]
+__all__ = ["ThreadedExecution", "ThreadedExecutor", "db_hygiene", "in_sync_thread", "run_in_thread"]
 
 #: True while this context runs in the thread-sensitive executor on the engine's behalf.
 _in_thread: ContextVar[bool] = ContextVar("django_gql_channels_in_sync_thread", default=False)
@@ -138,8 +138,13 @@ async def _finish_in_thread(function: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-class ThreadedExecutor(_BaseExecutor):
-    """graphql-core's executor (3.3) or execution context (3.2), sending sync work started on the loop to the thread.
+# Type checkers see the executor the mixin's methods extend; at run time it is mixed into either executor.
+_MixinBase: Any = _BaseExecutor if TYPE_CHECKING else object
+
+
+class ThreadedExecution(_MixinBase):
+    """What :class:`ThreadedExecutor` adds to graphql-core's executor, as a mixin: the incremental
+    executor (:mod:`.incremental`) is threaded with it too.
 
     The methods take their arguments positionally and pass them on, so one
     class fits both versions' signatures.
@@ -165,3 +170,10 @@ class ThreadedExecutor(_BaseExecutor):
         if _in_thread.get() or args[3] is None or is_leaf_type(get_named_type(return_type)):
             return super().complete_value(return_type, *args)
         return _finish_in_thread(super().complete_value, return_type, *args)
+
+
+class ThreadedExecutor(ThreadedExecution, _BaseExecutor):
+    """graphql-core's executor (3.3) or execution context (3.2), sending sync work started on the loop to the thread.
+
+    See :class:`ThreadedExecution`.
+    """

@@ -48,7 +48,7 @@ from .params import GraphQLParams, params_from_data
 from .types import ChannelsRequest, TemporalResponse, encode_headers
 
 __all__ = ["BATCH_LIMIT_CODE", "BatchElement", "BatchHost", "answer_batch", "batch_element_params",
-           "is_request_error", "prepare_batch", "read_batch", "subscription_in_batch_error"]
+           "is_request_error", "prepare_batch", "read_batch", "unbatchable_error"]
 
 #: ``extensions.code`` of a batch with more operations than ``MAX_BATCH_SIZE``.
 BATCH_LIMIT_CODE = "BATCH_LIMIT_EXCEEDED"
@@ -130,17 +130,23 @@ async def prepare_batch(engine: Engine, items: list[Any],
         except GraphQLRequestError as error:
             elements.append(BatchElement(params, None, None, error))
     try:
-        # What will run: subscriptions are answered with an error instead.
+        # What will run: subscriptions and incremental operations are answered with an error instead.
         budget.check_operations(element.operation for element in elements
-                                if element.operation is not None and element.operation.kind != "subscription")
+                                if element.operation is not None and unbatchable_error(element.operation) is None)
     except GraphQLRequestError as error:
         raise HTTPError(400, error.errors[0].message, code=(error.errors[0].extensions or {}).get("code")) from None
     return elements
 
 
-def subscription_in_batch_error() -> GraphQLError:
-    return GraphQLError("Subscriptions cannot be batched: send a subscription on its own, over WebSocket "
-                        "or Server-Sent Events.")
+def unbatchable_error(operation: Operation) -> GraphQLError | None:
+    """The error a batch element gets instead of running: subscriptions and ``@defer``/``@stream`` stream."""
+    if operation.kind == "subscription":
+        return GraphQLError("Subscriptions cannot be batched: send a subscription on its own, over WebSocket "
+                            "or Server-Sent Events.")
+    if operation.incremental:
+        return GraphQLError("@defer and @stream cannot be used in a batch: send this operation on its own, "
+                            "with 'Accept: multipart/mixed;deferSpec=20220824'.")
+    return None
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -172,8 +178,9 @@ async def answer_batch(consumer: BatchHost, send: Callable[..., Any], request: C
         else:
             operation = element.operation
             assert operation is not None and element.params is not None
-            if operation.kind == "subscription":
-                result = ExecutionResult(None, [subscription_in_batch_error()])
+            refusal = unbatchable_error(operation)
+            if refusal is not None:
+                result = ExecutionResult(None, [refusal])
             else:
                 if not context_ready:  # one context for the batch, made once something runs
                     context = await hook_result(consumer.get_context(request, response))

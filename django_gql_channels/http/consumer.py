@@ -19,7 +19,9 @@ mutation over GET                     405 (``Allow: POST``)                405
 ====================================  ===================================  ===================
 
 plus 405 for other methods, 413 for bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
-415 for other content types and 406 when ``Accept`` admits neither media type.
+415 for other content types and 406 when ``Accept`` admits neither media type
+(or, for an operation using ``@defer``/``@stream``, no ``multipart/mixed``:
+see :mod:`.incremental`).
 Every refusal has a JSON ``{"errors": [{"message": ...}]}`` body.
 
 With ``SSE_ENABLED`` the same URL also speaks GraphQL over Server-Sent Events
@@ -48,7 +50,7 @@ from ..channel_layer.consumer import ChannelsConsumer
 from ..conf import gql_settings
 from ..context import GrapheneContext, wants_request_attributes
 from ..engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from ..engine import UNCACHEABLE, Engine, Operation, get_engine, resolve_operation
+from ..engine import UNCACHEABLE, Engine, IncrementalResults, Operation, get_engine, resolve_operation
 from ..exceptions import GraphQLRequestError
 from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
 from ..operations import ConfirmingListener
@@ -63,6 +65,7 @@ from .head import RequestHead, websocket_url
 from .hooks import hook_result, overridden_hooks
 from .hosts import check_host
 from .ide import ide_page_headers, new_csp_nonce, render_ide_page
+from .incremental import accepts_incremental, incremental_not_acceptable, stream_parts
 from .multipart import MISSING_PREFLIGHT_MESSAGE, apply_map, close_files, multipart_field
 from .multipart_subscriptions import MULTIPART_SUBSCRIPTION, MultipartSubscriptions
 from .negotiation import GRAPHQL_RESPONSE_JSON, JSON
@@ -421,7 +424,9 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             kind = operation.kind
             if kind == "mutation" and request.method == "GET":
                 raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
-            if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM):
+            if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM or (
+                    operation.incremental and not accepts_incremental(self.scope["headers"]))):
+                # An incremental operation goes to the event stream too, unless multipart is acceptable.
                 await SSERequests(self, send, self._receive).stream_operation(request, params, operation)
                 return
             if multipart and (kind == "subscription" or media_type is MULTIPART_SUBSCRIPTION):
@@ -438,8 +443,19 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                     else self._default_context(request, response)
                 root_value = await self._hook(self.get_root_value(request)) if "get_root_value" in overridden \
                     else None
-                result = await engine.execute(operation, variables=params.variables, context=context,
-                                              root_value=root_value)
+                if operation.incremental:
+                    # @defer/@stream: refused before running unless multipart is acceptable (.incremental).
+                    if not accepts_incremental(self.scope["headers"]):
+                        raise incremental_not_acceptable()
+                    results = await engine.execute_incrementally(operation, variables=params.variables,
+                                                                 context=context, root_value=root_value)
+                    if isinstance(results, IncrementalResults):
+                        await self._send_incremental(send, request, response, results)
+                        return
+                    result = results
+                else:
+                    result = await engine.execute(operation, variables=params.variables, context=context,
+                                                  root_value=root_value)
                 request_error = _is_request_error(result)
         data: dict[str, Any]
         if "process_result" in self._overridden_hooks:
@@ -460,6 +476,37 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
             headers.extend(encode_headers(response.headers))
         body: str | bytes = await self._hook(self.encode_json(data))
         await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
+
+    async def _send_incremental(self, send: Callable[..., Any], request: ChannelsRequest,
+                                response: TemporalResponse, results: IncrementalResults) -> None:
+        """An incremental operation's payloads as one ``multipart/mixed`` response (:mod:`.incremental`)."""
+        engine = self.engine
+        try:
+            initial = results.initial
+            first = ExecutionResult(initial.data, initial.errors, initial.extensions)
+            data: dict[str, Any]
+            if "process_result" in self._overridden_hooks:
+                processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, first))
+                data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
+            else:
+                data = engine.format_result(first)
+            headers = encode_headers(response.headers) if response.headers else []
+            headers.extend(self.cors_headers)
+            self.response_started = True
+            assert self._receive is not None
+            await stream_parts(send, self._receive, response.chosen_status or 200, headers,
+                               await self._encoded(results.initial_payload(data)), results.subsequent(),
+                               self._encoded, self._stream_failure)
+        finally:
+            await results.aclose()
+
+    async def _encoded(self, data: dict[str, Any]) -> bytes:
+        body: str | bytes = await self._hook(self.encode_json(data))
+        return body if isinstance(body, bytes) else body.encode()
+
+    def _stream_failure(self, exc: BaseException) -> dict[str, Any]:
+        logger.error("An incremental response to %s failed.", self.scope.get("path"), exc_info=exc)
+        return {"errors": [self.engine.format_exception(exc)]}
 
     def _default_context(self, request: ChannelsRequest, response: TemporalResponse) -> dict[str, Any]:
         """``get_context``'s default as a plain dict (or ``GrapheneContext``), for requests that skip the hook."""

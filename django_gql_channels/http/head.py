@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from . import sse
+from .incremental import accepts_incremental_value
 from .multipart import PREFLIGHT_HEADERS
 from .multipart_subscriptions import MULTIPART_SUBSCRIPTION, accepts_multipart_subscriptions
-from .negotiation import Negotiated, negotiate
+from .negotiation import JSON, Negotiated, negotiate
 
 __all__ = ["RequestHead", "websocket_url"]
 
@@ -56,6 +57,10 @@ class RequestHead:
             if self.negotiated.content_type is None:
                 # Only multipart subscriptions are acceptable: every outcome is streamed that way.
                 self.negotiated = self.negotiated._replace(content_type=MULTIPART_SUBSCRIPTION)
+        if self.negotiated.content_type is None and accepts_incremental_value(accept):
+            # Only incremental delivery's multipart (.incremental) is acceptable: what is
+            # not incremental (errors, operations without @defer/@stream) then goes as JSON.
+            self.negotiated = self.negotiated._replace(content_type=JSON)
         #: The single-connection-mode token, with ``sse_enabled`` only.
         self.token: bytes | None = token if sse_enabled else None
 

@@ -204,9 +204,12 @@ class Operations:
                           root_value: Any) -> None:
         sink = self.sink
         try:
-            result = await self.engine.execute(operation, variables=variables, context=context,
-                                               root_value=root_value)
-            await sink.send_next(op_id, self.engine.format_result(result))
+            if operation.incremental:
+                await self._run_incremental(op_id, operation, variables, context, root_value)
+            else:
+                result = await self.engine.execute(operation, variables=variables, context=context,
+                                                   root_value=root_value)
+                await sink.send_next(op_id, self.engine.format_result(result))
             await sink.send_complete(op_id)
         except ConnectionGone:
             pass
@@ -214,6 +217,24 @@ class Operations:
             await self._report_failure(op_id, operation, exc)
         finally:
             self._forget(op_id)
+
+    async def _run_incremental(self, op_id: Any, operation: Operation, variables: Any, context: Any,
+                               root_value: Any) -> None:
+        """``@defer``/``@stream``: each payload (``hasNext``, ``incremental``) is one ``next`` message."""
+        engine = self.engine
+        send_next = self.sink.send_next
+        results = await engine.execute_incrementally(operation, variables=variables, context=context,
+                                                     root_value=root_value)
+        if isinstance(results, ExecutionResult):  # nothing was deferred after all
+            await send_next(op_id, engine.format_result(results))
+            return
+        try:
+            await send_next(op_id, results.initial_payload(engine.format_result(results.initial)))
+            async for payload in results.subsequent():
+                await send_next(op_id, payload)
+        finally:
+            # Cancelled or disconnected: the deferred work still running stops.
+            await results.aclose()
 
     async def _run_subscription(
         self,

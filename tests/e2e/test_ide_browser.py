@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from django_gql_channels.engine import INCREMENTAL_AVAILABLE
 from tests.e2e.browser import csp_violations, screenshot
 
 
@@ -108,6 +109,26 @@ def test_graphiql_runs_a_typed_query_offline(server, browser, live_server_factor
     page_headers = page.request.get(f"{live.url}/graphql", headers={"Accept": "text/html"}).headers
     assert "script-src 'self' 'nonce-" in page_headers["content-security-policy"]
     assert "unsafe-inline" not in page_headers["content-security-policy"]
+
+
+@pytest.mark.skipif(not INCREMENTAL_AVAILABLE, reason="@defer needs graphql-core 3.3")
+def test_graphiql_shows_the_deferred_part_of_a_defer_query(browser, live_server_factory):
+    live = live_server_factory(settings="tests.e2e.defer_settings")
+    page = open_graphiql(browser, live)
+    replies = []
+    page.on("response", lambda response: replies.append(response.headers.get("content-type"))
+            if response.request.method == "POST" else None)
+    type_operation(page, '{ hello ... @defer(label: "late") { slow(ms: 1500) } }')
+    run_operation(page)
+    # The first part shows before the deferred one arrives; then both, merged.
+    expect_result(page, '"hello": "world"')
+    assert "finally" not in page.locator(RESULT).inner_text()
+    expect_result(page, '"slow": "finally"')
+    screenshot(page, "graphiql-defer")
+    # GraphiQL's fetcher asked for multipart and got it (its introspection came as JSON).
+    assert 'multipart/mixed; boundary="-"; deferSpec=20220824' in replies
+    assert page.socket_urls == []
+    assert_clean(browser, page)
 
 
 def test_graphiql_subscription_receives_a_mutation_sent_from_another_tab(browser, live_server_factory):

@@ -15,7 +15,9 @@ from graphql import GraphQLArgument, GraphQLField, GraphQLList, GraphQLObjectTyp
 from django_gql_channels import GraphQLHTTPConsumer
 from django_gql_channels.engine import sha256_id
 from django_gql_channels.views import GraphQLView
+from tests import defer_schema
 from tests.http.test_http import GQL_JSON, JSON, call
+from tests.incremental_support import needs_incremental
 
 MANIFEST = Path(__file__).resolve().parent.parent / "persisted" / "manifest.json"
 HELLO = "query Hello {\n  hello\n}\n"  # in the manifest
@@ -387,3 +389,28 @@ async def test_hooks_in_a_batch():
     assert [result["extensions"] for result in reply.json] == [{"seen": 1}, {"seen": 2}, {"seen": 3}]
     assert "data" not in reply.json[1]
     assert reply.header("x-batch") == "yes"
+
+
+# -- @defer / @stream in a batch, and through the Django view -----------------------------
+
+
+@needs_incremental
+async def test_a_deferred_element_gets_its_own_error_and_the_others_run():
+    items = [{"query": "{ hello }"}, {"query": "{ hello ... @defer { items { id } } }"}]
+    with gql():
+        reply = await call(app(schema=defer_schema.schema), payload=items)
+    assert reply.status == 200
+    first, deferred = json.loads(reply.body)
+    assert first == {"data": {"hello": "world"}}
+    assert "data" not in deferred
+    assert deferred["errors"][0]["message"].startswith("@defer and @stream cannot be used in a batch")
+
+
+@needs_incremental
+async def test_the_view_refuses_defer_with_a_clear_error():
+    view = GraphQLView.as_view(schema=defer_schema.schema)
+    with gql(BATCHING=False):
+        response = await view_post(view, {"query": "{ hello ... @defer { items { id } } }"})
+    body = json.loads(response.content)
+    assert "data" not in body
+    assert body["errors"][0]["message"].startswith("@defer and @stream are not supported by this view")
