@@ -45,7 +45,8 @@ def _client_loop_policy() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short rounds, fewer messages, no Redis (about 1 minute)")
-    parser.add_argument("--only", choices=["http", "batching", "overhead", "inprocess", "wrk", "orm", "ws", "defer"],
+    parser.add_argument("--only", choices=["http", "batching", "overhead", "inprocess", "observability", "wrk", "orm",
+                                           "ws", "defer", "live"],
                         help="run one part only")
     parser.add_argument("--redis", dest="redis", action="store_true", default=None,
                         help="also run the WebSocket fan-out on the Redis pub/sub layer (default: when "
@@ -64,7 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"django-gql-channels benchmarks: Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, {platform.machine()}, load average {_load()}\n{_versions()}\n", flush=True)
 
-    from . import http_bench, inprocess_fanout, orm_bench, overhead_bench, wrk_bench, ws_fanout
+    from . import (
+        http_bench,
+        inprocess_fanout,
+        live_bench,
+        observability_bench,
+        orm_bench,
+        overhead_bench,
+        wrk_bench,
+        ws_fanout,
+    )
 
     started = time.monotonic()
     goals: list[tuple[str, bool]] = []
@@ -82,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         from . import inprocess_limits  # the limits on/off pair (docs/benchmarks.rst)
 
         goals += asyncio.run(inprocess_limits.run(quick=args.quick))[1]
+    if args.only in (None, "observability"):  # METRICS and TRACING on against off (docs/observing.rst)
+        goals += asyncio.run(observability_bench.run(quick=args.quick))[1]
     if args.only in (None, "wrk"):
         goals += asyncio.run(wrk_bench.run(quick=args.quick))[1]
     if args.only in (None, "orm"):
@@ -95,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             goals += asyncio.run(defer_bench.run(quick=args.quick))[1]
         else:
             print("@defer: skipped (graphql-core 3.3 is needed)\n")
+    if args.only in (None, "live"):
+        goals += asyncio.run(live_bench.run(quick=args.quick))[1]
     if args.only in (None, "ws"):
         sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
         print(f"WebSocket clients on {_client_loop_policy()} in this process; servers: uvicorn subprocesses.\n")

@@ -25,6 +25,8 @@ _EXPORTS = {
     "ConnectionRejectionError": ".exceptions",
     "broadcast": ".publishing",
     "abroadcast": ".publishing",
+    "invalidate": ".live",
+    "ainvalidate": ".live",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .channel_layer import ChannelsConsumer
     from .exceptions import ConnectionRejectionError
     from .http import ChannelsRequest, ChannelsResponse, GraphQLHTTPConsumer, TemporalResponse
+    from .live import ainvalidate, invalidate
     from .publishing import abroadcast, broadcast
     from .routing import GraphQLProtocolTypeRouter, get_application
     from .unset import UNSET

@@ -8,6 +8,8 @@ class GQLChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, deploy_checks  # noqa: F401  (registers the system checks)
+        from .live import live_changes_ready
         from .model_events import connect_model_events
 
         connect_model_events()
+        live_changes_ready()

@@ -28,6 +28,8 @@ id                        problem
                           ``GRAPHENE["MIDDLEWARE"]``) unimportable or not graphql-core middleware
 ``gql_channels.E070``     a Strawberry schema extension (``strawberry.Schema(extensions=[...])``)
                           that cannot run (``MIDDLEWARE`` set, ``SYNC_EXECUTION`` forced on), by name
+``gql_channels.E090``     ``METRICS`` on without ``prometheus_client`` (the ``[prometheus]`` extra)
+``gql_channels.E091``     ``TRACING`` on without ``opentelemetry-api`` (the ``[opentelemetry]`` extra)
 ``gql_channels.W001``     Redis layer host settings that break long-lived receives
 ``gql_channels.W002``     layer ``capacity`` so low that bursts are dropped
 ``gql_channels.W003``     no channel layer: subscriptions cannot be fed
@@ -36,7 +38,8 @@ id                        problem
 ``gql_channels.W040``     ``AUTOMATIC_PERSISTED_QUERIES`` with ``ONLY_PERSISTED_DOCUMENTS``: nothing registers
 ``gql_channels.W041``     a manifest ``sha256`` id that is not the hash of its document
 ``gql_channels.W080``     ``DOCUMENT_CACHE_BYTES`` too small to keep a document of ``MAX_DOCUMENT_SIZE``
-``gql_channels.W090``     the schema declares ``@defer``/``@stream`` but they cannot be delivered
+``gql_channels.W090``     ``METRICS_OPERATION_NAMES`` without ``ONLY_PERSISTED_DOCUMENTS``
+``gql_channels.W091``     the schema declares ``@defer``/``@stream`` but they cannot be delivered
                           (graphql-core 3.2, or Strawberry extensions): operations using them are refused
 ========================  =======================================================
 """
@@ -59,6 +62,7 @@ from .conf import (
     validate_user_settings,
 )
 from .http.cors import cors_setting_problems
+from .observability import observability_problems
 
 __all__ = ["check_settings", "collect_problems", "middleware_problems", "strawberry_extension_problems"]
 
@@ -100,6 +104,7 @@ def collect_problems() -> list[SettingProblem]:
 
         problems.extend(model_event_problems(user_settings["MODEL_EVENTS"]))
     problems.extend(cors_setting_problems())
+    problems.extend(observability_problems(user_settings, bad_keys))
     if user_settings.get("DEBUG") is True and not bad_keys & {"DEBUG", "MASK_ERRORS"}:
         mask = user_settings.get("MASK_ERRORS")
         if mask is True or (mask is None and not settings.DEBUG):
@@ -141,7 +146,7 @@ def incremental_problems(schema: Any) -> list[SettingProblem]:
         hint = "Remove the extensions, or turn incremental execution off in the schema's config."
     else:
         return []
-    return [SettingProblem("gql_channels.W090", "SCHEMA",
+    return [SettingProblem("gql_channels.W091", "SCHEMA",
                            f"the schema declares @defer/@stream, but {reason}: operations using them are refused.",
                            hint)]
 

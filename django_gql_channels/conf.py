@@ -84,6 +84,13 @@ DEFAULTS: dict[str, Any] = {
     # HTTP batching: a JSON array of operations; see http/batching.py.
     "BATCHING": False,
     "MAX_BATCH_SIZE": 10,
+    # Observability: see django_gql_channels/observability/.
+    "METRICS": False,
+    "METRICS_OPERATION_NAMES": False,
+    "TRACING": False,
+    # Live queries (``query ... @live``); see django_gql_channels/live/.
+    "LIVE_QUERIES": False,
+    "LIVE_QUERY_THROTTLE": 0.1,
 }
 
 #: Keys whose values are dotted paths, imported on first use.
@@ -99,7 +106,7 @@ IMPORT_STRINGS = frozenset({"SCHEMA", "HTTP_CONSUMER", "WS_CONSUMER", "VALIDATIO
 VALIDATION_SETTINGS = frozenset({"SCHEMA", "VALIDATION_RULES", "MAX_QUERY_DEPTH", "MAX_QUERY_TOKENS",
                                  "INTROSPECTION", "DOCUMENT_CACHE_SIZE",
                                  "MAX_DOCUMENT_SIZE", "MAX_ALIASES", "MAX_DIRECTIVES", "MAX_QUERY_COMPLEXITY",
-                                 "MAX_MERGE_COMPARISONS", "DOCUMENT_CACHE_BYTES"})
+                                 "MAX_MERGE_COMPARISONS", "DOCUMENT_CACHE_BYTES", "LIVE_QUERIES"})
 
 #: key -> what it does, in reStructuredText. The settings page of the docs is
 #: generated from this, ``DEFAULTS`` and the expected types below, so every key
@@ -162,7 +169,9 @@ DESCRIPTIONS: dict[str, str] = {
                                    "per connection. Correct only when the resolvers below the subscription's "
                                    "root field ignore per-connection context (the user, "
                                    "``connection_params``); a field opts out with "
-                                   "``extensions={\"shared_results\": False}``. See :doc:`subscriptions`.",
+                                   "``extensions={\"shared_results\": False}``. See :doc:`subscriptions`. "
+                                   "Identical live queries of one process (same document, operation name, "
+                                   "variables) share one re-run the same way (:doc:`live-queries`).",
     "SSE_ENABLED": "GraphQL over Server-Sent Events (the graphql-sse protocol, both modes) at the GraphQL URL.",
     "SSE_KEEP_ALIVE_INTERVAL": "Seconds between keep-alive comments on an idle event stream, so proxies "
                                "do not cut it; ``None``: none.",
@@ -258,6 +267,29 @@ DESCRIPTIONS: dict[str, str] = {
                       "(:gqlsetting:`MAX_QUERY_COMPLEXITY`, :gqlsetting:`MAX_ALIASES`, :gqlsetting:`MAX_DIRECTIVES`, "
                       ":gqlsetting:`MAX_MERGE_COMPARISONS`, :gqlsetting:`MAX_DOCUMENT_SIZE`) count over the whole "
                       "batch as well as per operation.",
+    "METRICS": "Prometheus metrics through ``prometheus_client`` (the ``[prometheus]`` extra), in its default "
+               "registry, on every transport: ``gql_channels_operations_total`` (``transport``, "
+               "``operation_type``, ``outcome``), ``gql_channels_operation_duration_seconds``, "
+               "``gql_channels_connections``, ``gql_channels_subscriptions``, "
+               "``gql_channels_subscription_events_total``, ``gql_channels_dropped_messages_total``, "
+               "``gql_channels_layer_errors_total``. See :doc:`observing`.",
+    "METRICS_OPERATION_NAMES": "Opt-in, with :gqlsetting:`METRICS`: also count operations by name, in "
+                               "``gql_channels_operations_by_name_total`` (``transport``, ``operation_type``, "
+                               "``operation_name``, ``outcome``; ``\"\"`` for unnamed ones). Names come from "
+                               "clients: every new one is a new time series, so only with a bounded set of "
+                               "documents (:gqlsetting:`ONLY_PERSISTED_DOCUMENTS`); ``gql_channels.W090`` "
+                               "warns otherwise. See :doc:`observing`.",
+    "TRACING": "OpenTelemetry spans through ``opentelemetry-api`` (the ``[opentelemetry]`` extra) and the global "
+               "tracer provider: one span per operation, named ``\"<operation type> <operation name>\"``, with "
+               "``graphql.operation.type``, ``graphql.operation.name`` and ``graphql.transport``; a request's "
+               "(or WebSocket handshake's) W3C ``traceparent`` is its parent. See :doc:`observing`.",
+    "LIVE_QUERIES": "``query ... @live`` runs as a live query over WebSockets and SSE: the client receives the "
+                    "full result, then a new full result whenever the data it read (through the ORM) may have "
+                    "changed. The schema declares ``directive @live(throttle: Int) on QUERY``; off, ``@live`` is "
+                    "an unknown directive. See :doc:`live-queries`.",
+    "LIVE_QUERY_THROTTLE": "Seconds a live query waits at least between two re-runs: a burst of changes is "
+                           "coalesced into one re-run (the last one reads the latest state). A client's "
+                           "``@live(throttle: <ms>)`` may ask for more, never for less.",
 }
 
 
@@ -380,6 +412,11 @@ TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "DOCUMENT_CACHE_BYTES": (_is_optional_positive_int, "a positive int (bytes) or None"),
     "BATCHING": (_is_bool, "a bool"),
     "MAX_BATCH_SIZE": (_is_positive_int, "a positive int"),
+    "METRICS": (_is_bool, "a bool"),
+    "METRICS_OPERATION_NAMES": (_is_bool, "a bool"),
+    "TRACING": (_is_bool, "a bool"),
+    "LIVE_QUERIES": (_is_bool, "a bool"),
+    "LIVE_QUERY_THROTTLE": (_is_non_negative_number, "a number of seconds >= 0"),
 }
 
 

@@ -67,13 +67,14 @@ from graphql import ExecutionResult, GraphQLError
 
 from .conf import gql_settings
 from .engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from .engine import UNCACHEABLE, Engine, Operation, resolve_operation
+from .engine import LIVE_OVER_HTTP, UNCACHEABLE, Engine, Operation, is_live, resolve_operation
 from .exceptions import GraphQLRequestError
 from .http.assets import ASSET_PARAM, asset_reply
 from .http.batching import batch_element_params, prepare_batch, read_batch, unbatchable_error
 from .http.errors import HTTPError
 from .http.ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .http.params import GraphQLParams, params_from_data
+from .observability import observer
 from .view_options import ViewOptions, page_attributes, view_engine, wants_html
 
 __all__ = ["GraphQLView"]
@@ -137,6 +138,8 @@ class GraphQLView(View):
 
     #: The checked arguments of the :meth:`as_view` call that made this view.
     view_options: ViewOptions | None = None
+    #: This request's operation, for metrics, traces and the operation log (None when all are off).
+    watch: Any = None
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options", "trace"]
 
@@ -195,12 +198,37 @@ class GraphQLView(View):
                 return await self.get_batch_response(request, data, pretty)
             if options.ide is not None and "raw" not in request.GET and "raw" not in data and wants_html(request):
                 return self.render_graphiql(request)
-            response = await self.get_response(request, self.get_graphql_params(request, data), pretty)
+            params = self.get_graphql_params(request, data)
+            observing = observer()
+            if observing is None:
+                response = await self.get_response(request, params, pretty)
+            else:
+                response = await self._observed_response(observing, request, params, pretty)
         except HTTPError as error:
             response = _json_response({"errors": [self.format_error(error)]}, error.status, pretty=pretty)
             for name, value in (error.headers or {}).items():
                 response[name] = value
         return response
+
+    async def _observed_response(self, observing: Any, request: HttpRequest, params: GraphQLParams,
+                                 pretty: bool) -> HttpResponse:
+        """:meth:`get_response` with metrics, traces or the operation log on (docs/observing.rst)."""
+        # Under ASGI the scope carries the raw headers (a traceparent); under WSGI, META does.
+        scope = getattr(request, "scope", None) or {"headers": [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()]}
+        connection = observing.connection("http", scope)
+        watch = self.watch = observing.operation("http", scope)
+        try:
+            return await self.get_response(request, params, pretty)
+        except HTTPError:
+            watch.refuse()
+            raise
+        except Exception as exc:
+            watch.fail(exc)
+            raise
+        finally:
+            connection.close()
+            watch.finish()
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         """The request's body as a dict of parameters (empty when its type carries none)."""
@@ -254,12 +282,19 @@ class GraphQLView(View):
             operation = await resolve_operation(engine, params.query, params.operation_name,
                                                 document_id=params.document_id, extensions=params.extensions)
         except GraphQLRequestError as error:
+            if self.watch is not None:
+                self.watch.refuse(error.errors)
             result = ExecutionResult(None, error.errors)
             status = PERSISTED_HTTP_STATUS.get(error.kind)
             if status == 200:
                 headers["Cache-Control"] = "private, no-cache, must-revalidate"
         else:
             result = await self.execute_operation(request, operation, params)
+            if self.watch is not None:
+                if result.errors and any(not error.path for error in result.errors):  # it never ran
+                    self.watch.refuse(result.errors, operation)
+                else:
+                    self.watch.result(result)
         response_data: dict[str, Any] = engine.format_result(result)
         if result.errors and any(not error.path for error in result.errors):
             # graphene-django: an error outside any field means nothing ran, so no data.
@@ -316,7 +351,11 @@ class GraphQLView(View):
     async def execute_operation(self, request: HttpRequest, operation: Operation,
                                 params: GraphQLParams) -> ExecutionResult:
         if operation.kind == "mutation" and request.method == "GET":
+            if self.watch is not None:
+                self.watch.refuse(operation=operation)
             raise HTTPError(405, "Can only perform a mutation operation from a POST request.", {"Allow": "POST"})
+        if self.engine.live_queries and is_live(operation):
+            return ExecutionResult(None, [GraphQLError(LIVE_OVER_HTTP)])
         if operation.kind == "subscription":
             return ExecutionResult(None, [GraphQLError(
                 "Subscriptions are not served by this view: subscribe over WebSockets or Server-Sent Events "
@@ -331,6 +370,8 @@ class GraphQLView(View):
         auser = getattr(request, "auser", None)
         if auser is not None:
             request.user = await auser()
+        if self.watch is not None:
+            self.watch.enter(operation)
         return await self.engine.execute(operation, variables=params.variables, context=self.get_context(request),
                                          root_value=self.get_root_value(request))
 

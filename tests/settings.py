@@ -19,7 +19,7 @@ DATABASES = {
         "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"django_gql_channels_tests_{os.getpid()}.sqlite3")},
     }
 }
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.library"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.library", "tests.todos"]  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 GQL_CHANNELS = {
     "SCHEMA": "example_project.schema.schema",

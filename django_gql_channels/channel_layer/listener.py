@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..observability import count_dropped
+
 __all__ = ["ChannelListener"]
 
 logger = logging.getLogger("django_gql_channels")
@@ -68,6 +70,7 @@ class ChannelListener:
         items = self._items
         if 0 < self._max_queued <= len(items):
             self.dropped += 1
+            count_dropped()
             self._unreported += 1
             now = time.monotonic()
             if self._warned_at is None or now - self._warned_at >= self.drop_warning_interval:

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from ..conf import gql_settings
+from ..observability import count_layer_error
 
 __all__ = ["LayerTimeout", "backoff_delays", "bounded", "forget_outage", "is_connection_error", "layer_failed",
            "layer_is_down", "layer_recovered", "on_layer_recovery", "on_layer_restart", "prepare_to_publish",
@@ -99,6 +100,7 @@ RECOVERY_GRACE = 10.0
 
 def layer_failed(layer: Any, what: str, exc: BaseException) -> None:
     """Record that ``what`` failed on ``layer``; logs only the first failure of an outage."""
+    count_layer_error()
     key = id(layer)
     if key in _outages:
         logger.debug("Channel layer still unavailable (%s): %s", what, exc)
@@ -268,6 +270,7 @@ async def retry_once(layer: Any, what: str, call: Callable[[], Awaitable[T]]) ->
     except Exception as exc:
         if not is_connection_error(exc):
             raise
+        count_layer_error()
         logger.info("%s could not reach the channel layer (%s); retrying once.", what, exc)
         await prepare_to_publish(layer, what)
     else:

@@ -15,6 +15,7 @@ each module imports only those before it:
 - :mod:`.strawberry`: a Strawberry schema's own extensions;
 - :mod:`.incremental`: ``@defer``/``@stream`` (graphql-core 3.3), payloads in the 2022-08-24 format;
 - :mod:`.event_executors`: subscriptions' executors whose per-event copies keep nothing (graphql-core 3.3);
+- :mod:`.live`: the ``@live`` directive (``LIVE_QUERIES``), declared and read;
 - :mod:`.execution`: :class:`Engine`, executing and subscribing;
 - :mod:`.resolution`: :func:`resolve_operation`, request parameters to an operation;
 - :mod:`.configured`: :func:`get_engine`, the engine the settings ask for.
@@ -64,6 +65,7 @@ from .incremental import (
     schema_declares_incremental,
 )
 from .limits import DOCUMENT_TOO_LARGE, DocumentLimits
+from .live import LIVE_DIRECTIVE, LIVE_OVER_HTTP, is_live, live_throttle, without_live
 from .persisted import (
     APOLLO_MANIFEST_FORMAT,
     APQStore,
@@ -101,6 +103,8 @@ __all__ = [
     "HTTP_STATUS",
     "INTERNAL_ERROR_CODE",
     "INTERNAL_ERROR_MESSAGE",
+    "LIVE_DIRECTIVE",
+    "LIVE_OVER_HTTP",
     "PARSE_SUPPORTS_MAX_TOKENS",
     "SYNC_ONLY_HINT",
     "SYNC_ONLY_IN_ASYNC_RESOLVER_HINT",
@@ -135,6 +139,8 @@ __all__ = [
     "has_document_reference",
     "in_sync_thread",
     "instantiate_middleware",
+    "is_live",
+    "live_throttle",
     "load_manifest",
     "log_exception",
     "mask_errors_setting",
@@ -146,4 +152,5 @@ __all__ = [
     "sha256_hex",
     "sha256_id",
     "unsupported_extensions",
+    "without_live",
 ]

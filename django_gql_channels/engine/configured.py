@@ -101,6 +101,8 @@ def engine_options(*, persisted: bool = True) -> dict[str, Any]:
             max_merge_comparisons=gql_settings.MAX_MERGE_COMPARISONS,
         ),
     }
+    # ``@live`` is declared (so documents using it validate) only with LIVE_QUERIES on.
+    options["live_queries"] = gql_settings.LIVE_QUERIES
     if not persisted:
         return options
     options["sync_execution"] = gql_settings.SYNC_EXECUTION

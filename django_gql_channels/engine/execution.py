@@ -70,6 +70,7 @@ from .incremental import (
     uses_incremental,
 )
 from .limits import DocumentLimits
+from .live import with_live_directive
 from .persisted import APQStore, PersistedDocuments
 from .strawberry import StrawberryDelegate, extension_names, unsupported_extensions
 from .sync_execution import ThreadedExecution, ThreadedExecutor, db_hygiene, run_in_thread
@@ -170,8 +171,13 @@ class Engine:
         mask_errors: bool = False,
         sync_execution: bool | None = None,
         middleware: Sequence[Any] | MiddlewareManager | None = None,
+        live_queries: bool = False,
     ) -> None:
         self.schema: GraphQLSchema = get_graphql_schema(schema)
+        #: ``LIVE_QUERIES``: the schema declares ``@live`` (:mod:`.live`); off, ``@live`` fails validation.
+        self.live_queries = live_queries
+        if live_queries:
+            self.schema = with_live_directive(self.schema)
         self.debug = debug
         #: Executions run in Django's thread-sensitive executor (:mod:`.sync_execution`);
         #: ``None`` asks for it when Graphene built the schema.

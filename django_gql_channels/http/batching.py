@@ -42,6 +42,7 @@ from graphql import ExecutionResult, GraphQLError
 from ..engine import UNCACHEABLE, BatchBudget, Engine, Operation
 from ..engine.json_kinds import json_kind_with_article
 from ..exceptions import GraphQLRequestError
+from ..observability import observer
 from .errors import HTTPError
 from .hooks import hook_result
 from .params import GraphQLParams, params_from_data
@@ -72,6 +73,7 @@ class BatchHost(Protocol):
 
     engine: Engine
     max_batch_size: int
+    scope: dict[str, Any]
 
     def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Awaitable[Operation]: ...
     def get_context(self, request: ChannelsRequest, response: TemporalResponse) -> Any: ...
@@ -167,33 +169,62 @@ async def answer_batch(consumer: BatchHost, send: Callable[..., Any], request: C
     context_ready = False
     no_cache = False
     results: list[Any] = []
-    for element in elements:
-        if element.refusal is not None:
-            results.append(element.refusal)
-            continue
-        request_error = True
-        if element.error is not None:
-            result = ExecutionResult(None, element.error.errors)
-            no_cache = no_cache or element.error.kind in UNCACHEABLE
-        else:
-            operation = element.operation
-            assert operation is not None and element.params is not None
-            refusal = unbatchable_error(operation)
-            if refusal is not None:
-                result = ExecutionResult(None, [refusal])
-            else:
-                if not context_ready:  # one context for the batch, made once something runs
-                    context = await hook_result(consumer.get_context(request, response))
-                    root_value = await hook_result(consumer.get_root_value(request))
-                    context_ready = True
-                result = await engine.execute(operation, variables=element.params.variables, context=context,
-                                              root_value=root_value)
-                request_error = is_request_error(result)
-        processed = await hook_result(consumer.process_result(request, result))
-        data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
-        if request_error and data.get("data", False) is None:
-            del data["data"]
-        results.append(data)
+    observing = observer()
+    connection = observing.connection("http", consumer.scope) if observing is not None else None
+    try:
+        for element in elements:
+            # With metrics, traces or the operation log on, each element is an operation of its own.
+            watch = observing.operation("http", consumer.scope) if observing is not None else None
+            try:
+                if element.refusal is not None:
+                    if watch is not None:
+                        watch.refuse()
+                    results.append(element.refusal)
+                    continue
+                request_error = True
+                if element.error is not None:
+                    result = ExecutionResult(None, element.error.errors)
+                    no_cache = no_cache or element.error.kind in UNCACHEABLE
+                    if watch is not None:
+                        watch.refuse(element.error.errors)
+                else:
+                    operation = element.operation
+                    assert operation is not None and element.params is not None
+                    refusal = unbatchable_error(operation)
+                    if refusal is not None:
+                        result = ExecutionResult(None, [refusal])
+                        if watch is not None:
+                            watch.refuse(result.errors or (), operation)
+                    else:
+                        if not context_ready:  # one context for the batch, made once something runs
+                            context = await hook_result(consumer.get_context(request, response))
+                            root_value = await hook_result(consumer.get_root_value(request))
+                            context_ready = True
+                        if watch is not None:
+                            watch.enter(operation)
+                        result = await engine.execute(operation, variables=element.params.variables,
+                                                      context=context, root_value=root_value)
+                        request_error = is_request_error(result)
+                        if watch is not None:
+                            if request_error:  # variables that do not fit: it never ran
+                                watch.refuse(result.errors or (), operation)
+                            else:
+                                watch.result(result)
+                processed = await hook_result(consumer.process_result(request, result))
+            except Exception as exc:
+                if watch is not None:
+                    watch.fail(exc)
+                raise
+            finally:
+                if watch is not None:
+                    watch.finish()
+            data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
+            if request_error and data.get("data", False) is None:
+                del data["data"]
+            results.append(data)
+    finally:
+        if connection is not None:
+            connection.close()
     headers = [(b"content-type", media_type)]
     if no_cache:
         headers.append((b"cache-control", _NO_CACHE.encode()))

@@ -42,7 +42,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from graphql import ExecutionResult, GraphQLError
 
@@ -50,9 +50,19 @@ from ..channel_layer.consumer import ChannelsConsumer
 from ..conf import gql_settings
 from ..context import GrapheneContext, wants_request_attributes
 from ..engine import HTTP_STATUS as PERSISTED_HTTP_STATUS
-from ..engine import UNCACHEABLE, Engine, IncrementalResults, Operation, get_engine, resolve_operation
+from ..engine import (
+    LIVE_OVER_HTTP,
+    UNCACHEABLE,
+    Engine,
+    IncrementalResults,
+    Operation,
+    get_engine,
+    is_live,
+    resolve_operation,
+)
 from ..exceptions import GraphQLRequestError
 from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
+from ..observability import observer
 from ..operations import ConfirmingListener
 from ..unset import UNSET
 from . import sse
@@ -73,6 +83,9 @@ from .params import GraphQLParams, params_from_data, query_params
 from .sse import SSEHost
 from .sse_requests import SSERequests, find_reservation
 from .types import ChannelsRequest, ChannelsResponse, TemporalResponse, encode_headers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..observability.watches import OperationWatch
 
 __all__ = ["GraphQLHTTPConsumer"]
 
@@ -183,6 +196,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         self._receive: Callable[..., Any] | None = None
         #: CORS headers every response to this request carries (none without CORS settings).
         self.cors_headers: list[tuple[bytes, bytes]] = []
+        #: This request's operation, for metrics, traces and the operation log (None when all are off).
+        self.watch: OperationWatch | None = None
 
     # -- hooks ---------------------------------------------------------------
 
@@ -361,11 +376,14 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         assert media_type is not None
         request = ChannelsRequest(self, body, None, head.method,
                                   head.content_type.decode("latin-1") if head.content_type else None, files)
-        if reservation is not None:
+        observing = observer()
+        if observing is not None:
+            await self._observed_answer(observing, send, receive, request, params, media_type, head, reservation)
+        elif reservation is not None:
             await SSERequests(self, send, receive).start(request, params, reservation, media_type)
-            return
-        await self.execute(send, request, params, media_type, event_stream=head.event_stream,
-                           multipart=head.multipart_subscriptions)
+        else:
+            await self.execute(send, request, params, media_type, event_stream=head.event_stream,
+                               multipart=head.multipart_subscriptions)
 
     async def answer_batch(self, head: RequestHead, send: Callable[..., Any], body: bytes, items: list[Any],
                            reservation: sse.Reservation | None) -> None:
@@ -378,6 +396,33 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         request = ChannelsRequest(self, body, None, head.method,
                                   head.content_type.decode("latin-1") if head.content_type else None)
         await answer_batch(self, send, request, items, media_type)
+
+    async def _observed_answer(self, observing: Any, send: Callable[..., Any], receive: Callable[..., Any],
+                               request: ChannelsRequest, params: GraphQLParams, media_type: bytes,
+                               head: RequestHead, reservation: sse.Reservation | None) -> None:
+        """:meth:`_answer` with metrics, traces or the operation log on (:mod:`~django_gql_channels.observability`)."""
+        # A request on a reserved stream is the stream's operation; any other, an HTTP
+        # one (until it turns out to be an SSE stream: see execute()).
+        connection = None if reservation is not None else observing.connection("http", self.scope)
+        watch = self.watch = observing.operation("sse" if reservation is not None else "http", self.scope)
+        watch.connection = connection
+        try:
+            if reservation is not None:
+                await SSERequests(self, send, receive).start(request, params, reservation, media_type, watch=watch)
+            else:
+                await self.execute(send, request, params, media_type, event_stream=head.event_stream,
+                                   multipart=head.multipart_subscriptions)
+        except HTTPError:
+            watch.refuse()
+            raise
+        except Exception as exc:
+            watch.fail(exc)
+            raise
+        finally:
+            if connection is not None:
+                connection.close()
+            if not watch.handed_over:
+                watch.finish()
 
     async def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
         """The operation ``params`` describe (text, ``documentId`` or persisted-query hash),
@@ -407,6 +452,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         try:
             operation = await self.prepare_operation(params, request)
         except GraphQLRequestError as error:
+            if self.watch is not None:
+                self.watch.refuse(error.errors, transport="sse" if media_type is sse.EVENT_STREAM else None)
             if media_type is sse.EVENT_STREAM:
                 await SSERequests(self, send, self._receive).stream_errors(engine.format_errors(error.errors))
                 return
@@ -423,18 +470,26 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         else:
             kind = operation.kind
             if kind == "mutation" and request.method == "GET":
+                if self.watch is not None:
+                    self.watch.refuse(operation=operation)
                 raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
-            if event_stream and (kind == "subscription" or media_type is sse.EVENT_STREAM or (
+            live = engine.live_queries and is_live(operation)
+            if event_stream and (kind == "subscription" or live or media_type is sse.EVENT_STREAM or (
                     operation.incremental and not accepts_incremental(self.scope["headers"]))):
                 # An incremental operation goes to the event stream too, unless multipart is acceptable.
-                await SSERequests(self, send, self._receive).stream_operation(request, params, operation)
+                await SSERequests(self, send, self._receive).stream_operation(request, params, operation,
+                                                                              watch=self.watch)
                 return
             if multipart and (kind == "subscription" or media_type is MULTIPART_SUBSCRIPTION):
-                await MultipartSubscriptions(self, send, self._receive).stream_operation(request, params, operation)
+                await MultipartSubscriptions(self, send, self._receive).stream_operation(request, params, operation,
+                                                                                     watch=self.watch)
                 return
-            if kind == "subscription":
-                result = ExecutionResult(None, [GraphQLError(self._subscription_elsewhere_message())])
+            if kind == "subscription" or live:
+                message = LIVE_OVER_HTTP if live else self._subscription_elsewhere_message()
+                result = ExecutionResult(None, [GraphQLError(message)])
                 request_error = True
+                if self.watch is not None:
+                    self.watch.refuse(result.errors or (), operation)
             else:
                 # The default hooks are inlined: a request pays for a hook's
                 # coroutine only when a subclass overrides it.
@@ -443,10 +498,12 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                     else self._default_context(request, response)
                 root_value = await self._hook(self.get_root_value(request)) if "get_root_value" in overridden \
                     else None
-                if operation.incremental:
+                if operation.incremental and not accepts_incremental(self.scope["headers"]):
                     # @defer/@stream: refused before running unless multipart is acceptable (.incremental).
-                    if not accepts_incremental(self.scope["headers"]):
-                        raise incremental_not_acceptable()
+                    raise incremental_not_acceptable()
+                if self.watch is not None:
+                    self.watch.enter(operation)
+                if operation.incremental:
                     results = await engine.execute_incrementally(operation, variables=params.variables,
                                                                  context=context, root_value=root_value)
                     if isinstance(results, IncrementalResults):
@@ -457,6 +514,11 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                     result = await engine.execute(operation, variables=params.variables, context=context,
                                                   root_value=root_value)
                 request_error = _is_request_error(result)
+                if self.watch is not None:
+                    if request_error:  # variables that do not fit: it never ran
+                        self.watch.refuse(result.errors or (), operation)
+                    else:
+                        self.watch.result(result)
         data: dict[str, Any]
         if "process_result" in self._overridden_hooks:
             processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, result))
@@ -484,6 +546,8 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         try:
             initial = results.initial
             first = ExecutionResult(initial.data, initial.errors, initial.extensions)
+            if self.watch is not None:
+                self.watch.result(first)
             data: dict[str, Any]
             if "process_result" in self._overridden_hooks:
                 processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, first))

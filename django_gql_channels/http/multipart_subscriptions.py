@@ -45,6 +45,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..conf import gql_settings
+from ..observability import watch_connection
 from ..operations import Admission, ConnectionGone
 from ..operations.shared_results import SharedResult
 from . import sse
@@ -53,6 +54,7 @@ from .types import TemporalResponse, encode_headers
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Operation
+    from ..observability.watches import OperationWatch
     from .params import GraphQLParams
     from .types import ChannelsRequest
 
@@ -229,7 +231,7 @@ class MultipartSubscriptions:
                          max_operations=None)
 
     async def stream_operation(self, request: ChannelsRequest, params: GraphQLParams,
-                               operation: Operation) -> None:
+                               operation: Operation, *, watch: OperationWatch | None = None) -> None:
         """Run one operation, a part per result, until it ends or the client goes."""
         host = self.host
         response = TemporalResponse()
@@ -238,12 +240,21 @@ class MultipartSubscriptions:
         admission = self.admission(MultipartSink(stream, host.encode_json))
         await admission.open_channel(operation)
         host.response_started = True
-        await admission.start(None, operation, params.variables, context, root_value)
-        if operation.kind == "subscription":
-            with contextlib.suppress(ConnectionGone):
-                await stream.open()  # listening: let the client know
-        assert self.receive is not None
-        await sse.serve(stream, self.receive, admission.operations, gql_settings.MULTIPART_HEARTBEAT_INTERVAL)
+        # An HTTP connection held open for as long as the stream: counted as one until it ends.
+        connection = None
+        if watch is not None:  # from here the operation's own task finishes it
+            watch.hand_over()
+            connection = watch_connection("http", host.scope)
+        try:
+            await admission.start(None, operation, params.variables, context, root_value, watch=watch)
+            if operation.kind == "subscription":
+                with contextlib.suppress(ConnectionGone):
+                    await stream.open()  # listening: let the client know
+            assert self.receive is not None
+            await sse.serve(stream, self.receive, admission.operations, gql_settings.MULTIPART_HEARTBEAT_INTERVAL)
+        finally:
+            if connection is not None:
+                connection.close()
 
     async def stream_errors(self, errors: list[dict[str, Any]]) -> None:
         """A request error, as the response's only part."""

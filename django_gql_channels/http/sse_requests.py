@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..conf import gql_settings
 from ..exceptions import GraphQLRequestError
+from ..observability import watch_connection
 from ..operations import ConnectionGone, TooManyOperations
 from . import sse
 from .errors import HTTPError
@@ -22,6 +23,7 @@ from .types import TemporalResponse, encode_headers
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Operation
+    from ..observability.watches import OperationWatch
     from .params import GraphQLParams
     from .types import ChannelsRequest
 
@@ -57,7 +59,8 @@ class SSERequests:
 
     # -- distinct connections mode -----------------------------------------------
 
-    async def stream_operation(self, request: ChannelsRequest, params: GraphQLParams, operation: Operation) -> None:
+    async def stream_operation(self, request: ChannelsRequest, params: GraphQLParams, operation: Operation, *,
+                               watch: OperationWatch | None = None) -> None:
         """Run one operation, streaming its results until it ends or the client goes."""
         host = self.host
         response = TemporalResponse()
@@ -67,12 +70,22 @@ class SSERequests:
         admission = sse.stream_admission(host, sse.DistinctSink(stream, host.encode_json), max_operations=None)
         await admission.open_channel(operation)
         host.response_started = True
-        await admission.start(None, operation, params.variables, context, root_value)
-        if operation.kind == "subscription":
-            with contextlib.suppress(ConnectionGone):
-                await stream.open()  # listening: let the client know
-        assert self.receive is not None
-        await sse.serve(stream, self.receive, admission.operations, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
+        # Counted as an open SSE stream from before its operation starts (its first result
+        # may reach the client before start() returns) until the stream is done.
+        connection = None
+        if watch is not None:  # from here the stream's own operation task finishes it
+            watch.hand_over("sse")
+            connection = watch_connection("sse", host.scope)
+        try:
+            await admission.start(None, operation, params.variables, context, root_value, watch=watch)
+            if operation.kind == "subscription":
+                with contextlib.suppress(ConnectionGone):
+                    await stream.open()  # listening: let the client know
+            assert self.receive is not None
+            await sse.serve(stream, self.receive, admission.operations, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
+        finally:
+            if connection is not None:
+                connection.close()
 
     async def stream_errors(self, errors: list[dict[str, Any]]) -> None:
         """A request error, as the stream's only result."""
@@ -107,16 +120,19 @@ class SSERequests:
         stream = sse.EventStream(self.send, headers=self.host.cors_headers)
         reservation.open(stream)
         self.host.response_started = True
+        connection = watch_connection("sse", self.host.scope)
         try:
             with contextlib.suppress(ConnectionGone):
                 await stream.open()
             assert self.receive is not None
             await sse.serve(stream, self.receive, None, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
         finally:
+            if connection is not None:
+                connection.close()
             await reservation.close()
 
     async def start(self, request: ChannelsRequest, params: GraphQLParams, reservation: sse.Reservation,
-                    media_type: bytes) -> None:
+                    media_type: bytes, *, watch: OperationWatch | None = None) -> None:
         """A request with the token: start an operation whose events go to the reserved stream (202)."""
         host = self.host
         op_id = (params.extensions or {}).get("operationId")
@@ -138,6 +154,8 @@ class SSERequests:
             await host.execute(self.send, request, params, media_type)
             return
         if operation.kind == "mutation" and request.method == "GET":
+            if watch is not None:
+                watch.refuse(operation=operation)
             raise HTTPError(405, "Mutations cannot be sent over GET: POST them.", {"Allow": "POST"})
         response = TemporalResponse()
         context, root_value = await host.operation_context(request, reservation.host, response)
@@ -147,7 +165,9 @@ class SSERequests:
             raise HTTPError(404, "Stream not found: it closed while the operation was being prepared.")
         if op_id in operations:
             raise HTTPError(409, f"Operation with ID {op_id!r} already exists on this stream.")
-        await admission.start(op_id, operation, params.variables, context, root_value)
+        if watch is not None:  # the stream's operation task finishes it
+            watch.hand_over()
+        await admission.start(op_id, operation, params.variables, context, root_value, watch=watch)
         await host.send_response(self.send, 202, b"", encode_headers(response.headers))
 
     async def stop(self, reservation: sse.Reservation) -> None:

@@ -1,4 +1,5 @@
-"""The one operation lifecycle every streaming transport (WebSockets, SSE) shares, its admission, and shared results."""
+"""The one operation lifecycle every streaming transport (WebSockets, SSE) shares, its admission, shared results
+and live queries."""
 
 from .admission import Admission, TooManyOperations
 from .lifecycle import ConfirmingListener, ConnectionGone, Operations, OperationSink

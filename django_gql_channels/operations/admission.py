@@ -23,12 +23,15 @@ over HTTP sends, on an SSE stream). This module knows no transport.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..conf import gql_settings
 from ..engine import Engine, Operation, resolve_operation
 from ..unset import UNSET
 from .lifecycle import Operations, OperationSink
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..observability.watches import OperationWatch
 
 __all__ = ["Admission", "TooManyOperations"]
 
@@ -94,6 +97,6 @@ class Admission:
         await self._open_channel(operation)
 
     async def start(self, op_id: Any, operation: Operation, variables: dict[str, Any] | None,
-                    context: Any, root_value: Any) -> None:
+                    context: Any, root_value: Any, *, watch: OperationWatch | None = None) -> None:
         """Run an admitted operation; for a subscription, return once it has started."""
-        await self.operations.start(op_id, operation, variables, context, root_value)
+        await self.operations.start(op_id, operation, variables, context, root_value, watch=watch)

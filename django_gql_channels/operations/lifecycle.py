@@ -16,6 +16,10 @@ message, or it ends.
 so a transport can handle the client's next request knowing the
 subscription already listens.
 
+A live query (``query ... @live``, ``LIVE_QUERIES`` on) runs like a
+subscription whose results come from re-running the query
+(:mod:`.live_queries`); it needs no confirmation.
+
 Per delivered subscription event the work is: take the message from the
 listener's queue (in the user's generator), execute the selection set
 against it, encode the reply once, send it.
@@ -28,14 +32,18 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from graphql import ExecutionResult, GraphQLError
 
 from ..channel_layer import ChannelListener
 from ..conf import gql_settings
-from ..engine import Engine, Operation, log_exception
+from ..engine import Engine, Operation, is_live, log_exception
+from .live_queries import LiveSubscriber, subscribe_live
 from .shared_results import SharedOperation, SharedResult, join_shared
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..observability.watches import OperationWatch
 
 __all__ = ["ConfirmingListener", "ConnectionGone", "OperationSink", "Operations"]
 
@@ -150,15 +158,20 @@ class Operations:
         return len(self._running)
 
     async def start(self, op_id: Any, operation: Operation, variables: dict[str, Any] | None,
-                    context: Any, root_value: Any) -> None:
-        """Run a prepared operation; for subscriptions, return once it has started."""
+                    context: Any, root_value: Any, *, watch: OperationWatch | None = None) -> None:
+        """Run a prepared operation; for subscriptions, return once it has started.
+
+        ``watch`` (metrics, tracing, the operation log) is finished when the operation ends.
+        """
         loop = asyncio.get_running_loop()
         started: asyncio.Future[None] | None = None
         if operation.kind == "subscription":
             started = loop.create_future()
-            coroutine = self._run_subscription(op_id, operation, variables, context, root_value, started)
+            coroutine = self._run_subscription(op_id, operation, variables, context, root_value, started, watch)
+        elif self.engine.live_queries and is_live(operation):
+            coroutine = self._run_live(op_id, operation, variables, context, root_value, watch)
         else:
-            coroutine = self._run_single(op_id, operation, variables, context, root_value)
+            coroutine = self._run_single(op_id, operation, variables, context, root_value, watch)
         task = loop.create_task(coroutine)
         self._running[op_id] = _Operation(op_id, task, started)
         if started is not None and not started.done():
@@ -201,33 +214,45 @@ class Operations:
                            "(does its generator catch CancelledError?)", self.cleanup_timeout, task)
 
     async def _run_single(self, op_id: Any, operation: Operation, variables: Any, context: Any,
-                          root_value: Any) -> None:
+                          root_value: Any, watch: OperationWatch | None = None) -> None:
         sink = self.sink
         try:
+            if watch is not None:
+                watch.enter(operation)
             if operation.incremental:
-                await self._run_incremental(op_id, operation, variables, context, root_value)
+                await self._run_incremental(op_id, operation, variables, context, root_value, watch)
             else:
                 result = await self.engine.execute(operation, variables=variables, context=context,
                                                    root_value=root_value)
+                if watch is not None:
+                    watch.result(result)
                 await sink.send_next(op_id, self.engine.format_result(result))
             await sink.send_complete(op_id)
         except ConnectionGone:
             pass
         except Exception as exc:
+            if watch is not None:
+                watch.fail(exc)
             await self._report_failure(op_id, operation, exc)
         finally:
+            if watch is not None:
+                watch.finish()
             self._forget(op_id)
 
     async def _run_incremental(self, op_id: Any, operation: Operation, variables: Any, context: Any,
-                               root_value: Any) -> None:
+                               root_value: Any, watch: OperationWatch | None = None) -> None:
         """``@defer``/``@stream``: each payload (``hasNext``, ``incremental``) is one ``next`` message."""
         engine = self.engine
         send_next = self.sink.send_next
         results = await engine.execute_incrementally(operation, variables=variables, context=context,
                                                      root_value=root_value)
         if isinstance(results, ExecutionResult):  # nothing was deferred after all
+            if watch is not None:
+                watch.result(results)
             await send_next(op_id, engine.format_result(results))
             return
+        if watch is not None:
+            watch.result(results.initial)
         try:
             await send_next(op_id, results.initial_payload(engine.format_result(results.initial)))
             async for payload in results.subsequent():
@@ -235,6 +260,36 @@ class Operations:
         finally:
             # Cancelled or disconnected: the deferred work still running stops.
             await results.aclose()
+
+    async def _run_live(self, op_id: Any, operation: Operation, variables: Any, context: Any,
+                        root_value: Any, watch: OperationWatch | None = None) -> None:
+        """A live query (:mod:`.live_queries`): results until the client stops it or goes.
+
+        Observed as a subscription is: one operation for its lifetime, each result sent an event.
+        """
+        subscriber: LiveSubscriber | None = None
+        try:
+            if watch is not None:
+                watch.enter(operation)
+            subscriber = subscribe_live(self.engine, operation, variables, context, root_value,
+                                        share=self.share_results)
+            results: Any = subscriber.results()
+            await _send_shared(self.sink, op_id, results if watch is None else watch.observe_stream(results),
+                               lambda: None)
+        except ConnectionGone:
+            pass
+        except Exception as exc:
+            if watch is not None:
+                watch.fail(exc)
+            await self._report_failure(op_id, operation, exc)
+        finally:
+            try:
+                if subscriber is not None:
+                    await subscriber.live.leave(subscriber)
+            finally:
+                if watch is not None:
+                    watch.finish()
+                self._forget(op_id)
 
     async def _run_subscription(
         self,
@@ -244,6 +299,7 @@ class Operations:
         context: Any,
         root_value: Any,
         started: asyncio.Future[None],
+        watch: OperationWatch | None = None,
     ) -> None:
         def confirm() -> None:
             if not started.done():
@@ -255,6 +311,8 @@ class Operations:
         stream: Any = None
         shared: SharedOperation | None = None
         try:
+            if watch is not None:
+                watch.enter(operation)
             map_event = None
             if self.share_results:
                 shared = join_shared(engine, operation, variables)
@@ -265,10 +323,14 @@ class Operations:
             if isinstance(stream, ExecutionResult):
                 # The subscription could not start (bad variables, the
                 # subscribe resolver raised): one result with errors.
+                if watch is not None:
+                    watch.result(stream)
                 await sink.send_next(op_id, engine.format_result(stream))
             elif map_event is not None:
-                await _send_shared(sink, op_id, stream, confirm)
+                await _send_shared(sink, op_id, stream if watch is None else watch.observe_stream(stream), confirm)
             else:
+                if watch is not None:  # its results counted as they go out
+                    stream = watch.observe_stream(stream)
                 send_next = sink.send_next
                 format_result = engine.format_result
                 # Started once its first result (often the confirming null)
@@ -283,6 +345,8 @@ class Operations:
         except ConnectionGone:
             pass
         except Exception as exc:
+            if watch is not None:
+                watch.fail(exc)
             await self._report_failure(op_id, operation, exc)
         finally:
             confirm()
@@ -291,6 +355,8 @@ class Operations:
                     await stream.aclose()
             if shared is not None:
                 shared.leave()
+            if watch is not None:
+                watch.finish()
             self._forget(op_id)
 
     def _forget(self, op_id: Any) -> None:

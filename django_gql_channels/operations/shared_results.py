@@ -46,7 +46,7 @@ from graphql import ExecutionResult, FieldNode, FragmentSpreadNode, InlineFragme
 from ..channel_layer.loops import PerLoop
 from ..engine import Engine, Operation
 
-__all__ = ["SharedOperation", "SharedResult", "join_shared", "opted_out", "shared_operations"]
+__all__ = ["SharedOperation", "SharedResult", "field_opts_out", "join_shared", "opted_out", "shared_operations"]
 
 #: Results kept per shared operation for subscribers still behind. A
 #: subscriber further behind than this executes the event itself: correct,
@@ -234,8 +234,11 @@ def opted_out(engine: Engine, operation: Operation) -> bool:
     subscription_type = engine.schema.subscription_type
     name = _root_field_name(operation.definition.selection_set, operation)
     field = subscription_type.fields.get(name) if subscription_type is not None and name else None
-    if field is None:
-        return False
+    return field is not None and field_opts_out(field)
+
+
+def field_opts_out(field: Any) -> bool:
+    """Whether a root field (graphql-core's, or Strawberry's through its metadata) asks not to share results."""
     extensions = field.extensions or {}
     if extensions.get(OPT_OUT_KEY) is False:
         return True

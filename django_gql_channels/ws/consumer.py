@@ -18,7 +18,7 @@ import inspect
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..channel_layer.consumer import ChannelsConsumer
 from ..channel_layer.outage import layer_failed, layer_is_down
@@ -27,12 +27,16 @@ from ..context import GrapheneContext, wants_request_attributes
 from ..engine import Engine, Operation, get_engine
 from ..exceptions import GraphQLRequestError
 from ..hook_values import READY_NONE, MaybeAwaitable, ReadyDict, ReadyGrapheneContext
+from ..observability import watch_connection
 from ..operations import Admission, ConfirmingListener, ConnectionGone, Operations, TooManyOperations
 from ..unset import UNSET
 from .backpressure import SendGate, send_gate
 from .legacy_ws import LegacyWSProtocol
 from .protocol import ProtocolHandler, close_reason
 from .transport_ws import TransportWSProtocol
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..observability.watches import ConnectionWatch
 
 __all__ = ["GraphQLWSConsumer"]
 
@@ -165,6 +169,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         self.operations: Operations | None = None
         #: Set on daphne: sends wait while its transport's buffer is full (see :mod:`.backpressure`).
         self.send_gate: SendGate | None = None
+        #: Metrics, traces and the operation log of this socket (None when all are off).
+        self.observed: ConnectionWatch | None = None
 
     # -- hooks ---------------------------------------------------------------
 
@@ -218,6 +224,7 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         if offered:
             accept["subprotocol"] = subprotocol
         await send(accept)
+        self.observed = watch_connection(subprotocol, scope)
         self.send_gate = send_gate(send)
         self.protocol = protocol = self.protocol_classes[subprotocol](self)
         self.admission = admission = Admission(
@@ -332,6 +339,8 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
             self.protocol.on_close()
         if self.operations is not None:
             await self.operations.stop_all()
+        if self.observed is not None:
+            self.observed.close()
         await self.close_channel_layer()
 
     # -- connection ----------------------------------------------------------
@@ -382,24 +391,29 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         assert protocol is not None and admission is not None
         # The consumer's limit, as it reads now: a hook may have changed it since connect.
         admission.max_operations = self.max_operations
+        watch = self.observed.operation() if self.observed is not None else None
         try:
             admission.check_room()
             operation = await admission.resolve(query, operation_name, document_id=document_id,
                                                 extensions=extensions)
         except TooManyOperations as refusal:
+            if watch is not None:
+                watch.refuse()
             await protocol.send_errors(op_id, [{
                 "message": f"Too many operations: this connection already runs {refusal.limit}, the most "
                            "MAX_OPERATIONS_PER_CONNECTION allows at once. Complete one first.",
             }])
             return
         except GraphQLRequestError as exc:
+            if watch is not None:
+                watch.refuse(exc.errors)
             await protocol.send_errors(op_id, self.engine.format_errors(exc.errors))
             return
         await admission.open_channel(operation)
         root_value = self.get_root_value(self)
         if inspect.isawaitable(root_value):
             root_value = await root_value
-        await admission.start(op_id, operation, variables, self.context, root_value)
+        await admission.start(op_id, operation, variables, self.context, root_value, watch=watch)
 
     async def stop_operation(self, op_id: Any) -> bool:
         """Cancel a running operation and wait for its clean-up; False if none runs with that id."""
