@@ -34,7 +34,7 @@ def event_executor_class(base: Any) -> Any:
     cls = _classes.get(base)
     if cls is None:
 
-        class EventExecutor(base):  # type: ignore[misc,valid-type]
+        class EventExecutor(base):
             __doc__ = f"{base.__name__}, with a fresh subfield memo per subscription event."
 
             def build_per_event_executor(self, payload: Any) -> Any:
