@@ -33,6 +33,11 @@ compression, a server-side constant, does not dilute the comparison.
 Every wait has a timeout and every loop a count; a contender that fails is
 reported as such and the run goes on.
 
+The memory table (issue 23) subscribes ``MEMORY_SOCKETS`` (1,000) sockets per
+contender on the in-memory layer and sends no burst: server RSS per
+subscribed connection, against the floor and Strawberry, and against the
+goal in KiB.
+
 The SSE table sets ``SSE_STREAMS`` Server-Sent Events streams (distinct
 connections mode: one ``POST`` with ``Accept: text/event-stream`` per
 subscriber, read by a minimal chunked-HTTP/1.1 reader) beside the same number
@@ -63,6 +68,11 @@ CONTENDERS: list[tuple[str, str, dict[str, str]]] = [
 BARE, STRAWBERRY, OURS, OURS_SHARED = (label for label, _, _ in CONTENDERS)
 #: issue 10's goals: deliveries/s against Strawberry at the largest size, per layer
 FANOUT_GOALS = {"in-memory": 5.0, "Redis core": 4.0, "Redis pub/sub": 4.0}
+#: issue 23's goals at default settings (shared results off): deliveries/s against Strawberry
+DEFAULT_FANOUT_GOALS = {"in-memory": 4.0, "Redis core": 4.0, "Redis pub/sub": 4.0}
+#: issue 23's memory figure: KiB of server RSS per subscribed connection, at this many sockets
+MEMORY_SOCKETS = 1000
+MEMORY_GOAL_KIB = 32.0
 #: The Server-Sent Events contender: its "path" says which transport the client speaks.
 SSE = "ours: GraphQL over SSE via get_application()"
 SSE_PATH = "sse:/graphql"
@@ -92,7 +102,7 @@ class FanoutResult:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and self.delivered == self.n * self.m
+        return not self.errors and self.delivered == self.n * self.m and (self.m > 0 or self.rss_subscribed_kib > 0)
 
     @property
     def rss_per_socket_kib(self) -> float:
@@ -140,6 +150,8 @@ async def measure_one(contender: str, path: str, *, layer: str, env: dict[str, s
             result.errors.append(f"only {got}/{n} subscriptions received a probe message")
             return result
         result.rss_subscribed_kib = (await http_get_json(server.port, "/bench/stats", 30))["rss_kib"]
+        if m == 0:  # the memory table: no burst
+            return result
         base = [len(s.times) for s in subs]
         counter.expect(counter.total + n * m)
 
@@ -231,6 +243,10 @@ def report(results: list[FanoutResult], layer: str) -> tuple[str, list[tuple[str
             target = FANOUT_GOALS.get(layer, 4.0)
             goals.append(goal_line(f"WS {layer} {n} subscribers, shared results: deliveries/s >= {target:g}x "
                                    "Strawberry", shared.rate / strawberry.rate, target))
+        if largest and ours is not None and ours.rate and strawberry and strawberry.rate:
+            target = DEFAULT_FANOUT_GOALS.get(layer, 4.0)
+            goals.append(goal_line(f"WS {layer} {n} subscribers, default settings: deliveries/s >= {target:g}x "
+                                   "Strawberry", ours.rate / strawberry.rate, target))
         if largest and ours is not None and ours.rate:
             if bare and bare.rate:
                 goals.append(goal_line(f"WS {layer} {n} subscribers: deliveries/s >= bare consumer",
@@ -252,6 +268,34 @@ def report(results: list[FanoutResult], layer: str) -> tuple[str, list[tuple[str
     return "\n".join(lines), goals
 
 
+def memory_report(results: list[FanoutResult]) -> tuple[str, list[tuple[str, bool]]]:
+    """The memory table: RSS per subscribed connection, no burst."""
+    by_name = {r.contender: r for r in results}
+    bare, strawberry, ours = by_name.get(BARE), by_name.get(STRAWBERRY), by_name.get(OURS)
+    n = results[0].n
+    table = Table(["contender", "RSS/connection KiB", "vs bare", "vs Strawberry", "status"],
+                  title=f"WS memory, in-memory layer: {n} subscribed sockets (server RSS per connection, uvicorn)")
+    for r in results:
+        per = r.rss_per_socket_kib
+        table.add([r.contender, f"{per:.1f}",
+                   f"{per / bare.rss_per_socket_kib:.2f}x" if bare and bare.rss_per_socket_kib > 0 else "-",
+                   f"{per / strawberry.rss_per_socket_kib:.2f}x"
+                   if strawberry and strawberry.rss_per_socket_kib > 0 else "-",
+                   "ok" if r.ok else "FAILED"])
+    lines = [table.render()]
+    for r in results:
+        lines.extend(f"note: {r.contender}: {error}" for error in r.errors)
+    goals: list[tuple[str, bool]] = []
+    if ours is not None and ours.ok:
+        text, passed = goal_line(f"WS {n} subscribed sockets, default settings: server RSS KiB per connection",
+                                 ours.rss_per_socket_kib, MEMORY_GOAL_KIB, higher_is_better=False)
+        if bare is not None and bare.ok:
+            text += f" (floor {bare.rss_per_socket_kib:.1f})"
+        goals.append((text, passed))
+    lines.extend(text for text, _ in goals)
+    return "\n".join(lines), goals
+
+
 def _cpu_per_delivery(r: FanoutResult) -> float:
     return r.server_cpu_s / max(r.delivered, 1)
 
@@ -266,7 +310,8 @@ def _profile_path(directory: str | None, layer: str, n: int, path: str, shared: 
 
 
 async def run(*, quick: bool = False, redis: bool | None = None, sizes: tuple[int, ...] | None = None,
-              profile_dir: str | None = None, sse: bool = True) -> tuple[str, list[tuple[str, bool]]]:
+              profile_dir: str | None = None, sse: bool = True,
+              memory: bool = True) -> tuple[str, list[tuple[str, bool]]]:
     sizes = sizes or (500,)
     m = 20 if quick else 50
     raise_fd_limit(max(*sizes, SSE_STREAMS) * 2 + 256)
@@ -288,6 +333,17 @@ async def run(*, quick: bool = False, redis: bool | None = None, sizes: tuple[in
     out: list[str] = []
     goals: list[tuple[str, bool]] = []
     try:
+        if memory:
+            memory_sockets = 200 if quick else MEMORY_SOCKETS
+            raise_fd_limit(memory_sockets * 2 + 256)
+            memory_results = [
+                await measure_one(label, path, layer="in-memory", env={"BENCH_REDIS_URL": "", **extra_env},
+                                  n=memory_sockets, m=0, burst_timeout=120.0)
+                for label, path, extra_env in contenders if label != OURS_SHARED]
+            text, memory_goals = memory_report(memory_results)
+            print(text + "\n", flush=True)
+            out.append(text)
+            goals.extend(memory_goals)
         for layer, env in layers:
             results = []
             for n in sizes:

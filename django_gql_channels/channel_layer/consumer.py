@@ -188,8 +188,14 @@ class ChannelsConsumer(AsyncConsumer):
             return name
 
         def done(task: asyncio.Task[str]) -> None:
-            if not task.cancelled() and task.exception() is not None:
+            if task.cancelled():
+                return
+            if task.exception() is not None:
                 layer_failed(layer, "creating a channel", task.exception())  # type: ignore[arg-type]
+            elif self._channel_task is task:
+                # The name is kept; a finished task (and its coroutine) would
+                # only hold half a KiB per connection.
+                self._channel_task = None
 
         task = self._channel_task = asyncio.get_running_loop().create_task(create())
         task.add_done_callback(done)
@@ -406,7 +412,7 @@ class ChannelsConsumer(AsyncConsumer):
     def layer_in_use(self) -> bool:
         """Whether this consumer listens, receives or joined groups: :meth:`close_channel_layer` has work."""
         return bool(self._group_listeners or self._receivers or self._listeners or self._channel_task is not None
-                    or "channel_layer" in self.__dict__)
+                    or self._channel_name is not None or "channel_layer" in self.__dict__)
 
     async def close_channel_layer(self) -> None:
         """Stop every receive task and leave every group; safe to call twice."""

@@ -28,9 +28,17 @@ class ChannelListener:
     a stalled client cannot grow memory without bound. Drops are logged at
     most once per listener per :attr:`drop_warning_interval` seconds, with the
     count since the last line: a stalled client must not flood the log either.
+
+    The queue is a plain list and the readers' futures, not an
+    ``asyncio.Queue``: one listener per subscription, and an idle
+    ``asyncio.Queue`` holds four deques (about 3 KiB) where an empty list
+    holds 56 bytes. A put wakes every waiting reader; each takes a message
+    only once it runs, so a reader cancelled (or timed out) after waking
+    leaves its message queued, as ``asyncio.Queue.get`` does.
     """
 
-    __slots__ = ("_queue", "_unreported", "_warned_at", "dropped", "on_wait", "timeout", "type", "types")
+    __slots__ = ("_items", "_max_queued", "_unreported", "_waiters", "_warned_at", "dropped", "on_wait", "timeout",
+                 "type", "types")
 
     #: Seconds between two "Dropped" warnings of one listener.
     drop_warning_interval: float = 10.0
@@ -47,23 +55,34 @@ class ChannelListener:
         self._warned_at: float | None = None
         #: Called once, the first time a reader finds no message waiting.
         self.on_wait: Callable[[], None] | None = None
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_queued)
+        #: messages waiting to be read, oldest first; at most ``max_queued`` (0: no bound)
+        self._items: list[dict[str, Any]] = []
+        self._max_queued = max_queued
+        #: futures of the readers waiting for a message (usually none or one)
+        self._waiters: list[asyncio.Future[None]] = []
 
     @property
     def pending(self) -> int:
         """How many messages wait to be read."""
-        return self._queue.qsize()
+        return len(self._items)
 
     def put(self, message: dict[str, Any]) -> None:
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
+        items = self._items
+        if 0 < self._max_queued <= len(items):
             self.dropped += 1
             count_dropped()
             self._unreported += 1
             now = time.monotonic()
             if self._warned_at is None or now - self._warned_at >= self.drop_warning_interval:
                 self._report_drops(now)
+            return
+        items.append(message)
+        waiters = self._waiters
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            waiters.clear()
 
     def _report_drops(self, now: float) -> None:
         first = self._warned_at is None
@@ -72,11 +91,11 @@ class ChannelListener:
         if first:
             logger.warning("Dropped a %r message: %d already wait for a slow subscriber (further drops of "
                            "this subscription are counted, one line per %g s).",
-                           self.type, self._queue.maxsize, self.drop_warning_interval)
+                           self.type, self._max_queued, self.drop_warning_interval)
         else:
             logger.warning("Dropped %d %r message(s) in the last %g s: %d already wait for a slow subscriber "
                            "(%d dropped in all).", count, self.type, self.drop_warning_interval,
-                           self._queue.maxsize, self.dropped)
+                           self._max_queued, self.dropped)
 
     def close(self) -> None:
         """Log the drops no line has told yet (the listener ends)."""
@@ -87,14 +106,28 @@ class ChannelListener:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
-        if self.on_wait is not None and self._queue.empty():
+        items = self._items
+        if items:
+            return items.pop(0)
+        if self.on_wait is not None:
             on_wait, self.on_wait = self.on_wait, None
             on_wait()
         try:
             if self.timeout is None:
-                message = await self._queue.get()
-            else:
-                message = await asyncio.wait_for(self._queue.get(), self.timeout)
+                return await self._get()
+            return await asyncio.wait_for(self._get(), self.timeout)
         except TimeoutError:
             raise StopAsyncIteration from None
-        return message
+
+    async def _get(self) -> dict[str, Any]:
+        items = self._items
+        while not items:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                raise
+        return items.pop(0)

@@ -14,6 +14,7 @@ each module imports only those before it:
   executor so synchronous resolvers may use the ORM;
 - :mod:`.strawberry`: a Strawberry schema's own extensions;
 - :mod:`.incremental`: ``@defer``/``@stream`` (graphql-core 3.3), payloads in the 2022-08-24 format;
+- :mod:`.event_executors`: subscriptions' executors whose per-event copies keep nothing (graphql-core 3.3);
 - :mod:`.live`: the ``@live`` directive (``LIVE_QUERIES``), declared and read;
 - :mod:`.execution`: :class:`Engine`, executing and subscribing;
 - :mod:`.resolution`: :func:`resolve_operation`, request parameters to an operation;

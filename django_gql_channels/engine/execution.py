@@ -59,6 +59,7 @@ from .documents import (
     strip_suggestions,
 )
 from .errors import explain_sync_only, format_error, log_errors, masked_error
+from .event_executors import event_executor_class
 from .incremental import (
     INCREMENTAL_DIRECTIVES,
     IncrementalResults,
@@ -201,6 +202,9 @@ class Engine:
             self.delegate = StrawberryDelegate(source_schema(self.schema))
         self._executor_class: Any = (ThreadedExecutor if self.sync_execution
                                      else _ExecutorThrowingOnIncremental if _GRAPHQL_CORE_3_3 else None)
+        #: Subscriptions' executors (3.3): each event's copy gets its own memo (:mod:`.event_executors`).
+        self._subscription_executor_class: Any = (event_executor_class(self._executor_class) if _GRAPHQL_CORE_3_3
+                                                  else self._executor_class)
         #: The schema declares ``@defer``/``@stream`` and graphql-core (3.3) can deliver them:
         #: operations using them are :attr:`Operation.incremental` (:mod:`.incremental`).
         self.incremental: bool = schema_declares_incremental(self.schema)
@@ -450,7 +454,7 @@ class Engine:
         sync_execution = self.sync_execution
         report = self._report
         if _GRAPHQL_CORE_3_3:
-            executor = self._executor_class.build(
+            executor = self._subscription_executor_class.build(
                 self.schema, document, root_value, context, variables, name, middleware=self.middleware,
             )
             if isinstance(executor, list):

@@ -42,6 +42,9 @@ __all__ = ["GraphQLWSConsumer"]
 
 logger = logging.getLogger("django_gql_channels")
 
+_encode_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _too_big(frame: str | bytes | None, limit: int) -> bool:
     """Whether ``frame`` is over ``limit`` bytes (UTF-8), encoding text only when its length cannot tell."""
     if frame is None:
@@ -194,7 +197,9 @@ class GraphQLWSConsumer(ConfirmingListener, ChannelsConsumer):
         return json.loads(data)
 
     def encode_json(self, data: Any) -> str:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        # What json.dumps(data, ensure_ascii=False, separators=(",", ":")) returns,
+        # without building an encoder per message.
+        return _encode_compact(data)
 
     # -- the socket ----------------------------------------------------------
 

@@ -199,6 +199,7 @@ class ProtocolHandler:
             return
         self.init_received = True
         self.stop_timer(self._init_timer)
+        self._init_timer = None  # a finished task holds its coroutine until dropped
         consumer = self.consumer
         try:
             ack_payload = await consumer.init_connection(payload)

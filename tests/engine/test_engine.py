@@ -192,6 +192,54 @@ async def test_a_leading_none_is_executed_and_sent_and_confirms_once():
     assert results[1] == {"data": {"strict": "after"}}
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["per-subscriber", "map_event"])
+async def test_a_live_subscription_keeps_nothing_per_event(shared):
+    """graphql-core 3.3's per-event executors share a memo that kept about 1 KiB per event (event_executors.py)."""
+    import gc
+    import tracemalloc
+
+    from graphql import GraphQLField, GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString
+
+    async def events(_root, _info):
+        for n in range(100_000):
+            yield {"text": "hello", "n": n}
+
+    message = GraphQLObjectType("Message", {"text": GraphQLField(GraphQLString), "n": GraphQLField(GraphQLInt)})
+    subscriptions = GraphQLSchema(
+        query=GraphQLObjectType("Query", {"x": GraphQLField(GraphQLString)}),
+        subscription=GraphQLObjectType("Subscription", {
+            "message": GraphQLField(message, subscribe=events, resolve=lambda event, _info: event)}),
+    )
+    engine = Engine(subscriptions)
+
+    async def map_event(event, execute):
+        return await execute(event)
+
+    stream = await engine.subscribe(engine.prepare("subscription { message { text n } }"),
+                                    map_event=map_event if shared else None)
+
+    async def take(count):
+        taken = 0
+        async for result in stream:
+            assert result.data == {"message": {"text": "hello", "n": result.data["message"]["n"]}}
+            taken += 1
+            if taken == count:
+                return
+
+    await take(50)  # warm: first-use caches
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        await take(500)
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        await stream.aclose()
+    assert held < 500 * 100, f"{held / 500:.0f} bytes held per event"
+
+
 def test_engines_are_shared_and_dropped_on_reload(settings):
     first = get_engine()
     assert get_engine() is first
