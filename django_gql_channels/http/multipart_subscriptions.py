@@ -49,8 +49,9 @@ from ..observability import watch_connection
 from ..operations import Admission, ConnectionGone
 from ..operations.shared_results import SharedResult
 from . import sse
+from .held_stream import StreamedResponse
 from .hooks import hook_result
-from .types import TemporalResponse, encode_headers
+from .types import TemporalResponse
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Operation
@@ -114,70 +115,16 @@ def accepts_multipart_subscriptions(accept: bytes | None) -> bool:
     return False
 
 
-class PartStream:
+class PartStream(StreamedResponse):
     """One ``multipart/mixed`` response: started on first write, ended once (with the close delimiter)."""
 
-    __slots__ = ("_send", "active", "closed", "headers", "response", "started")
+    __slots__ = ()
 
-    def __init__(self, send: Callable[..., Any], response: TemporalResponse | None = None,
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self._send = send
-        #: More headers for the response (CORS).
-        self.headers = headers
-        #: Headers resolvers set on it before the first part go out with the stream's.
-        self.response = response
-        self.started = False
-        #: The client went away, or the stream was ended.
-        self.closed = False
-        #: Something was sent since the last heartbeat tick.
-        self.active = False
-
-    async def _start(self) -> bytes:
-        """Send the response's start; what the first body chunk must begin with."""
-        self.started = True
-        headers = list(_STREAM_HEADERS)
-        if self.headers:
-            headers.extend(self.headers)
-        if self.response is not None and self.response.headers:
-            headers.extend(encode_headers(self.response.headers))
-        await self._write_message({"type": "http.response.start", "status": 200, "headers": headers})
-        return _OPENING
-
-    async def open(self) -> None:
-        """Start the response now: some servers (daphne) send the headers only with the
-        first body chunk, and clients wait for the headers."""
-        if not self.started:
-            await self.write(b"")
-
-    async def write(self, chunk: bytes) -> None:
-        if self.closed:
-            raise ConnectionGone("the multipart response is closed")
-        if not self.started:
-            chunk = await self._start() + chunk
-        self.active = True
-        await self._write_message({"type": "http.response.body", "body": chunk, "more_body": True})
-
-    async def keep_alive(self) -> None:
-        """A heartbeat part, unless something else was sent since the last call."""
-        if not self.active and not self.closed:
-            with contextlib.suppress(ConnectionGone):
-                await self.write(_HEARTBEAT)
-        self.active = False
-
-    async def end(self) -> None:
-        if self.closed:
-            return
-        chunk = _CLOSING if self.started else await self._start() + _CLOSING
-        self.closed = True
-        with contextlib.suppress(ConnectionGone):
-            await self._write_message({"type": "http.response.body", "body": chunk, "more_body": False})
-
-    async def _write_message(self, message: dict[str, Any]) -> None:
-        try:
-            await self._send(message)
-        except Exception as exc:  # the ASGI server refuses: the client is gone
-            self.closed = True
-            raise ConnectionGone(str(exc)) from exc
+    stream_headers = _STREAM_HEADERS
+    opening = _OPENING
+    closing = _CLOSING
+    heartbeat = _HEARTBEAT
+    description = "multipart response"
 
 
 class MultipartSink:
