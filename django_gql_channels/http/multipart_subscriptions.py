@@ -39,14 +39,12 @@ its groups left before the request ends.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..conf import gql_settings
-from ..observability import watch_connection
-from ..operations import Admission, ConnectionGone
+from ..operations import Admission
 from ..operations.shared_results import SharedResult
 from . import sse
 from .held_stream import StreamedResponse
@@ -181,33 +179,15 @@ class MultipartSubscriptions:
                                operation: Operation, *, watch: OperationWatch | None = None) -> None:
         """Run one operation, a part per result, until it ends or the client goes."""
         host = self.host
-        response = TemporalResponse()
-        context, root_value = await host.operation_context(request, host, response)
-        stream = PartStream(self.send, response, host.cors_headers)
+        stream = PartStream(self.send, TemporalResponse(), host.cors_headers)
         admission = self.admission(MultipartSink(stream, host.encode_json))
-        await admission.open_channel(operation)
-        host.response_started = True
-        # An HTTP connection held open for as long as the stream: counted as one until it ends.
-        connection = None
-        if watch is not None:  # from here the operation's own task finishes it
-            watch.hand_over()
-            connection = watch_connection("http", host.scope)
-        try:
-            await admission.start(None, operation, params.variables, context, root_value, watch=watch)
-            if operation.kind == "subscription":
-                with contextlib.suppress(ConnectionGone):
-                    await stream.open()  # listening: let the client know
-            assert self.receive is not None
-            await sse.serve(stream, self.receive, admission.operations, gql_settings.MULTIPART_HEARTBEAT_INTERVAL)
-        finally:
-            if connection is not None:
-                connection.close()
+        # An HTTP connection held open for as long as the stream: counted as one of "http".
+        await sse.serve_operation(host, stream, admission, self.receive, request, params, operation, watch=watch,
+                                  transport="http", hand_over_to=None,
+                                  keep_alive_interval=gql_settings.MULTIPART_HEARTBEAT_INTERVAL)
 
     async def stream_errors(self, errors: list[dict[str, Any]]) -> None:
         """A request error, as the response's only part."""
         host = self.host
         stream = PartStream(self.send, headers=host.cors_headers)
-        host.response_started = True
-        with contextlib.suppress(ConnectionGone):
-            await MultipartSink(stream, host.encode_json).send_next(None, {"errors": errors})
-        await stream.end()
+        await sse.answer_once(host, stream, MultipartSink(stream, host.encode_json).send_next(None, {"errors": errors}))

@@ -64,12 +64,13 @@ import asyncio
 import contextlib
 import functools
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..channel_layer.loops import PerLoop
 from ..exceptions import ChannelLayerUnavailable
+from ..observability import watch_connection
 from ..operations import Admission, ConnectionGone, Operations
 from ..operations.shared_results import SharedResult
 from ..unset import UNSET
@@ -79,6 +80,7 @@ from .types import TemporalResponse
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Engine, Operation
+    from ..observability.watches import OperationWatch
     from .params import GraphQLParams
     from .types import ChannelsRequest
 
@@ -86,7 +88,7 @@ __all__ = [
     "EVENT_STREAM", "TOKEN_HEADER", "TOKEN_QUERY_KEY", "DistinctSink", "EventStream", "HeldStream", "Reservation",
     "SSEHost",
     "accepts_event_stream", "accepts_text_plain", "format_event", "open_subscription_channel", "reservations",
-    "serve", "stream_admission",
+    "answer_once", "serve", "serve_operation", "stream_admission",
 ]
 
 EVENT_STREAM = b"text/event-stream"
@@ -435,3 +437,42 @@ async def serve(stream: HeldStream, receive: Callable[..., Any], operations: Ope
             await operations.stop_all()
         if not gone:
             await stream.end()
+
+
+async def serve_operation(host: SSEHost, stream: StreamedResponse, admission: Admission,
+                          receive: Callable[..., Any] | None, request: ChannelsRequest, params: GraphQLParams,
+                          operation: Operation, *,
+                          watch: OperationWatch | None, transport: str, hand_over_to: str | None,
+                          keep_alive_interval: float | None) -> None:
+    """Run a stream's one operation (distinct connections: SSE, multipart subscriptions) until it
+    ends or the client goes; ``stream.response`` collects the headers its resolvers set.
+
+    The connection counts as one of ``transport`` from before the operation starts (its first
+    result may reach the client before ``start()`` returns) until the stream is done.
+    """
+    assert stream.response is not None
+    context, root_value = await host.operation_context(request, host, stream.response)
+    await admission.open_channel(operation)
+    host.response_started = True
+    connection = None
+    if watch is not None:  # from here the stream's own operation task finishes it
+        watch.hand_over(hand_over_to)
+        connection = watch_connection(transport, host.scope)
+    try:
+        await admission.start(None, operation, params.variables, context, root_value, watch=watch)
+        if operation.kind == "subscription":
+            with contextlib.suppress(ConnectionGone):
+                await stream.open()  # listening: let the client know
+        assert receive is not None
+        await serve(stream, receive, admission.operations, keep_alive_interval)
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+async def answer_once(host: SSEHost, stream: StreamedResponse, message: Awaitable[None]) -> None:
+    """A stream whose only message (a request error) is ``message``, written to ``stream``; then its end."""
+    host.response_started = True
+    with contextlib.suppress(ConnectionGone):
+        await message
+    await stream.end()
