@@ -49,6 +49,7 @@ from ..operations.shared_results import SharedResult
 from . import sse
 from .held_stream import StreamedResponse
 from .hooks import hook_result
+from .negotiation import cached_by_value, parse_accept, weight
 from .types import TemporalResponse
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,7 +63,7 @@ __all__ = ["MULTIPART_SUBSCRIPTION", "MultipartSink", "MultipartSubscriptions", 
 
 #: The reply's content type; also the negotiated media type when nothing else is acceptable.
 MULTIPART_SUBSCRIPTION = b'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"'
-_SPEC_VERSION = b"1.0"
+_SPEC_VERSION = "1.0"
 
 _STREAM_HEADERS = [
     (b"content-type", MULTIPART_SUBSCRIPTION),
@@ -88,29 +89,31 @@ def format_part(body: str | bytes) -> bytes:
 _HEARTBEAT = format_part(b"{}")
 
 
+def _accepts(accept: str) -> bool:
+    for media_range in parse_accept(accept):
+        if media_range.kind != "multipart" or media_range.subtype != "mixed":
+            continue
+        spec = None
+        q = 1.0
+        for name, value in media_range.params:
+            value = value.strip("\"'")
+            if name == "subscriptionspec":
+                spec = value
+            elif name == "q":
+                q = weight(value)
+        if spec == _SPEC_VERSION and q > 0:
+            return True
+    return False
+
+
+_accepts_value = cached_by_value(_accepts, 64)
+
+
 def accepts_multipart_subscriptions(accept: bytes | None) -> bool:
     """Whether ``Accept`` names ``multipart/mixed`` with ``subscriptionSpec`` 1.0 (and a non-zero q)."""
     if not accept or b"subscriptionspec" not in accept.lower():
         return False
-    for part in accept.lower().split(b","):
-        media_range, _, params = part.partition(b";")
-        if media_range.strip() != b"multipart/mixed":
-            continue
-        spec = None
-        q = 1.0
-        for param in params.split(b";"):
-            name, _, value = param.partition(b"=")
-            name, value = name.strip(), value.strip().strip(b"\"'")
-            if name == b"subscriptionspec":
-                spec = value
-            elif name == b"q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if spec == _SPEC_VERSION and q > 0:
-            return True
-    return False
+    return _accepts_value(accept)
 
 
 class PartStream(StreamedResponse):
