@@ -521,9 +521,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                         self.watch.result(result)
         data: dict[str, Any]
         if "process_result" in self._overridden_hooks:
-            processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, result))
-            # An override may hand back the (changed) ExecutionResult instead of its map.
-            data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
+            data = await self._processed(request, result)
         else:
             data = engine.format_result(result)
         if request_error and data.get("data", False) is None:
@@ -539,6 +537,12 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         body: str | bytes = await self._hook(self.encode_json(data))
         await self.send_response(send, status, body if isinstance(body, bytes) else body.encode(), headers)
 
+    async def _processed(self, request: ChannelsRequest, result: ExecutionResult) -> dict[str, Any]:
+        """The response map an overridden ``process_result`` makes of ``result``."""
+        processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, result))
+        # An override may hand back the (changed) ExecutionResult instead of its map.
+        return self.engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
+
     async def _send_incremental(self, send: Callable[..., Any], request: ChannelsRequest,
                                 response: TemporalResponse, results: IncrementalResults) -> None:
         """An incremental operation's payloads as one ``multipart/mixed`` response (:mod:`.incremental`)."""
@@ -550,8 +554,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 self.watch.result(first)
             data: dict[str, Any]
             if "process_result" in self._overridden_hooks:
-                processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, first))
-                data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
+                data = await self._processed(request, first)
             else:
                 data = engine.format_result(first)
             headers = encode_headers(response.headers) if response.headers else []
