@@ -83,6 +83,7 @@ from .params import GraphQLParams, params_from_data, query_params
 from .sse import SSEHost
 from .sse_requests import SSERequests, find_reservation
 from .types import ChannelsRequest, ChannelsResponse, TemporalResponse, encode_headers
+from .watched import watched_request
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..observability.watches import OperationWatch
@@ -406,23 +407,12 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         connection = None if reservation is not None else observing.connection("http", self.scope)
         watch = self.watch = observing.operation("sse" if reservation is not None else "http", self.scope)
         watch.connection = connection
-        try:
+        with watched_request(watch, connection):
             if reservation is not None:
                 await SSERequests(self, send, receive).start(request, params, reservation, media_type, watch=watch)
             else:
                 await self.execute(send, request, params, media_type, event_stream=head.event_stream,
                                    multipart=head.multipart_subscriptions)
-        except HTTPError:
-            watch.refuse()
-            raise
-        except Exception as exc:
-            watch.fail(exc)
-            raise
-        finally:
-            if connection is not None:
-                connection.close()
-            if not watch.handed_over:
-                watch.finish()
 
     async def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
         """The operation ``params`` describe (text, ``documentId`` or persisted-query hash),
