@@ -74,6 +74,7 @@ from .http.batching import batch_element_params, prepare_batch, read_batch, unba
 from .http.errors import HTTPError
 from .http.ide import ide_page_headers, new_csp_nonce, render_ide_page
 from .http.params import GraphQLParams, params_from_data
+from .http.watched import watched_request
 from .observability import observer
 from .view_options import ViewOptions, page_attributes, view_engine, wants_html
 
@@ -218,17 +219,8 @@ class GraphQLView(View):
             (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()]}
         connection = observing.connection("http", scope)
         watch = self.watch = observing.operation("http", scope)
-        try:
+        with watched_request(watch, connection):
             return await self.get_response(request, params, pretty)
-        except HTTPError:
-            watch.refuse()
-            raise
-        except Exception as exc:
-            watch.fail(exc)
-            raise
-        finally:
-            connection.close()
-            watch.finish()
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
         """The request's body as a dict of parameters (empty when its type carries none)."""

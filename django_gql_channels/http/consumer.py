@@ -83,6 +83,7 @@ from .params import GraphQLParams, params_from_data, query_params
 from .sse import SSEHost
 from .sse_requests import SSERequests, find_reservation
 from .types import ChannelsRequest, ChannelsResponse, TemporalResponse, encode_headers
+from .watched import watched_request
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..observability.watches import OperationWatch
@@ -406,23 +407,12 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         connection = None if reservation is not None else observing.connection("http", self.scope)
         watch = self.watch = observing.operation("sse" if reservation is not None else "http", self.scope)
         watch.connection = connection
-        try:
+        with watched_request(watch, connection):
             if reservation is not None:
                 await SSERequests(self, send, receive).start(request, params, reservation, media_type, watch=watch)
             else:
                 await self.execute(send, request, params, media_type, event_stream=head.event_stream,
                                    multipart=head.multipart_subscriptions)
-        except HTTPError:
-            watch.refuse()
-            raise
-        except Exception as exc:
-            watch.fail(exc)
-            raise
-        finally:
-            if connection is not None:
-                connection.close()
-            if not watch.handed_over:
-                watch.finish()
 
     async def prepare_operation(self, params: GraphQLParams, request: ChannelsRequest) -> Operation:
         """The operation ``params`` describe (text, ``documentId`` or persisted-query hash),
@@ -521,9 +511,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                         self.watch.result(result)
         data: dict[str, Any]
         if "process_result" in self._overridden_hooks:
-            processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, result))
-            # An override may hand back the (changed) ExecutionResult instead of its map.
-            data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
+            data = await self._processed(request, result)
         else:
             data = engine.format_result(result)
         if request_error and data.get("data", False) is None:
@@ -542,6 +530,12 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
         else:
             await self.send_response(send, status, _encoder.encode(data).encode(), headers)
 
+    async def _processed(self, request: ChannelsRequest, result: ExecutionResult) -> dict[str, Any]:
+        """The response map an overridden ``process_result`` makes of ``result``."""
+        processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, result))
+        # An override may hand back the (changed) ExecutionResult instead of its map.
+        return self.engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
+
     async def _send_incremental(self, send: Callable[..., Any], request: ChannelsRequest,
                                 response: TemporalResponse, results: IncrementalResults) -> None:
         """An incremental operation's payloads as one ``multipart/mixed`` response (:mod:`.incremental`)."""
@@ -553,8 +547,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                 self.watch.result(first)
             data: dict[str, Any]
             if "process_result" in self._overridden_hooks:
-                processed: dict[str, Any] | ExecutionResult = await self._hook(self.process_result(request, first))
-                data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
+                data = await self._processed(request, first)
             else:
                 data = engine.format_result(first)
             headers = encode_headers(response.headers) if response.headers else []

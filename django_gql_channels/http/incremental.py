@@ -29,6 +29,7 @@ from typing import Any
 
 from ..engine import DEFER_SPEC
 from .errors import HTTPError
+from .negotiation import cached_by_value, parse_accept, weight
 
 __all__ = [
     "MULTIPART_MIXED",
@@ -50,21 +51,16 @@ NOT_ACCEPTABLE_MESSAGE = (
 _PART_HEAD = b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
 _DELIMITER = b"\r\n---"
 _CLOSE = b"--\r\n"
-_cache: dict[bytes, bool] = {}
-_CACHE_SIZE = 64
 
 
 def _accepts(accept: str) -> bool:
-    for part in accept.split(","):
-        media_range, *params = part.split(";")
-        if media_range.strip().lower() != "multipart/mixed":
+    for media_range in parse_accept(accept):
+        if media_range.kind != "multipart" or media_range.subtype != "mixed":
             continue
         spec: str | None = None
         q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            name = name.strip().lower()
-            value = value.strip().strip('"')
+        for name, value in media_range.params:
+            value = value.strip('"')
             if name == "deferspec":
                 spec = value
             elif name == "subscriptionspec":
@@ -72,26 +68,20 @@ def _accepts(accept: str) -> bool:
                 q = 0.0
                 break
             elif name == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+                q = weight(value)
         if q > 0 and spec in (None, DEFER_SPEC):
             return True
     return False
+
+
+_accepts_value = cached_by_value(_accepts, 64)
 
 
 def accepts_incremental_value(accept: bytes | None) -> bool:
     """Whether an ``Accept`` value (raw bytes, None if absent) admits this module's ``multipart/mixed``."""
     if not accept:
         return False
-    outcome = _cache.get(accept)
-    if outcome is None:
-        outcome = _accepts(accept.decode("latin-1"))
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.clear()
-        _cache[accept] = outcome
-    return outcome
+    return _accepts_value(accept)
 
 
 def accepts_incremental(headers: Iterable[tuple[bytes, bytes]]) -> bool:

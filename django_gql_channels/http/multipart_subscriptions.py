@@ -39,18 +39,18 @@ its groups left before the request ends.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..conf import gql_settings
-from ..observability import watch_connection
-from ..operations import Admission, ConnectionGone
+from ..operations import Admission
 from ..operations.shared_results import SharedResult
 from . import sse
+from .held_stream import StreamedResponse
 from .hooks import hook_result
-from .types import TemporalResponse, encode_headers
+from .negotiation import cached_by_value, parse_accept, weight
+from .types import TemporalResponse
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Operation
@@ -63,7 +63,7 @@ __all__ = ["MULTIPART_SUBSCRIPTION", "MultipartSink", "MultipartSubscriptions", 
 
 #: The reply's content type; also the negotiated media type when nothing else is acceptable.
 MULTIPART_SUBSCRIPTION = b'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"'
-_SPEC_VERSION = b"1.0"
+_SPEC_VERSION = "1.0"
 
 _STREAM_HEADERS = [
     (b"content-type", MULTIPART_SUBSCRIPTION),
@@ -89,95 +89,43 @@ def format_part(body: str | bytes) -> bytes:
 _HEARTBEAT = format_part(b"{}")
 
 
-def accepts_multipart_subscriptions(accept: bytes | None) -> bool:
-    """Whether ``Accept`` names ``multipart/mixed`` with ``subscriptionSpec`` 1.0 (and a non-zero q)."""
-    if not accept or b"subscriptionspec" not in accept.lower():
-        return False
-    for part in accept.lower().split(b","):
-        media_range, _, params = part.partition(b";")
-        if media_range.strip() != b"multipart/mixed":
+def _accepts(accept: str) -> bool:
+    for media_range in parse_accept(accept):
+        if media_range.kind != "multipart" or media_range.subtype != "mixed":
             continue
         spec = None
         q = 1.0
-        for param in params.split(b";"):
-            name, _, value = param.partition(b"=")
-            name, value = name.strip(), value.strip().strip(b"\"'")
-            if name == b"subscriptionspec":
+        for name, value in media_range.params:
+            value = value.strip("\"'")
+            if name == "subscriptionspec":
                 spec = value
-            elif name == b"q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+            elif name == "q":
+                q = weight(value)
         if spec == _SPEC_VERSION and q > 0:
             return True
     return False
 
 
-class PartStream:
+_accepts_value = cached_by_value(_accepts, 64)
+
+
+def accepts_multipart_subscriptions(accept: bytes | None) -> bool:
+    """Whether ``Accept`` names ``multipart/mixed`` with ``subscriptionSpec`` 1.0 (and a non-zero q)."""
+    if not accept or b"subscriptionspec" not in accept.lower():
+        return False
+    return _accepts_value(accept)
+
+
+class PartStream(StreamedResponse):
     """One ``multipart/mixed`` response: started on first write, ended once (with the close delimiter)."""
 
-    __slots__ = ("_send", "active", "closed", "headers", "response", "started")
+    __slots__ = ()
 
-    def __init__(self, send: Callable[..., Any], response: TemporalResponse | None = None,
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self._send = send
-        #: More headers for the response (CORS).
-        self.headers = headers
-        #: Headers resolvers set on it before the first part go out with the stream's.
-        self.response = response
-        self.started = False
-        #: The client went away, or the stream was ended.
-        self.closed = False
-        #: Something was sent since the last heartbeat tick.
-        self.active = False
-
-    async def _start(self) -> bytes:
-        """Send the response's start; what the first body chunk must begin with."""
-        self.started = True
-        headers = list(_STREAM_HEADERS)
-        if self.headers:
-            headers.extend(self.headers)
-        if self.response is not None and self.response.headers:
-            headers.extend(encode_headers(self.response.headers))
-        await self._write_message({"type": "http.response.start", "status": 200, "headers": headers})
-        return _OPENING
-
-    async def open(self) -> None:
-        """Start the response now: some servers (daphne) send the headers only with the
-        first body chunk, and clients wait for the headers."""
-        if not self.started:
-            await self.write(b"")
-
-    async def write(self, chunk: bytes) -> None:
-        if self.closed:
-            raise ConnectionGone("the multipart response is closed")
-        if not self.started:
-            chunk = await self._start() + chunk
-        self.active = True
-        await self._write_message({"type": "http.response.body", "body": chunk, "more_body": True})
-
-    async def keep_alive(self) -> None:
-        """A heartbeat part, unless something else was sent since the last call."""
-        if not self.active and not self.closed:
-            with contextlib.suppress(ConnectionGone):
-                await self.write(_HEARTBEAT)
-        self.active = False
-
-    async def end(self) -> None:
-        if self.closed:
-            return
-        chunk = _CLOSING if self.started else await self._start() + _CLOSING
-        self.closed = True
-        with contextlib.suppress(ConnectionGone):
-            await self._write_message({"type": "http.response.body", "body": chunk, "more_body": False})
-
-    async def _write_message(self, message: dict[str, Any]) -> None:
-        try:
-            await self._send(message)
-        except Exception as exc:  # the ASGI server refuses: the client is gone
-            self.closed = True
-            raise ConnectionGone(str(exc)) from exc
+    stream_headers = _STREAM_HEADERS
+    opening = _OPENING
+    closing = _CLOSING
+    heartbeat = _HEARTBEAT
+    description = "multipart response"
 
 
 class MultipartSink:
@@ -234,33 +182,15 @@ class MultipartSubscriptions:
                                operation: Operation, *, watch: OperationWatch | None = None) -> None:
         """Run one operation, a part per result, until it ends or the client goes."""
         host = self.host
-        response = TemporalResponse()
-        context, root_value = await host.operation_context(request, host, response)
-        stream = PartStream(self.send, response, host.cors_headers)
+        stream = PartStream(self.send, TemporalResponse(), host.cors_headers)
         admission = self.admission(MultipartSink(stream, host.encode_json))
-        await admission.open_channel(operation)
-        host.response_started = True
-        # An HTTP connection held open for as long as the stream: counted as one until it ends.
-        connection = None
-        if watch is not None:  # from here the operation's own task finishes it
-            watch.hand_over()
-            connection = watch_connection("http", host.scope)
-        try:
-            await admission.start(None, operation, params.variables, context, root_value, watch=watch)
-            if operation.kind == "subscription":
-                with contextlib.suppress(ConnectionGone):
-                    await stream.open()  # listening: let the client know
-            assert self.receive is not None
-            await sse.serve(stream, self.receive, admission.operations, gql_settings.MULTIPART_HEARTBEAT_INTERVAL)
-        finally:
-            if connection is not None:
-                connection.close()
+        # An HTTP connection held open for as long as the stream: counted as one of "http".
+        await sse.serve_operation(host, stream, admission, self.receive, request, params, operation, watch=watch,
+                                  transport="http", hand_over_to=None,
+                                  keep_alive_interval=gql_settings.MULTIPART_HEARTBEAT_INTERVAL)
 
     async def stream_errors(self, errors: list[dict[str, Any]]) -> None:
         """A request error, as the response's only part."""
         host = self.host
         stream = PartStream(self.send, headers=host.cors_headers)
-        host.response_started = True
-        with contextlib.suppress(ConnectionGone):
-            await MultipartSink(stream, host.encode_json).send_next(None, {"errors": errors})
-        await stream.end()
+        await sse.answer_once(host, stream, MultipartSink(stream, host.encode_json).send_next(None, {"errors": errors}))

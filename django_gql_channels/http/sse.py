@@ -64,20 +64,23 @@ import asyncio
 import contextlib
 import functools
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..channel_layer.loops import PerLoop
 from ..exceptions import ChannelLayerUnavailable
+from ..observability import watch_connection
 from ..operations import Admission, ConnectionGone, Operations
 from ..operations.shared_results import SharedResult
 from ..unset import UNSET
+from .held_stream import StreamedResponse
 from .sse_owners import Owner
-from .types import TemporalResponse, encode_headers
+from .types import TemporalResponse
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Engine, Operation
+    from ..observability.watches import OperationWatch
     from .params import GraphQLParams
     from .types import ChannelsRequest
 
@@ -85,7 +88,7 @@ __all__ = [
     "EVENT_STREAM", "TOKEN_HEADER", "TOKEN_QUERY_KEY", "DistinctSink", "EventStream", "HeldStream", "Reservation",
     "SSEHost",
     "accepts_event_stream", "accepts_text_plain", "format_event", "open_subscription_channel", "reservations",
-    "serve", "stream_admission",
+    "answer_once", "serve", "serve_operation", "stream_admission",
 ]
 
 EVENT_STREAM = b"text/event-stream"
@@ -219,71 +222,16 @@ def format_event(name: bytes, data: str | bytes | None) -> bytes:
     return b"event: " + name + b"\ndata: " + data + b"\n\n"
 
 
-class EventStream:
+class EventStream(StreamedResponse):
     """One ``text/event-stream`` response: started on first write, ended once."""
 
-    __slots__ = ("_send", "active", "closed", "headers", "response", "started")
+    __slots__ = ()
 
-    def __init__(self, send: Callable[..., Any], response: TemporalResponse | None = None,
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self._send = send
-        #: More headers for the response (CORS).
-        self.headers = headers
-        #: Headers resolvers set on it before the first event go out with the stream's.
-        self.response = response
-        self.started = False
-        #: The client went away, or the stream was ended.
-        self.closed = False
-        #: Something was sent since the last keep-alive tick.
-        self.active = False
-
-    async def start(self) -> None:
-        if self.started:
-            return
-        self.started = True
-        headers = list(_STREAM_HEADERS)
-        if self.headers:
-            headers.extend(self.headers)
-        if self.response is not None and self.response.headers:
-            headers.extend(encode_headers(self.response.headers))
-        await self._write_message({"type": "http.response.start", "status": 200, "headers": headers})
-
-    async def open(self) -> None:
-        """Start the response now, with a comment line: some servers (daphne) send the
-        headers only with the first body chunk, and clients wait for the headers."""
-        if not self.started:
-            await self.write(_KEEP_ALIVE)
-
-    async def write(self, chunk: bytes) -> None:
-        if self.closed:
-            raise ConnectionGone("the event stream is closed")
-        if not self.started:
-            await self.start()
-        self.active = True
-        await self._write_message({"type": "http.response.body", "body": chunk, "more_body": True})
-
-    async def keep_alive(self) -> None:
-        """A comment line, unless something else was sent since the last call."""
-        if not self.active and not self.closed:
-            with contextlib.suppress(ConnectionGone):
-                await self.write(_KEEP_ALIVE)
-        self.active = False
-
-    async def end(self) -> None:
-        if self.closed:
-            return
-        if not self.started:
-            await self.start()
-        self.closed = True
-        with contextlib.suppress(ConnectionGone):
-            await self._write_message({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _write_message(self, message: dict[str, Any]) -> None:
-        try:
-            await self._send(message)
-        except Exception as exc:  # the ASGI server refuses: the client is gone
-            self.closed = True
-            raise ConnectionGone(str(exc)) from exc
+    stream_headers = _STREAM_HEADERS
+    # A comment line: starts the response without an event.
+    open_chunk = _KEEP_ALIVE
+    heartbeat = _KEEP_ALIVE
+    description = "event stream"
 
 
 class _Encoder:
@@ -489,3 +437,42 @@ async def serve(stream: HeldStream, receive: Callable[..., Any], operations: Ope
             await operations.stop_all()
         if not gone:
             await stream.end()
+
+
+async def serve_operation(host: SSEHost, stream: StreamedResponse, admission: Admission,
+                          receive: Callable[..., Any] | None, request: ChannelsRequest, params: GraphQLParams,
+                          operation: Operation, *,
+                          watch: OperationWatch | None, transport: str, hand_over_to: str | None,
+                          keep_alive_interval: float | None) -> None:
+    """Run a stream's one operation (distinct connections: SSE, multipart subscriptions) until it
+    ends or the client goes; ``stream.response`` collects the headers its resolvers set.
+
+    The connection counts as one of ``transport`` from before the operation starts (its first
+    result may reach the client before ``start()`` returns) until the stream is done.
+    """
+    assert stream.response is not None
+    context, root_value = await host.operation_context(request, host, stream.response)
+    await admission.open_channel(operation)
+    host.response_started = True
+    connection = None
+    if watch is not None:  # from here the stream's own operation task finishes it
+        watch.hand_over(hand_over_to)
+        connection = watch_connection(transport, host.scope)
+    try:
+        await admission.start(None, operation, params.variables, context, root_value, watch=watch)
+        if operation.kind == "subscription":
+            with contextlib.suppress(ConnectionGone):
+                await stream.open()  # listening: let the client know
+        assert receive is not None
+        await serve(stream, receive, admission.operations, keep_alive_interval)
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+async def answer_once(host: SSEHost, stream: StreamedResponse, message: Awaitable[None]) -> None:
+    """A stream whose only message (a request error) is ``message``, written to ``stream``; then its end."""
+    host.response_started = True
+    with contextlib.suppress(ConnectionGone):
+        await message
+    await stream.end()

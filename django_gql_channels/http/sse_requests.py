@@ -63,38 +63,18 @@ class SSERequests:
                                watch: OperationWatch | None = None) -> None:
         """Run one operation, streaming its results until it ends or the client goes."""
         host = self.host
-        response = TemporalResponse()
-        context, root_value = await host.operation_context(request, host, response)
-        stream = sse.EventStream(self.send, response, host.cors_headers)
+        stream = sse.EventStream(self.send, TemporalResponse(), host.cors_headers)
         # One operation per stream: no room to check.
         admission = sse.stream_admission(host, sse.DistinctSink(stream, host.encode_json), max_operations=None)
-        await admission.open_channel(operation)
-        host.response_started = True
-        # Counted as an open SSE stream from before its operation starts (its first result
-        # may reach the client before start() returns) until the stream is done.
-        connection = None
-        if watch is not None:  # from here the stream's own operation task finishes it
-            watch.hand_over("sse")
-            connection = watch_connection("sse", host.scope)
-        try:
-            await admission.start(None, operation, params.variables, context, root_value, watch=watch)
-            if operation.kind == "subscription":
-                with contextlib.suppress(ConnectionGone):
-                    await stream.open()  # listening: let the client know
-            assert self.receive is not None
-            await sse.serve(stream, self.receive, admission.operations, gql_settings.SSE_KEEP_ALIVE_INTERVAL)
-        finally:
-            if connection is not None:
-                connection.close()
+        await sse.serve_operation(host, stream, admission, self.receive, request, params, operation, watch=watch,
+                                  transport="sse", hand_over_to="sse",
+                                  keep_alive_interval=gql_settings.SSE_KEEP_ALIVE_INTERVAL)
 
     async def stream_errors(self, errors: list[dict[str, Any]]) -> None:
         """A request error, as the stream's only result."""
         host = self.host
         stream = sse.EventStream(self.send, headers=host.cors_headers)
-        host.response_started = True
-        with contextlib.suppress(ConnectionGone):
-            await sse.DistinctSink(stream, host.encode_json).send_errors(None, errors)
-        await stream.end()
+        await sse.answer_once(host, stream, sse.DistinctSink(stream, host.encode_json).send_errors(None, errors))
 
     # -- single connection mode --------------------------------------------------
 

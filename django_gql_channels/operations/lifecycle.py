@@ -231,9 +231,7 @@ class Operations:
         except ConnectionGone:
             pass
         except Exception as exc:
-            if watch is not None:
-                watch.fail(exc)
-            await self._report_failure(op_id, operation, exc)
+            await self._fail(op_id, operation, exc, watch)
         finally:
             if watch is not None:
                 watch.finish()
@@ -279,9 +277,7 @@ class Operations:
         except ConnectionGone:
             pass
         except Exception as exc:
-            if watch is not None:
-                watch.fail(exc)
-            await self._report_failure(op_id, operation, exc)
+            await self._fail(op_id, operation, exc, watch)
         finally:
             try:
                 if subscriber is not None:
@@ -345,9 +341,7 @@ class Operations:
         except ConnectionGone:
             pass
         except Exception as exc:
-            if watch is not None:
-                watch.fail(exc)
-            await self._report_failure(op_id, operation, exc)
+            await self._fail(op_id, operation, exc, watch)
         finally:
             confirm()
             if stream is not None and not isinstance(stream, ExecutionResult):
@@ -363,6 +357,12 @@ class Operations:
         operation = self._running.get(op_id)
         if operation is not None and operation.task is asyncio.current_task():
             del self._running[op_id]
+
+    async def _fail(self, op_id: Any, operation: Operation, exc: Exception, watch: OperationWatch | None) -> None:
+        """An operation raised: observed as failed, then told to its client."""
+        if watch is not None:
+            watch.fail(exc)
+        await self._report_failure(op_id, operation, exc)
 
     async def _report_failure(self, op_id: Any, operation: Operation, exc: Exception) -> None:
         """An operation raised outside graphql-core's error handling: tell that operation only."""
