@@ -38,6 +38,8 @@ __all__ = [
     "TRANSPORTS",
     "count_dropped",
     "count_layer_error",
+    "count_live_query",
+    "count_live_query_run",
     "observability_problems",
     "observer",
     "watch_connection",
@@ -109,6 +111,20 @@ def count_dropped(count: int = 1) -> None:
     found = _metrics()
     if found is not None:
         found.dropped.inc(count)
+
+
+def count_live_query(change: int) -> None:
+    """A live query started (``1``) or stopped (``-1``) being kept up to date."""
+    found = _metrics()
+    if found is not None:
+        found.live_queries.inc(change)
+
+
+def count_live_query_run() -> None:
+    """A live query was executed (its first run or a re-run)."""
+    found = _metrics()
+    if found is not None:
+        found.live_query_runs.inc()
 
 
 def count_layer_error() -> None:

@@ -56,6 +56,14 @@ class Metrics:
             "(SUBSCRIPTION_QUEUE_SIZE).", registry=registry)
         self.layer_errors = Counter(
             "gql_channels_layer_errors", "Channel-layer calls that failed or timed out.", registry=registry)
+        # Beyond CONTRACT.md's names: live queries (LIVE_QUERIES). One shared live query
+        # (SHARED_SUBSCRIPTION_RESULTS) counts once however many subscribers it feeds.
+        self.live_queries = Gauge(
+            "gql_channels_live_queries", "Live queries being kept up to date in this process.",
+            multiprocess_mode="livesum", registry=registry)
+        self.live_query_runs = Counter(
+            "gql_channels_live_query_runs", "Executions of live queries (the first of each included).",
+            registry=registry)
 
 
 class NamedOperations:

@@ -38,6 +38,7 @@ from ..channel_layer.loops import PerLoop
 from ..conf import gql_settings
 from ..engine import Engine, Operation, live_throttle, without_live
 from ..live import ReadSet, Watch, recording
+from ..observability import count_live_query, count_live_query_run
 from .shared_results import SharedResult, field_opts_out
 
 __all__ = ["LiveQuery", "LiveSubscriber", "live_queries", "running_live_queries", "subscribe_live", "throttle_for"]
@@ -109,6 +110,7 @@ class LiveQuery:
         watch = self.watch
         engine = self.engine
         previous: dict[str, Any] | None = None
+        count_live_query(1)
         try:
             while True:
                 watch.stale.clear()
@@ -122,6 +124,7 @@ class LiveQuery:
                 finally:
                     watch.running = False
                 self.runs += 1
+                count_live_query_run()
                 payload = engine.format_result(result)
                 if await watch.follow(read_set):
                     watch.stale.set()
@@ -139,6 +142,7 @@ class LiveQuery:
             for subscriber in self.subscribers:
                 subscriber.fresh.set()
         finally:
+            count_live_query(-1)
             await watch.stop()
 
     def _publish(self, result: SharedResult) -> None:

@@ -352,3 +352,24 @@ async def test_saves_through_a_proxy_or_a_child_model_rerun_queries_of_the_table
         await ainvalidate("todos.OpenTodo")  # a proxy's label names its concrete model's data
         assert await ws.receive_nothing(QUIET)  # re-run, same result: nothing sent
         assert live_query_runs() == runs + 1
+
+
+async def test_with_metrics_live_queries_and_their_runs_are_counted(clean_layer):
+    from tests.observability_support import Samples, sample
+
+    runs = Samples(("gql_channels_live_query_runs_total", {}), ("gql_channels_subscription_events_total", {}))
+    with live_settings(METRICS=True):
+        running = sample("gql_channels_live_queries")
+        async with socket() as ws:
+            await start(ws)
+            assert await titles(ws) == []
+            assert sample("gql_channels_live_queries") == running + 1
+            await create(title="counted")
+            assert await titles(ws) == ["counted"]
+            await ws.send_json_to({"id": "1", "type": "complete"})
+            await ws.send_json_to({"type": "ping"})
+            assert await ws.receive_json_from() == {"type": "pong"}
+        assert sample("gql_channels_live_queries") == running
+    added_runs, added_events = runs.added()
+    # The first run, the one after joining its groups, the one for the save: two results sent.
+    assert added_runs >= 2 and added_events == 2
