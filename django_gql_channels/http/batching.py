@@ -34,6 +34,7 @@ answer is never an event stream or incremental (``@defer``) delivery.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple, Protocol
 
@@ -47,6 +48,7 @@ from .errors import HTTPError
 from .hooks import hook_result
 from .params import GraphQLParams, params_from_data
 from .types import ChannelsRequest, TemporalResponse, encode_headers
+from .watched import watched_request
 
 __all__ = ["BATCH_LIMIT_CODE", "BatchElement", "BatchHost", "answer_batch", "batch_element_params",
            "is_request_error", "prepare_batch", "read_batch", "unbatchable_error"]
@@ -175,7 +177,7 @@ async def answer_batch(consumer: BatchHost, send: Callable[..., Any], request: C
         for element in elements:
             # With metrics, traces or the operation log on, each element is an operation of its own.
             watch = observing.operation("http", consumer.scope) if observing is not None else None
-            try:
+            with contextlib.nullcontext() if watch is None else watched_request(watch, None):
                 if element.refusal is not None:
                     if watch is not None:
                         watch.refuse()
@@ -206,18 +208,8 @@ async def answer_batch(consumer: BatchHost, send: Callable[..., Any], request: C
                                                       context=context, root_value=root_value)
                         request_error = is_request_error(result)
                         if watch is not None:
-                            if request_error:  # variables that do not fit: it never ran
-                                watch.refuse(result.errors or (), operation)
-                            else:
-                                watch.result(result)
+                            watch.answered(result, operation, ran=not request_error)
                 processed = await hook_result(consumer.process_result(request, result))
-            except Exception as exc:
-                if watch is not None:
-                    watch.fail(exc)
-                raise
-            finally:
-                if watch is not None:
-                    watch.finish()
             data = engine.format_result(processed) if isinstance(processed, ExecutionResult) else processed
             if request_error and data.get("data", False) is None:
                 del data["data"]

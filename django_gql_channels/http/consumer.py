@@ -505,10 +505,7 @@ class GraphQLHTTPConsumer(ConfirmingListener, ChannelsConsumer):
                                                   root_value=root_value)
                 request_error = _is_request_error(result)
                 if self.watch is not None:
-                    if request_error:  # variables that do not fit: it never ran
-                        self.watch.refuse(result.errors or (), operation)
-                    else:
-                        self.watch.result(result)
+                    self.watch.answered(result, operation, ran=not request_error)
         data: dict[str, Any]
         if "process_result" in self._overridden_hooks:
             data = await self._processed(request, result)

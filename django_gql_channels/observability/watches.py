@@ -177,6 +177,14 @@ class OperationWatch:
         if result.errors:
             self.errors = result.errors
 
+    def answered(self, result: ExecutionResult, operation: Any, *, ran: bool) -> None:
+        """A query's or mutation's answer: its :meth:`result`, or refused when it never ran (variables that
+        do not fit: only request errors)."""
+        if ran:
+            self.result(result)
+        else:
+            self.refuse(result.errors or (), operation)
+
     def fail(self, exc: BaseException) -> None:
         """The operation raised (its stream, the layer); an outcome of ``error``."""
         self.exception = exc
