@@ -51,6 +51,7 @@ refused when ``as_view()`` runs (at URLconf import), never ignored: see
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable
@@ -90,6 +91,18 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def _json_response(data: Any, status: int = 200, *, pretty: bool = False) -> HttpResponse:
     encoder = _pretty if pretty else _compact
     return HttpResponse(encoder.encode(data), status=status, content_type="application/json")
+
+
+def _never_ran(result: ExecutionResult) -> bool:
+    """graphene-django's test: an error outside any field means nothing ran."""
+    return bool(result.errors) and any(not error.path for error in result.errors or ())
+
+
+def _observed_scope(request: HttpRequest) -> dict[str, Any]:
+    """What the watches read of a request: under ASGI its scope carries the raw headers (a
+    traceparent); under WSGI, META does."""
+    return getattr(request, "scope", None) or {"headers": [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()]}
 
 
 class GraphQLView(View):
@@ -214,9 +227,7 @@ class GraphQLView(View):
     async def _observed_response(self, observing: Any, request: HttpRequest, params: GraphQLParams,
                                  pretty: bool) -> HttpResponse:
         """:meth:`get_response` with metrics, traces or the operation log on (docs/observing.rst)."""
-        # Under ASGI the scope carries the raw headers (a traceparent); under WSGI, META does.
-        scope = getattr(request, "scope", None) or {"headers": [
-            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()]}
+        scope = _observed_scope(request)
         connection = observing.connection("http", scope)
         watch = self.watch = observing.operation("http", scope)
         with watched_request(watch, connection):
@@ -283,12 +294,9 @@ class GraphQLView(View):
         else:
             result = await self.execute_operation(request, operation, params)
             if self.watch is not None:
-                if result.errors and any(not error.path for error in result.errors):  # it never ran
-                    self.watch.refuse(result.errors, operation)
-                else:
-                    self.watch.result(result)
+                self.watch.answered(result, operation, ran=not _never_ran(result))
         response_data: dict[str, Any] = engine.format_result(result)
-        if result.errors and any(not error.path for error in result.errors):
+        if _never_ran(result):
             # graphene-django: an error outside any field means nothing ran, so no data.
             response_data.pop("data", None)
             status = status or 400
@@ -315,30 +323,52 @@ class GraphQLView(View):
         elements = await prepare_batch(engine, items, prepare, check_params=batch_element_params)
         results: list[dict[str, Any]] = []
         no_cache = False
-        for item, element in zip(items, elements, strict=True):
-            if element.refusal is not None:
-                results.append(element.refusal)
-                continue
-            if element.error is not None:
-                result = ExecutionResult(None, element.error.errors)
-                no_cache = no_cache or element.error.kind in UNCACHEABLE
-            else:
-                assert element.operation is not None and element.params is not None
-                refusal = unbatchable_error(element.operation)
-                if refusal is not None:
-                    result = ExecutionResult(None, [refusal])
-                else:
-                    result = await self.execute_operation(request, element.operation, element.params)
-            response_data = engine.format_result(result)
-            if result.errors and any(not error.path for error in result.errors):
-                response_data.pop("data", None)
-            if self.view_options is not None and self.view_options.batch and "id" in item:
-                response_data["id"] = item["id"]  # graphene-django's batch results echo it
-            results.append(response_data)
+        observing = observer()
+        scope = _observed_scope(request) if observing is not None else None
+        connection = observing.connection("http", scope) if observing is not None else None
+        try:
+            for item, element in zip(items, elements, strict=True):
+                # With metrics, traces or the operation log on, each element is an operation of its own.
+                watch = self.watch = observing.operation("http", scope) if observing is not None else None
+                with contextlib.nullcontext() if watch is None else watched_request(watch, None):
+                    if element.refusal is not None:
+                        if watch is not None:
+                            watch.refuse()
+                        results.append(element.refusal)
+                        continue
+                    if element.error is not None:
+                        result = ExecutionResult(None, element.error.errors)
+                        no_cache = no_cache or element.error.kind in UNCACHEABLE
+                        if watch is not None:
+                            watch.refuse(element.error.errors)
+                    else:
+                        operation = element.operation
+                        assert operation is not None and element.params is not None
+                        refusal = unbatchable_error(operation)
+                        if refusal is not None:
+                            result = ExecutionResult(None, [refusal])
+                            if watch is not None:
+                                watch.refuse(result.errors or (), operation)
+                        else:
+                            result = await self.execute_operation(request, operation, element.params)
+                            if watch is not None:
+                                watch.answered(result, operation, ran=not _never_ran(result))
+                results.append(self._batch_result(engine, item, result))
+        finally:
+            if connection is not None:
+                connection.close()
         response = _json_response(results, pretty=pretty)
         if no_cache:
             response["Cache-Control"] = "private, no-cache, must-revalidate"
         return response
+
+    def _batch_result(self, engine: Engine, item: Any, result: ExecutionResult) -> dict[str, Any]:
+        response_data = engine.format_result(result)
+        if _never_ran(result):
+            response_data.pop("data", None)
+        if self.view_options is not None and self.view_options.batch and "id" in item:
+            response_data["id"] = item["id"]  # graphene-django's batch results echo it
+        return response_data
 
     async def execute_operation(self, request: HttpRequest, operation: Operation,
                                 params: GraphQLParams) -> ExecutionResult:

@@ -40,3 +40,14 @@ async def test_the_view_under_asgi_reads_the_traceparent_from_the_scope(observed
     assert response.status_code == 200
     span = next(s for s in observed.get_finished_spans() if s.name == "query Hi")
     assert format(span.context.trace_id, "032x") == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_each_element_of_a_view_batch_is_an_operation_of_its_own(observed, settings):
+    settings.GQL_CHANNELS = {**settings.GQL_CHANNELS, "BATCHING": True}
+    counts = Samples(operations("http", "query", "ok"), operations("http", "query", "error"),
+                     operations("http", "unknown", "refused"))
+    batch = [{"query": "{ hello }"}, {"query": "{ fail }"}, {"query": "{ nope }"}, {"query": "{ hello }"}]
+    response = Client().post("/plain/", json.dumps(batch), content_type="application/json")
+    assert response.status_code == 200 and len(response.json()) == 4
+    assert counts.added() == [2, 1, 1]
+    assert connections("http") == 0
